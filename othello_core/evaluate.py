@@ -1,0 +1,77 @@
+"""Legal-move metrics of a model on held-out games.
+
+* ``legal_top1``: fraction of positions whose most probable move is legal (the paper's
+  "top-1 legal move" accuracy; its error rate is 1 - legal_top1).
+* ``legal_set_f1``: per position, the predicted set is every move with probability >= 1%
+  (``SET_THRESHOLD``); F1 of that set against the true legal set, averaged over positions.
+
+A position counts when a next move exists: position ``p`` (after move ``p``) for
+``p < 59`` while the game is not over. The padding token 0 is never a move: its logit is
+masked out before the softmax.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .games import GameBatch, load_eothello, random_games, replay_batch
+from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+
+SET_THRESHOLD = 0.01
+EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([seed, rank, worker])
+_TOKEN_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
+
+
+def legal_tokens(batch: GameBatch) -> np.ndarray:
+    """[games, 59, 61] bool: legal next moves in token space (token 0 never legal)."""
+    legal = batch.labels["legal"][:, :MODEL_CONTEXT][..., _TOKEN_SQUARES]
+    return np.concatenate([np.zeros(legal.shape[:-1] + (1,), dtype=bool), legal], axis=-1)
+
+
+def move_log_probs(logits: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities over the 61 tokens with the padding token masked out."""
+    logits = logits.float().clone()
+    logits[..., 0] = float("-inf")
+    return torch.log_softmax(logits, dim=-1)
+
+
+def position_metrics(probs: np.ndarray, legal: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-position metrics from probs/legal ``[..., 61]``."""
+    top1_legal = np.take_along_axis(legal, probs.argmax(-1)[..., None], -1)[..., 0]
+    predicted = probs >= SET_THRESHOLD
+    tp = (predicted & legal).sum(-1)
+    f1 = 2 * tp / np.maximum(predicted.sum(-1) + legal.sum(-1), 1)
+    return {"top1_legal": top1_legal, "set_f1": f1}
+
+
+@torch.no_grad()
+def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
+             batch_size: int = 256, device: str = "cpu") -> dict:
+    """Run ``model_fn`` (tokens -> logits) over a GameBatch with labels."""
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    legal = legal_tokens(batch)
+    valid = legal.any(-1)
+    top1, f1 = [], []
+    for start in range(0, len(tokens), batch_size):
+        chunk = tokens[start:start + batch_size].to(device)
+        probs = move_log_probs(model_fn(chunk)).exp().cpu().numpy()
+        m = position_metrics(probs, legal[start:start + batch_size])
+        ok = valid[start:start + batch_size]
+        top1.append(m["top1_legal"][ok])
+        f1.append(m["set_f1"][ok])
+    top1_all, f1_all = np.concatenate(top1), np.concatenate(f1)
+    return {"legal_top1": float(top1_all.mean()), "legal_set_f1": float(f1_all.mean()),
+            "games": len(batch), "positions": int(valid.sum()), "set_threshold": SET_THRESHOLD}
+
+
+def heldout_games(n: int) -> GameBatch:
+    return random_games(n, seed=EVAL_SEED, labels=True)
+
+
+def real_games(n: int | None = None) -> GameBatch:
+    games = load_eothello()
+    squares = games.squares if n is None else games.squares[:n]
+    return replay_batch(squares, labels=True)

@@ -1,0 +1,274 @@
+"""The model: Othello-GPT as a TransformerLens ``HookedTransformer``.
+
+This is the only module that imports TransformerLens. Everything else asks it for a model
+through ``load_model(source)`` and gets a ``HookedTransformer`` whose hook names are the
+standard ones (``blocks.L.hook_resid_post``, ``blocks.L.attn.hook_pattern``, ...).
+
+Sources:
+
+* ``"bundled"`` -- the model this project trained and ships in ``assets/models/bundled``;
+* ``"synthetic"`` / ``"championship"`` -- the paper's weights as ported to TransformerLens
+  (``synthetic_model.pth`` / ``championship_model.pth`` of the Hugging Face repo
+  ``NeelNanda/Othello-GPT-Transformer-Lens``). Looked for first in ``$OTHELLO_GPT_WEIGHTS``
+  (a folder) or the ``weights_dir`` argument, then in the local Hugging Face cache, then
+  downloaded;
+* a path to a ``.pth``/``.pt``/``.safetensors`` file: a HookedTransformer-format state dict,
+  or an original minGPT checkpoint of likenneth/othello_world (converted on load);
+* a path to a folder holding ``model.safetensors`` and ``config.json`` (a run folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from transformer_lens import HookedTransformer, HookedTransformerConfig  # the one TL import
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+BUNDLED_DIR = ASSETS / "models" / "bundled"
+HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
+HUB_FILES = {"synthetic": "synthetic_model.pth", "championship": "championship_model.pth"}
+WEIGHTS_ENV = "OTHELLO_GPT_WEIGHTS"
+PAPER_PARAMETERS = 25_295_421
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The architecture knobs; defaults are the paper's port exactly."""
+
+    n_layers: int = 8
+    d_model: int = 512
+    n_heads: int = 8
+    d_mlp: int = 2048
+    d_vocab: int = 61
+    n_ctx: int = 59
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_tl_config(self, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                     seed: int | None = None) -> HookedTransformerConfig:
+        return HookedTransformerConfig(
+            n_layers=self.n_layers, d_model=self.d_model, d_head=self.d_head,
+            n_heads=self.n_heads, d_mlp=self.d_mlp, d_vocab=self.d_vocab,
+            d_vocab_out=self.d_vocab, n_ctx=self.n_ctx, act_fn="gelu",
+            normalization_type="LNPre", device=device, dtype=dtype, seed=seed,
+        )
+
+    @classmethod
+    def from_state_dict(cls, sd: dict[str, torch.Tensor]) -> "ModelShape":
+        """Read the shape off a HookedTransformer-format state dict."""
+        try:
+            d_vocab, d_model = sd["embed.W_E"].shape
+            n_ctx = sd["pos_embed.W_pos"].shape[0]
+            n_heads = sd["blocks.0.attn.W_Q"].shape[0]
+            d_mlp = sd["blocks.0.mlp.W_in"].shape[1]
+        except KeyError as err:
+            raise ModelLoadError(f"not a HookedTransformer Othello-GPT state dict: no {err}") from None
+        n_layers = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+        return cls(n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_mlp=d_mlp,
+                   d_vocab=d_vocab, n_ctx=n_ctx)
+
+
+PAPER_SHAPE = ModelShape()
+
+
+class ModelLoadError(RuntimeError):
+    """A model source that cannot be loaded; the message says what to do."""
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build_model(shape: ModelShape = PAPER_SHAPE, device: str | None = None,
+                dtype: torch.dtype = torch.float32, seed: int | None = None) -> HookedTransformer:
+    """A freshly initialised HookedTransformer of ``shape``."""
+    model = HookedTransformer(shape.to_tl_config(device or default_device(), dtype, seed))
+    model.eval()
+    return model
+
+
+def state_dict_to_model(sd: dict[str, torch.Tensor], device: str | None = None,
+                        dtype: torch.dtype = torch.float32) -> HookedTransformer:
+    """Load a HookedTransformer-format state dict, checking every key and shape."""
+    shape = ModelShape.from_state_dict(sd)
+    model = build_model(shape, device="cpu", dtype=torch.float32)
+    expected = {k: v.shape for k, v in model.state_dict().items() if not _is_buffer_key(k)}
+    given = {k: v for k, v in sd.items() if not _is_buffer_key(k)}
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(given) if tuple(given[k].shape) != tuple(expected[k]))
+    if missing or unexpected or wrong:
+        raise ModelLoadError(
+            "the state dict does not fit an Othello-GPT HookedTransformer: "
+            f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
+    model.load_state_dict({k: v.float() for k, v in given.items()}, strict=False)
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    return model.to(device or default_device()).eval()
+
+
+def _is_buffer_key(key: str) -> bool:
+    return key.endswith((".mask", ".IGNORE")) or key == "IGNORE"
+
+
+MINGPT_RENAMES = {  # authors' original minGPT (likenneth/othello_world) -> HookedTransformer
+    "tok_emb.weight": "embed.W_E",
+    "head.weight": "unembed.W_U",
+}
+
+
+def convert_mingpt(sd: dict[str, torch.Tensor], n_heads: int = 8) -> dict[str, torch.Tensor]:
+    """Convert the authors' minGPT checkpoint to HookedTransformer format.
+
+    minGPT layout: ``tok_emb.weight [V, D]``, ``pos_emb [1, T, D]``,
+    ``blocks.L.attn.{query,key,value,proj}.{weight,bias}`` (nn.Linear), ``blocks.L.mlp.0``
+    (in) and ``blocks.L.mlp.2`` (out), ``ln1/ln2/ln_f`` (LayerNorm affine, folded here into
+    the next linear map so the HookedTransformer can use LNPre), ``head.weight`` (no bias).
+    """
+    if "tok_emb.weight" not in sd:
+        raise ModelLoadError("not a minGPT Othello checkpoint: no 'tok_emb.weight'")
+    out: dict[str, torch.Tensor] = {}
+    out["embed.W_E"] = sd["tok_emb.weight"].float()
+    out["pos_embed.W_pos"] = sd["pos_emb"].float().reshape(sd["pos_emb"].shape[-2:])
+    d_model = out["embed.W_E"].shape[1]
+    d_head = d_model // n_heads
+    n_layers = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+
+    def fold(weight: torch.Tensor, bias: torch.Tensor | None, ln: str):
+        """Fold LayerNorm (gamma, beta) into a linear map ``y = x W^T + b``."""
+        gamma = sd.get(f"{ln}.weight", torch.ones(d_model)).float()
+        beta = sd.get(f"{ln}.bias", torch.zeros(d_model)).float()
+        w = weight.float() * gamma[None, :]  # [out, in]
+        b = (bias.float() if bias is not None else torch.zeros(weight.shape[0])) + weight.float() @ beta
+        return w, b
+
+    for layer in range(n_layers):
+        p = f"blocks.{layer}"
+        for ours, theirs in (("Q", "query"), ("K", "key"), ("V", "value")):
+            w, b = fold(sd[f"{p}.attn.{theirs}.weight"], sd.get(f"{p}.attn.{theirs}.bias"), f"{p}.ln1")
+            out[f"{p}.attn.W_{ours}"] = w.T.reshape(d_model, n_heads, d_head).permute(1, 0, 2).contiguous()
+            out[f"{p}.attn.b_{ours}"] = b.reshape(n_heads, d_head)
+        proj = sd[f"{p}.attn.proj.weight"].float()  # [d_model, n_heads*d_head]
+        out[f"{p}.attn.W_O"] = proj.T.reshape(n_heads, d_head, d_model).contiguous()
+        out[f"{p}.attn.b_O"] = sd[f"{p}.attn.proj.bias"].float()
+        w, b = fold(sd[f"{p}.mlp.0.weight"], sd.get(f"{p}.mlp.0.bias"), f"{p}.ln2")
+        out[f"{p}.mlp.W_in"] = w.T.contiguous()
+        out[f"{p}.mlp.b_in"] = b
+        out[f"{p}.mlp.W_out"] = sd[f"{p}.mlp.2.weight"].float().T.contiguous()
+        out[f"{p}.mlp.b_out"] = sd[f"{p}.mlp.2.bias"].float()
+    w, b = fold(sd["head.weight"], sd.get("head.bias"), "ln_f")
+    out["unembed.W_U"] = w.T.contiguous()
+    out["unembed.b_U"] = b
+    return out
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file safely (``weights_only=True`` or safetensors)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"no such checkpoint: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        return load_file(str(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle with code, zip error, ...
+        raise ModelLoadError(f"{path} is not a plain tensor checkpoint "
+                             f"(loaded with weights_only=True): {err}") from None
+    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
+        obj = obj["model"]  # a training checkpoint of this project
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ModelLoadError(f"{path} does not hold a state dict of tensors")
+    return obj
+
+
+def load_checkpoint(path: Path | str, device: str | None = None,
+                    dtype: torch.dtype = torch.float32) -> HookedTransformer:
+    """A HookedTransformer-format or minGPT checkpoint file, or a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    sd = read_state_dict(path)
+    if "tok_emb.weight" in sd:
+        sd = convert_mingpt(sd)
+    return state_dict_to_model(sd, device=device, dtype=dtype)
+
+
+def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
+    """Find the paper's weights: given folder, ``$OTHELLO_GPT_WEIGHTS``, HF cache, download."""
+    if name not in HUB_FILES:
+        raise ModelLoadError(f"unknown hub model {name!r}: use one of {sorted(HUB_FILES)}")
+    filename = HUB_FILES[name]
+    for folder in (weights_dir, os.environ.get(WEIGHTS_ENV)):
+        if folder and (Path(folder) / filename).exists():
+            return Path(folder) / filename
+    import huggingface_hub
+    try:
+        return Path(huggingface_hub.hf_hub_download(HF_REPO, filename, local_files_only=True))
+    except Exception:
+        pass
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+    try:
+        return Path(huggingface_hub.hf_hub_download(HF_REPO, filename))
+    except Exception as err:
+        raise ModelLoadError(
+            f"the paper's {name} weights could not be downloaded ({type(err).__name__}). "
+            f"Download {filename} from https://huggingface.co/{HF_REPO} and put it in a folder "
+            f"named by ${WEIGHTS_ENV} (or pass weights_dir), or use the bundled model."
+        ) from None
+
+
+def load_model(source: str = "bundled", device: str | None = None,
+               dtype: torch.dtype = torch.float32,
+               weights_dir: Path | str | None = None) -> HookedTransformer:
+    """The one entry point: ``"bundled"``, ``"synthetic"``, ``"championship"`` or a path."""
+    if source == "bundled":
+        if not (BUNDLED_DIR / "model.safetensors").exists():
+            raise ModelLoadError(f"the bundled model is missing from {BUNDLED_DIR}")
+        return load_checkpoint(BUNDLED_DIR, device=device, dtype=dtype)
+    if source in HUB_FILES:
+        return load_checkpoint(hub_weights_path(source, weights_dir), device=device, dtype=dtype)
+    if Path(source).exists():
+        return load_checkpoint(source, device=device, dtype=dtype)
+    raise ModelLoadError(
+        f"unknown model source {source!r}: use 'bundled', 'synthetic', 'championship' "
+        "or the path of a checkpoint file or run folder")
+
+
+def model_hash(model: torch.nn.Module) -> str:
+    """Content hash of the weights (fp32 bytes of every parameter, in name order)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if _is_buffer_key(name):
+            continue
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
+               dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``model.safetensors`` (HookedTransformer keys) and ``config.json`` to a folder."""
+    from safetensors.torch import save_file
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sd = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()
+          if not _is_buffer_key(k)}
+    save_file(sd, str(folder / "model.safetensors"))
+    shape = ModelShape.from_state_dict(sd)
+    config = {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    return folder / "model.safetensors"
+
+
+def n_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
