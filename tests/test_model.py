@@ -1,0 +1,181 @@
+"""Every loading path of othello_core.model, offline, on checkpoints made here."""
+import math
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from othello_core import model as M
+from othello_core.games import random_games
+from othello_core.gpt import OthelloGPT
+
+SMALL = M.ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64)
+
+
+@pytest.fixture(scope="module")
+def tokens():
+    return torch.as_tensor(random_games(6, seed=0).tokens[:, :59])
+
+
+def random_twin(shape=SMALL, seed=0) -> OthelloGPT:
+    torch.manual_seed(seed)
+    twin = OthelloGPT(shape)
+    for p in twin.parameters():
+        nn.init.normal_(p, std=0.2)
+    return twin
+
+
+def test_paper_config_has_the_paper_parameter_count():
+    model = M.build_model(M.PAPER_SHAPE, device="cpu")
+    cfg = model.cfg
+    assert (cfg.n_layers, cfg.d_model, cfg.d_head, cfg.n_heads, cfg.d_mlp) == (8, 512, 64, 8, 2048)
+    assert (cfg.d_vocab, cfg.n_ctx, cfg.act_fn, cfg.normalization_type) == (61, 59, "gelu", "LNPre")
+    assert M.n_parameters(model) == M.PAPER_PARAMETERS == 25_295_421
+
+
+def test_training_twin_computes_the_same_logits(tokens):
+    twin = random_twin()
+    hooked = M.state_dict_to_model(twin.state_dict(), device="cpu")
+    torch.testing.assert_close(hooked(tokens), twin(tokens), atol=2e-5, rtol=1e-5)
+
+
+def test_hooked_state_dict_file_round_trip(tmp_path, tokens):
+    source = M.build_model(SMALL, device="cpu", seed=3)
+    path = tmp_path / "ckpt.pth"
+    torch.save(source.state_dict(), path)
+    loaded = M.load_model(str(path), device="cpu")
+    assert torch.equal(loaded(tokens), source(tokens))
+    assert M.model_hash(loaded) == M.model_hash(source)
+
+
+def test_run_folder_fp16_round_trip_keeps_the_hash(tmp_path, tokens):
+    twin = random_twin(seed=1)
+    M.save_model(twin, tmp_path, extra_config={"note": "x"})
+    a = M.load_model(str(tmp_path), device="cpu")
+    b = M.load_model(str(tmp_path / "model.safetensors"), device="cpu")
+    assert M.model_hash(a) == M.model_hash(b)
+    torch.testing.assert_close(a(tokens), twin(tokens), atol=0.05, rtol=0.02)  # fp16 weights
+
+
+def test_hub_sources_go_through_hf_hub_download(tmp_path, monkeypatch, tokens):
+    source = M.build_model(SMALL, device="cpu", seed=4)
+    served = tmp_path / "hub" / "synthetic_model.pth"
+    served.parent.mkdir()
+    torch.save(source.state_dict(), served)
+    calls = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename, kwargs.get("local_files_only", False)))
+        if kwargs.get("local_files_only"):
+            raise FileNotFoundError("not in the local cache")
+        return str(served.parent / filename)
+
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.delenv(M.WEIGHTS_ENV, raising=False)
+    loaded = M.load_model("synthetic", device="cpu")
+    assert torch.equal(loaded(tokens), source(tokens))
+    assert calls == [(M.HF_REPO, "synthetic_model.pth", True), (M.HF_REPO, "synthetic_model.pth", False)]
+
+
+def test_a_weights_folder_is_used_before_the_hub(tmp_path, monkeypatch, tokens):
+    source = M.build_model(SMALL, device="cpu", seed=5)
+    torch.save(source.state_dict(), tmp_path / "championship_model.pth")
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the hub must not be asked")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
+    monkeypatch.setenv(M.WEIGHTS_ENV, str(tmp_path))
+    assert torch.equal(M.load_model("championship", device="cpu")(tokens), source(tokens))
+    monkeypatch.delenv(M.WEIGHTS_ENV)
+    assert torch.equal(M.load_model("championship", device="cpu", weights_dir=tmp_path)(tokens),
+                       source(tokens))
+
+
+def test_offline_hub_failure_says_what_to_download(monkeypatch):
+    import huggingface_hub
+
+    def offline(*args, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    monkeypatch.delenv(M.WEIGHTS_ENV, raising=False)
+    with pytest.raises(M.ModelLoadError) as err:
+        M.load_model("synthetic", device="cpu")
+    assert "synthetic_model.pth" in str(err.value) and M.WEIGHTS_ENV in str(err.value)
+
+
+class MinGPTReference(nn.Module):
+    """The authors' minGPT layout (likenneth/othello_world mingpt/model.py), written here."""
+
+    def __init__(self, vocab=61, ctx=59, d=32, heads=8, layers=2):  # the paper has 8 heads
+        super().__init__()
+        self.heads = heads
+        self.tok_emb = nn.Embedding(vocab, d)
+        self.pos_emb = nn.Parameter(torch.randn(1, ctx, d) * 0.3)
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            block = nn.Module()
+            block.ln1, block.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            block.attn = nn.Module()
+            for name in ("key", "query", "value", "proj"):
+                setattr(block.attn, name, nn.Linear(d, d))
+            block.attn.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+            block.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d), nn.Dropout(0.0))
+            self.blocks.append(block)
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        for name, p in self.named_parameters():  # affine LayerNorms, so folding is exercised
+            if name.endswith(("ln1.weight", "ln2.weight", "ln_f.weight")):
+                nn.init.uniform_(p, 0.5, 1.5)
+            elif "ln" in name:
+                nn.init.normal_(p, std=0.3)
+
+    def forward(self, idx):
+        b, t = idx.shape
+        x = self.tok_emb(idx) + self.pos_emb[:, :t]
+        for blk in self.blocks:
+            h = blk.ln1(x)
+            split = lambda z: z.view(b, t, self.heads, -1).transpose(1, 2)  # noqa: E731
+            q, k, v = split(blk.attn.query(h)), split(blk.attn.key(h)), split(blk.attn.value(h))
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
+            att = att.masked_fill(blk.attn.mask[:, :, :t, :t] == 0, float("-inf")).softmax(-1)
+            y = (att @ v).transpose(1, 2).reshape(b, t, -1)
+            x = x + blk.attn.proj(y)
+            x = x + blk.mlp(blk.ln2(x))
+        return self.head(self.ln_f(x))
+
+
+def test_authors_mingpt_checkpoint_is_converted(tmp_path, tokens):
+    torch.manual_seed(6)
+    ref = MinGPTReference().eval()
+    path = tmp_path / "gpt_synthetic.ckpt"
+    torch.save(ref.state_dict(), path)
+    loaded = M.load_model(str(path), device="cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(tokens), ref(tokens), atol=1e-4, rtol=1e-4)
+
+
+def test_wrong_shape_and_foreign_files_are_refused(tmp_path):
+    sd = M.build_model(SMALL, device="cpu").state_dict()
+    sd["blocks.1.mlp.W_in"] = torch.zeros(3, 3)
+    torch.save(sd, tmp_path / "bad.pth")
+    with pytest.raises(M.ModelLoadError, match="wrong shape"):
+        M.load_model(str(tmp_path / "bad.pth"), device="cpu")
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "foreign.pth")
+    with pytest.raises(M.ModelLoadError, match="not a HookedTransformer"):
+        M.load_model(str(tmp_path / "foreign.pth"), device="cpu")
+    (tmp_path / "code.pth").write_bytes(pickle.dumps(print))
+    with pytest.raises(M.ModelLoadError, match="weights_only"):
+        M.load_model(str(tmp_path / "code.pth"), device="cpu")
+    with pytest.raises(M.ModelLoadError, match="unknown model source"):
+        M.load_model("no/such/file.pth")
+
+
+def test_dtype_is_selectable(tmp_path):
+    torch.save(M.build_model(SMALL, device="cpu").state_dict(), tmp_path / "m.pth")
+    loaded = M.load_model(str(tmp_path / "m.pth"), device="cpu", dtype=torch.bfloat16)
+    assert {p.dtype for p in loaded.parameters()} == {torch.bfloat16}
