@@ -1,21 +1,27 @@
-"""Othello-GPT Explorer (placeholder until the dashboard issue lands): the board after a paste."""
+"""Othello-GPT Explorer: ``streamlit run app/streamlit_app.py`` (or ``./dev app``)."""
+
 import sys
 from pathlib import Path
 
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from othello_core.board import parse_game  # noqa: E402
-from othello_core.notation import MoveError  # noqa: E402
 
+from app import common  # noqa: E402
+from app.sidebar import sidebar  # noqa: E402
 
-def play_page() -> None:
-    st.title("Othello-GPT Explorer")
-    text = st.text_input("Moves", "f5 d6 c3")
-    try:
-        st.code(str(parse_game(text).board))
-    except MoveError as err:
-        st.error(str(err))
+st.set_page_config(page_title="Othello-GPT Explorer", page_icon="⚫", layout="wide")
+common.init_state()
 
-
-st.navigation([st.Page(play_page, title="Play")]).run()
+pages = [
+    st.Page("views/play.py", title="Play", icon="🎲", default=True),
+    st.Page("views/probes.py", title="Probes", icon="🔍", url_path="probes"),
+    st.Page("views/attention.py", title="Attention", icon="👁️", url_path="attention"),
+    st.Page("views/model.py", title="Model", icon="🧠", url_path="model"),
+    st.Page("views/present.py", title="Present", icon="📽️", url_path="present"),
+]
+page = st.navigation(pages)
+if page.url_path != "present":
+    sidebar()
+common.sync_url()
+page.run()

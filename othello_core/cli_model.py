@@ -78,3 +78,96 @@ def add_commands(sub) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+    add_probe_commands(sub)
+
+
+def probe_folder(source: str):
+    """Where the probes of a model source live: next to its weights."""
+    from pathlib import Path
+
+    from .model import ASSETS, BUNDLED_DIR, HUB_FILES
+    if source == "bundled":
+        return BUNDLED_DIR
+    if source in HUB_FILES:
+        return ASSETS / "models" / source
+    path = Path(source)
+    return path if path.is_dir() else path.parent
+
+
+def cmd_probes_train(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+    from tqdm import tqdm
+
+    from .games import random_games, replay_batch, load_eothello
+    from .model import load_model, model_hash
+    from .probes import REPORT_FILE, collect_activations, summary_lines, train_probes
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.time()
+    model = load_model(args.model, device=args.device)
+    digest = model_hash(model)
+    if args.real:
+        squares = load_eothello().squares
+        order = __import__("numpy").random.default_rng(args.seed).permutation(len(squares))
+        batch = replay_batch(squares[order[: args.games]], labels=True)
+    else:
+        batch = random_games(args.games, seed=10_000 + args.seed, labels=True)
+    n_test = max(1, int(len(batch) * args.test_fraction))
+    split = len(batch) - n_test
+    from .games import GameBatch
+    parts = [GameBatch(batch.squares[s], batch.lengths[s], {k: v[s] for k, v in batch.labels.items()})
+             for s in (slice(0, split), slice(split, None))]
+    acts = [collect_activations(model, part, args.positions, seed=args.seed,
+                                progress=lambda it, d=desc: tqdm(it, desc=d))
+            for part, desc in zip(parts, ("activations (train)", "activations (test)"))]
+    widths = tuple(int(w) for w in args.mlp_widths.split(",") if w)
+    probes, report = train_probes(acts[0], acts[1], digest, mlp_widths=widths, epochs=args.epochs,
+                                  seed=args.seed, progress=lambda jobs: tqdm(jobs, desc="probes"))
+    report |= {"model": args.model, "data": "eothello" if args.real else "synthetic",
+               "games": {"train": split, "test": n_test}, "positions_per_game": args.positions,
+               "epochs": args.epochs, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
+               "command": "python -m othello_core " + " ".join(sys.argv[1:])}
+    folder = probe_folder(args.model) if args.out is None else __import__("pathlib").Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    probes.save(folder, meta={"model": args.model})
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=1))
+    print("\n".join(summary_lines(report)))
+    print(f"wrote {folder} in {report['wall_time_s']} s")
+    return 0
+
+
+def cmd_probes_report(args: argparse.Namespace) -> int:
+    from .probes import REPORT_FILE, summary_lines
+    path = probe_folder(args.model) / REPORT_FILE
+    if not path.exists():
+        print(f"error: no probe report at {path}; run `python -m othello_core probes train "
+              f"--model {args.model}`", file=sys.stderr)
+        return 2
+    report = json.loads(path.read_text())
+    print(json.dumps(report) if args.json else "\n".join(summary_lines(report)))
+    return 0
+
+
+def add_probe_commands(sub) -> None:
+    probes = sub.add_parser("probes", help="train board probes / print their report")
+    psub = probes.add_subparsers(dest="probes_command", required=True)
+    p = psub.add_parser("train", help="fit linear and MLP probes for every layer")
+    p.add_argument("--model", default="bundled")
+    p.add_argument("--games", type=int, default=3000)
+    p.add_argument("--positions", type=int, default=20, help="sampled positions per game")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--mlp-widths", default="128,512")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--real", action="store_true", help="use eOthello games instead of synthetic")
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default=None, help="folder (default: next to the model's weights)")
+    p.set_defaults(func=cmd_probes_train)
+    p = psub.add_parser("report", help="print the probe report")
+    p.add_argument("--model", default="bundled")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probes_report)

@@ -1,0 +1,64 @@
+"""The sidebar every page shares: model panel, the moves so far, step controls."""
+
+import streamlit as st
+
+from app import common
+from othello_core.notation import format_moves
+
+
+def model_panel() -> None:
+    ss = st.session_state
+    choices = list(common.MODEL_CHOICES)
+    current = ss.get("model", common.DEFAULT_MODEL)
+    if current not in choices:
+        choices.append(current)
+    picked = st.selectbox("Model", choices, index=choices.index(current), key="model_select",
+                          help="bundled: trained by this project, ships in assets/. synthetic / "
+                               "championship: the paper's weights (need the file or internet).")
+    path = st.text_input("…or a local checkpoint path", "", key="model_path",
+                         placeholder="/path/to/model.pth or a run folder")
+    wanted = path.strip() or picked
+    if wanted != current:
+        ss["model"] = wanted
+        st.rerun()
+    svc = common.service()
+    failed = ss.get("model_error")
+    if failed:
+        st.warning(f"**{failed[0]}** could not be loaded, so the bundled model is live.\n\n{failed[1]}")
+    info = svc.info
+    st.caption(f"Live: **{info['name']}** · {info['parameters']:,} params · {info['n_layers']} layers × "
+               f"{info['n_heads']} heads · d_model {info['d_model']} · {info['device']} · "
+               f"hash `{info['hash']}`" + ("" if info["probes"] else " · no probes"))
+
+
+def _set_cursor(value: int) -> None:
+    st.session_state["cursor"] = max(0, min(len(st.session_state["line"]), value))
+
+
+def step_controls() -> None:
+    """Start / back / forward / end buttons and a slider, all moving the shared cursor."""
+    ss = st.session_state
+    line, cursor = ss["line"], ss["cursor"]
+    cols = st.columns(4)
+    cols[0].button("⏮", help="start position", disabled=cursor == 0, key="sb_start",
+                   on_click=_set_cursor, args=(0,))
+    cols[1].button("◀", help="undo / step back", disabled=cursor == 0, key="sb_undo",
+                   on_click=_set_cursor, args=(cursor - 1,))
+    cols[2].button("▶", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo",
+                   on_click=_set_cursor, args=(cursor + 1,))
+    cols[3].button("⏭", help="end of the line", disabled=cursor >= len(line), key="sb_end",
+                   on_click=_set_cursor, args=(len(line),))
+    if line:
+        ss["sb_slider"] = cursor
+        st.slider("Position (moves played)", 0, len(line), key="sb_slider",
+                  on_change=lambda: _set_cursor(ss["sb_slider"]))
+    shown = format_moves(line[:cursor], sep=" ") or "(start position)"
+    st.caption(f"**{cursor}/{len(line)}** moves: `{shown}`")
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.markdown("### Othello-GPT Explorer")
+        model_panel()
+        st.divider()
+        step_controls()

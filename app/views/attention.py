@@ -1,0 +1,48 @@
+"""Attention: circuitsvis patterns for one layer (offline), and who each head attends to."""
+
+import numpy as np
+import streamlit as st
+
+from app import common
+from othello_core.attention import mover_share
+from othello_core.notation import MODEL_CONTEXT, square_to_name
+from othello_core.plots import head_summary_figure
+
+ss = st.session_state
+st.title("Attention")
+analysis = common.current_analysis()
+if analysis is None:
+    st.info("Play or paste some moves first.")
+    st.stop()
+
+svc = common.service()
+n_layers = svc.n_layers
+layer_default = ss.get("layer") if ss.get("layer") is not None else 0
+layer = st.slider("Layer", 0, n_layers - 1, min(layer_default, n_layers - 1), key="attn_layer")
+ss["layer"] = layer
+n = analysis.patterns.shape[-1]
+upto = min(max(ss["cursor"], 1), n)
+labels = [f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(analysis.moves[:MODEL_CONTEXT])]
+
+
+@st.cache_data(max_entries=32, show_spinner="Rendering attention patterns…")
+def attention_html(pattern_bytes: bytes, shape: tuple, tokens: tuple, layer: int) -> str:
+    import circuitsvis as cv
+    pattern = np.frombuffer(pattern_bytes, dtype=np.float32).reshape(shape)
+    html = cv.attention.attention_heads(attention=pattern, tokens=list(tokens),
+                                        attention_head_names=[f"L{layer}H{h}" for h in range(shape[0])])
+    return html.local_src  # JavaScript inlined: renders without internet
+
+
+pattern = np.ascontiguousarray(analysis.patterns[layer, :, :upto, :upto], dtype=np.float32)
+html = attention_html(pattern.tobytes(), pattern.shape, tuple(labels[:upto]), layer)
+st.caption(f"Layer {layer}, all {pattern.shape[0]} heads, moves 1–{upto}. Hover a head, then a "
+           "token: query positions attend to earlier moves.")
+st.iframe(html, height=620)
+
+st.subheader("Does each head look at the mover's moves or the opponent's?")
+share = mover_share(analysis.patterns, analysis.to_move, analysis.moves)
+st.plotly_chart(head_summary_figure(share), key="head_summary")
+st.caption("Share of each head's attention (averaged over this game's positions) that lands on "
+           "moves played by the player about to move, versus the opponent. Blue: mostly the "
+           "mover's own moves; red: mostly the opponent's.")

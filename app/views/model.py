@@ -1,0 +1,32 @@
+"""Model: which weights are live, their model card, and how to get the paper's weights."""
+
+import streamlit as st
+
+from app import common
+from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
+
+st.title("Model")
+svc = common.service()
+failed = st.session_state.get("model_error")
+if failed:
+    st.warning(f"The paper's **{failed[0]}** weights could not be reached, so the bundled model is "
+               f"live.\n\n{failed[1]}")
+info = svc.info
+cols = st.columns(4)
+cols[0].metric("Live weights", info["name"])
+cols[1].metric("Parameters", f"{info['parameters']:,}")
+cols[2].metric("Shape", f"{info['n_layers']}L × {info['n_heads']}H × {info['d_model']}d")
+cols[3].metric("Device", info["device"])
+st.caption(f"Weights hash `{info['hash']}` · probes: "
+           + ("loaded" if svc.probes is not None else f"none ({svc.probe_error})"))
+if svc.card:
+    with st.expander("Model card", expanded=True):
+        st.markdown(svc.card)
+st.subheader("The paper's weights")
+st.markdown(
+    f"The `synthetic` and `championship` models are the files "
+    + ", ".join(f"`{f}`" for f in HUB_FILES.values())
+    + f" of the Hugging Face repo `{HF_REPO}`. Without internet, download them elsewhere and put "
+    f"them in a folder named by the environment variable `{WEIGHTS_ENV}`, then pick them in the "
+    "sidebar. A local checkpoint (HookedTransformer state dict, the authors' minGPT checkpoint, "
+    "or a run folder of `python -m othello_core train`) can be given as a path.")

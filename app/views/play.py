@@ -1,0 +1,136 @@
+"""Play: click or paste moves, see the model's predicted moves against the true legal moves."""
+
+import numpy as np
+import streamlit as st
+
+from app import common
+from othello_core.board import BLACK
+from othello_core.games import load_eothello, random_games
+from othello_core.notation import MODEL_CONTEXT, MoveError, square_to_name
+from othello_core.plots import board_figure, legal_strip_figure, selection_to_square
+
+ss = st.session_state
+st.title("Play")
+if ss.get("flash_error"):
+    st.error(ss.pop("flash_error"))
+
+game = common.game()
+board = game.board
+cursor = ss["cursor"]
+analysis = common.current_analysis()
+position = cursor - 1  # analysis index of the current position
+has_prediction = analysis is not None and 0 <= position < min(len(ss["line"]), MODEL_CONTEXT)
+
+
+@st.cache_resource(show_spinner="Loading the eOthello games…")
+def real_games():
+    return load_eothello()
+
+
+def status_line() -> str:
+    black, white = board.counts()
+    if board.is_game_over():
+        winner = {1: "black wins", -1: "white wins", 0: "draw"}[board.winner()]
+        return f"Game over · black {black} – white {white} · {winner}"
+    colour = "Black" if board.to_move == BLACK else "White"
+    return (f"{colour} to move · {len(board.legal_moves())} legal moves · "
+            f"black {black} – white {white}")
+
+
+st.markdown(f"**{status_line()}**")
+left, right = st.columns(2, gap="large")
+
+with left:
+    last = game.moves[-1] if game.moves else None
+    flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
+    cells = np.array([{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)])
+    legal = np.array([bool(board.legal_mask() >> s & 1) for s in range(64)])
+    fig = board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True,
+                       title="Board · click a ringed square to play")
+    key = f"board_{len(ss['line'])}_{cursor}"
+    event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
+                            width="content", config={"displayModeBar": False})
+    square = selection_to_square(event)
+    if square is not None and ss.get("last_click") != (key, square):
+        ss["last_click"] = (key, square)
+        error = common.play(square)
+        if error is None:
+            st.rerun()
+        ss["click_error"] = str(error)
+    if ss.get("click_error"):
+        st.error(ss["click_error"])
+
+with right:
+    if has_prediction:
+        probs = analysis.move_probs[position]
+        fig = board_figure(cells, heat=probs, legal=analysis.legal[position],
+                           title="Model: P(next move) · rings = true legal moves")
+        st.plotly_chart(fig, key="prediction_board", width="content",
+                        config={"displayModeBar": False})
+        top = analysis.top_moves(position, k=5)
+        best, best_p, best_legal = top[0]
+        (st.success if best_legal else st.error)(
+            f"Top-1: **{square_to_name(best)}** ({best_p:.1%}) is "
+            f"{'a legal move' if best_legal else 'ILLEGAL'}")
+        st.dataframe({"move": [square_to_name(s) for s, _, _ in top],
+                      "probability": [round(p, 4) for _, p, _ in top],
+                      "legal": ["✅" if ok else "❌" for _, _, ok in top]},
+                     hide_index=True, width="content")
+    elif cursor == 0:
+        st.info("The model predicts from the first move on: play or paste a move.")
+    else:
+        st.info("No prediction here: the game is over (or past the model's 59-move context).")
+
+if analysis is not None:
+    st.plotly_chart(legal_strip_figure(analysis.top1_legal(), current=position if has_prediction else None),
+                    key="legal_strip", config={"displayModeBar": False})
+
+st.divider()
+paste_col, load_col = st.columns([3, 2], gap="large")
+with paste_col:
+    with st.form("paste_form"):
+        text = st.text_area("Paste moves", common.notation(), height=80,
+                            help='Standard notation ("f5 d6 c3", "F5D6C3", "f5,d6;c3", one per line) '
+                                 "or numbers (say which kind below).")
+        integers = st.radio("Numbers are", ["token ids (1–60)", "square indices (0–63)"],
+                            horizontal=True)
+        if st.form_submit_button("Load moves", type="primary"):
+            mode = "tokens" if integers.startswith("token") else "squares"
+            try:
+                loaded = common.S.from_text(text, integers=mode)
+                common.set_line(loaded.moves)
+                ss.pop("paste_error", None)
+                ss.pop("click_error", None)
+                st.rerun()
+            except MoveError as err:
+                ss["paste_error"] = err
+    if ss.get("paste_error"):
+        err = ss["paste_error"]
+        st.error(f"Move {err.index + 1} (`{err.move}`): {err.detail}. The last good position is kept.")
+
+with load_col:
+    c1, c2 = st.columns(2)
+    if c1.button("🎲 Random game", help="a uniformly random legal game, like the training data"):
+        seed = int(np.random.default_rng().integers(1 << 31))
+        batch = random_games(1, seed=seed)
+        common.set_line(tuple(batch.squares[0, :batch.lengths[0]].tolist()), cursor=0)
+        ss.pop("click_error", None)
+        st.rerun()
+    if c2.button("↺ New game"):
+        common.set_line((), 0)
+        ss.pop("click_error", None)
+        st.rerun()
+    games = real_games()
+    game_id = st.text_input("eOthello game id", placeholder=f"e.g. {games.ids[0]}",
+                            help=f"{len(games.ids):,} real games from eOthello")
+    if game_id:
+        try:
+            row = games.find(int(game_id))
+        except (KeyError, ValueError):
+            st.error(f"No eOthello game with id {game_id!r}.")
+        else:
+            winner = {1: "black won", -1: "white won", 0: "draw"}[int(games.winners[row])]
+            if st.button(f"Load game {game_id} ({winner})"):
+                squares = games.squares[row]
+                common.set_line(tuple(squares[squares >= 0].tolist()), cursor=0)
+                st.rerun()

@@ -1,0 +1,61 @@
+"""Probes: the board read back out of the residual stream, layer by layer."""
+
+import numpy as np
+import streamlit as st
+
+from app import common
+from othello_core.notation import MODEL_CONTEXT
+from othello_core.plots import accuracy_figure, probe_grid_figure
+from othello_core.probes import CLASS_NAMES
+
+ss = st.session_state
+st.title("Probes")
+svc = common.service()
+if svc.probes is None:
+    st.warning(f"No probes for **{svc.name}**: {svc.probe_error}")
+    st.stop()
+
+report = svc.probe_report
+if report:
+    st.subheader("How well each probe reads the board, per layer")
+    metric = st.radio("Metric", ["cell_accuracy", "board_accuracy"], horizontal=True,
+                      format_func=lambda m: m.replace("_", " "), key="probe_metric")
+    st.plotly_chart(accuracy_figure(report, metric), key="accuracy_curves")
+    st.caption(
+        "Linear mine/theirs (blue) vs linear black/white (red) vs MLP probes (dashed). "
+        "If the model stores the board relative to the player to move, a linear probe reads it "
+        "in the mine/theirs basis, while the colour basis needs a nonlinearity: "
+        "colour = mine/theirs XOR whose turn it is. "
+        f"Held-out {report['samples']['test']:,} positions; "
+        f"command: `{report.get('command', 'python -m othello_core probes train')}`")
+
+st.subheader("This position, every layer")
+analysis = common.current_analysis()
+position = ss["cursor"] - 1
+if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT):
+    st.info("Play or paste at least one move (up to 59) to see the probes read this position.")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+kind = c1.selectbox("Probe", ["mine_theirs", "black_white", "blank", "flipped", "legal"],
+                    format_func=lambda k: k.replace("_", "/"), key="probe_kind")
+methods = ["linear"] + [f"MLP-{w}" for (k, w) in sorted(svc.probes.mlp) if k == kind]
+method = c2.selectbox("Probe type", methods, key="probe_method")
+names = CLASS_NAMES[kind]
+cls = c3.selectbox("Show P(class)", list(range(1, len(names))) + [0],
+                   format_func=lambda i: names[i], key="probe_class")
+
+key = ("linear", kind, 0) if method == "linear" else ("mlp", kind, int(method.split("-")[1]))
+probs = analysis.probes[key][:, position]  # [layers, 64, C]
+truth_all = {"mine_theirs": analysis.relative, "black_white": analysis.board,
+             "blank": (analysis.board == 0).astype(int), "flipped": analysis.flipped.astype(int),
+             "legal": analysis.legal.astype(int)}[kind][position]
+truth = (truth_all == cls).astype(float)
+wrong = (probs.argmax(-1) != truth_all).sum(-1)
+names_per_layer = [f"{'embed' if l == 0 else f'L{l}'} · {w} wrong" for l, w in enumerate(wrong)]
+st.plotly_chart(probe_grid_figure(probs, names_per_layer, cls, names[cls], truth=truth),
+                key="probe_grid")
+best = int(np.argmin(wrong))
+st.caption(f"Squares the {method} {kind.replace('_', '/')} probe gets wrong at each layer "
+           f"(argmax vs truth): fewest at layer {best} ({wrong[best]}). Layer 0 is the "
+           "embedding; layer L is the residual stream after block L.")

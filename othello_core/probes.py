@@ -1,0 +1,337 @@
+"""Board probes on the residual stream: collect, fit, evaluate, save, reconstruct.
+
+Layers. Stream ``0`` is the embedding (``blocks.0.hook_resid_pre``); stream ``L`` (1..n_layers)
+is the residual stream after block ``L-1`` (``blocks.{L-1}.hook_resid_post``), i.e. "after
+layer L" as in Hazineh et al., Table 1.
+
+Probe kinds (per square, the labels of ``games.py``, position ``p`` = after move ``p``):
+
+* ``mine_theirs``: empty / mine / theirs (mine = the player to move next);
+* ``black_white``: empty / black / white;
+* ``blank``: occupied / empty;
+* ``flipped``: not flipped / flipped by the last move;
+* ``legal``: illegal / legal next move.
+
+Linear probes are multinomial logistic regressions, one per square (weights
+``[layers, d_model, 64, classes]``); MLP probes (Li et al.) are one hidden ReLU layer of width
+128 or 512 from the residual stream to all 64x3 logits. All layers train at once as batched
+tensors. Scalar "simpler features" (disc counts, row/diagonal occupancy, who moves next) get
+ridge-regression / logistic probes so a reader can see whether the MLP's edge in the colour
+basis could be composed from such features.
+
+Probes are tied to the model they were trained on: the file stores the model hash and
+``load_probes`` refuses another model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .games import GameBatch
+from .notation import MODEL_CONTEXT
+
+KINDS: dict[str, int] = {"mine_theirs": 3, "black_white": 3, "blank": 2, "flipped": 2, "legal": 2}
+CLASS_NAMES = {
+    "mine_theirs": ("empty", "mine", "theirs"),
+    "black_white": ("empty", "black", "white"),
+    "blank": ("occupied", "empty"),
+    "flipped": ("kept", "flipped"),
+    "legal": ("illegal", "legal"),
+}
+MLP_KINDS = ("mine_theirs", "black_white")
+MLP_WIDTHS = (128, 512)
+PROBES_FILE = "probes.safetensors"
+REPORT_FILE = "probes_report.json"
+
+
+class ProbeMismatchError(RuntimeError):
+    """Probes trained on another model."""
+
+
+def stream_hooks(n_layers: int) -> list[str]:
+    return ["blocks.0.hook_resid_pre"] + [f"blocks.{l}.hook_resid_post" for l in range(n_layers)]
+
+
+def kind_targets(labels: dict[str, np.ndarray], kind: str) -> np.ndarray:
+    """Integer class per square for ``kind`` from ``games`` labels (any leading shape)."""
+    if kind == "mine_theirs":
+        return labels["relative"].astype(np.int64)
+    if kind == "black_white":
+        return labels["board"].astype(np.int64)
+    if kind == "blank":
+        return (labels["board"] == 0).astype(np.int64)
+    return labels[kind].astype(np.int64)
+
+
+def simple_features(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Coarse board features per position: the candidates for "simpler representations"."""
+    board = labels["board"]  # [..., 64]
+    grid = board.reshape(board.shape[:-1] + (8, 8))
+    occupied = grid != 0
+    diag = np.stack([np.trace(occupied, offset=k, axis1=-2, axis2=-1) for k in range(-7, 8)], -1)
+    anti = np.stack([np.trace(occupied[..., ::-1], offset=k, axis1=-2, axis2=-1) for k in range(-7, 8)], -1)
+    return {
+        "n_black": (board == 1).sum(-1, keepdims=True).astype(np.float32),
+        "n_white": (board == 2).sum(-1, keepdims=True).astype(np.float32),
+        "n_empty": (board == 0).sum(-1, keepdims=True).astype(np.float32),
+        "row_occupancy": occupied.sum(-1).astype(np.float32),
+        "column_occupancy": occupied.sum(-2).astype(np.float32),
+        "diagonal_occupancy": diag.astype(np.float32),
+        "antidiagonal_occupancy": anti.astype(np.float32),
+        "black_to_move": (labels["to_move"] == 1)[..., None].astype(np.float32),
+    }
+
+
+@dataclass
+class Activations:
+    """Residual streams at sampled positions: ``resid [streams, samples, d_model]``."""
+
+    resid: torch.Tensor
+    labels: dict[str, np.ndarray]  # each [samples, 64] (to_move/mover: [samples])
+    game: np.ndarray  # [samples] index of the game in its batch
+    position: np.ndarray  # [samples]
+
+
+@torch.no_grad()
+def collect_activations(model, batch: GameBatch, positions_per_game: int | None = 20,
+                        seed: int = 0, batch_size: int = 64,
+                        progress: Callable | None = None) -> Activations:
+    """Run ``model`` over the games and keep every stream at a few sampled positions.
+
+    Only positions with a real move (< 59) are used; ``positions_per_game=None`` keeps all.
+    Activations are kept in float16 on the CPU to bound memory.
+    """
+    hooks = stream_hooks(model.cfg.n_layers)
+    device = next(model.parameters()).device
+    rng = np.random.default_rng(seed)
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    n_pos = np.minimum(batch.lengths, MODEL_CONTEXT)
+    picks = []
+    for g, n in enumerate(n_pos):
+        chosen = np.arange(n) if positions_per_game is None or n <= positions_per_game else \
+            np.sort(rng.choice(n, positions_per_game, replace=False))
+        picks.append(np.stack([np.full(len(chosen), g), chosen], 1))
+    pick = np.concatenate(picks)
+    chunks = []
+    starts = range(0, len(tokens), batch_size)
+    for start in (progress(starts) if progress else starts):
+        _, cache = model.run_with_cache(tokens[start:start + batch_size].to(device),
+                                        names_filter=lambda n: n in hooks)
+        sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_size)]
+        stacked = torch.stack([cache[h] for h in hooks])  # [streams, batch, pos, d]
+        chunks.append(stacked[:, sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
+    resid = torch.cat(chunks, 1)
+    labels = {k: v[pick[:, 0], pick[:, 1]] for k, v in batch.labels.items()}
+    return Activations(resid, labels, pick[:, 0], pick[:, 1])
+
+
+@dataclass
+class ProbeSet:
+    """Trained probes of one model, for every stream."""
+
+    model_hash: str
+    n_streams: int
+    linear: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    mlp: dict[tuple[str, int], tuple[torch.Tensor, ...]] = field(default_factory=dict)
+
+    @torch.no_grad()
+    def linear_probs(self, kind: str, resid: torch.Tensor) -> torch.Tensor:
+        """``resid [streams, n, d]`` -> class probabilities ``[streams, n, 64, C]``."""
+        w, b = self.linear[kind]
+        logits = torch.einsum("lnd,ldsc->lnsc", resid.float(), w) + b[:, None]
+        return logits.softmax(-1)
+
+    @torch.no_grad()
+    def mlp_probs(self, kind: str, width: int, resid: torch.Tensor) -> torch.Tensor:
+        w1, b1, w2, b2 = self.mlp[(kind, width)]
+        hidden = torch.relu(torch.einsum("lnd,ldh->lnh", resid.float(), w1) + b1[:, None])
+        logits = torch.einsum("lnh,lho->lno", hidden, w2) + b2[:, None]
+        return logits.reshape(logits.shape[:2] + (64, -1)).softmax(-1)
+
+    def direction(self, kind: str, stream: int, square: int, towards: int, away: int) -> torch.Tensor:
+        """Difference of two class weight vectors of a linear probe: ``[d_model]``.
+
+        ``direction("mine_theirs", L, sq, 1, 2)`` points from "theirs" to "mine";
+        ``direction("blank", L, sq, 1, 0)`` points from occupied to empty.
+        """
+        w, _ = self.linear[kind]
+        return w[stream, :, square, towards] - w[stream, :, square, away]
+
+    def save(self, folder: Path | str, meta: dict | None = None) -> Path:
+        from safetensors.torch import save_file
+        tensors = {}
+        for kind, (w, b) in self.linear.items():
+            tensors[f"linear.{kind}.W"], tensors[f"linear.{kind}.b"] = w, b
+        for (kind, width), params in self.mlp.items():
+            for name, t in zip(("W1", "b1", "W2", "b2"), params):
+                tensors[f"mlp.{kind}.{width}.{name}"] = t
+        path = Path(folder) / PROBES_FILE
+        save_file({k: v.to(torch.float16).contiguous() for k, v in tensors.items()}, str(path),
+                  metadata={"model_hash": self.model_hash, "n_streams": str(self.n_streams),
+                            "meta": json.dumps(meta or {})})
+        return path
+
+
+def load_probes(folder: Path | str, model_hash: str | None = None) -> ProbeSet:
+    """Load probes; with ``model_hash``, refuse probes trained on another model."""
+    from safetensors import safe_open
+    path = Path(folder) / PROBES_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no probes at {path}: train them with "
+                                "`python -m othello_core probes train`")
+    with safe_open(str(path), "pt") as fh:
+        meta = fh.metadata()
+        tensors = {k: fh.get_tensor(k).float() for k in fh.keys()}  # stored as float16
+    if model_hash is not None and meta["model_hash"] != model_hash:
+        raise ProbeMismatchError(
+            f"the probes in {path} were trained on model {meta['model_hash']}, not on the loaded "
+            f"model {model_hash}: retrain them with `python -m othello_core probes train`")
+    probes = ProbeSet(meta["model_hash"], int(meta["n_streams"]))
+    for key in tensors:
+        parts = key.split(".")
+        if parts[0] == "linear" and parts[2] == "W":
+            probes.linear[parts[1]] = (tensors[key], tensors[f"linear.{parts[1]}.b"])
+        elif parts[0] == "mlp" and parts[3] == "W1":
+            pre = f"mlp.{parts[1]}.{parts[2]}"
+            probes.mlp[(parts[1], int(parts[2]))] = tuple(tensors[f"{pre}.{n}"] for n in ("W1", "b1", "W2", "b2"))
+    return probes
+
+
+def _minibatches(n: int, batch: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch):
+        yield order[start:start + batch]
+
+
+def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs: int = 8,
+               lr: float = 5e-3, batch: int = 2048, weight_decay: float = 1e-4,
+               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-square multinomial logistic regression for every stream at once.
+
+    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    n_streams, n, d = resid.shape
+    w = torch.zeros(n_streams, d, 64, classes, requires_grad=True)
+    b = torch.zeros(n_streams, 64, classes, requires_grad=True)
+    opt = torch.optim.AdamW([w, b], lr=lr, weight_decay=weight_decay)
+    steps = epochs * ((n + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    for _ in range(epochs):
+        for idx in _minibatches(n, batch, gen):
+            x = resid[:, idx].float()
+            logits = torch.einsum("lnd,ldsc->lnsc", x, w) + b[:, None]
+            y = targets[idx].expand(n_streams, -1, -1)
+            loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return w.detach(), b.detach()
+
+
+def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int,
+            epochs: int = 8, lr: float = 2e-3, batch: int = 1024, seed: int = 0):
+    """One-hidden-layer ReLU MLP probe (Li et al.) for every stream at once."""
+    gen = torch.Generator().manual_seed(seed)
+    n_streams, n, d = resid.shape
+    scale = resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()  # per-stream, folded in later
+    w1 = (torch.randn(n_streams, d, width, generator=gen) / d ** 0.5).requires_grad_()
+    b1 = torch.zeros(n_streams, width, requires_grad=True)
+    w2 = (torch.randn(n_streams, width, 64 * classes, generator=gen) / width ** 0.5).requires_grad_()
+    b2 = torch.zeros(n_streams, 64 * classes, requires_grad=True)
+    opt = torch.optim.AdamW([w1, b1, w2, b2], lr=lr, weight_decay=1e-4)
+    steps = epochs * ((n + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    for _ in range(epochs):
+        for idx in _minibatches(n, batch, gen):
+            x = resid[:, idx].float() / scale
+            hidden = torch.relu(torch.einsum("lnd,ldh->lnh", x, w1) + b1[:, None])
+            logits = torch.einsum("lnh,lho->lno", hidden, w2) + b2[:, None]
+            y = targets[idx].expand(n_streams, -1, -1)
+            loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return (w1.detach() / scale, b1.detach(), w2.detach(), b2.detach())
+
+
+def accuracy_report(probs: torch.Tensor, targets: torch.Tensor) -> list[dict]:
+    """Per stream: cell accuracy, whole-board accuracy (all 64 right), per-square accuracy."""
+    correct = probs.argmax(-1) == targets[None]  # [L, n, 64]
+    return [{"cell_accuracy": round(float(c.float().mean()), 5),
+             "board_accuracy": round(float(c.all(-1).float().mean()), 5),
+             "per_square": [round(float(x), 4) for x in c.float().mean(0)]} for c in correct]
+
+
+def fit_features(train: Activations, test: Activations, ridge: float = 1.0) -> dict[str, list[float]]:
+    """R^2 (held out) of a ridge regression from each stream to each simple feature."""
+    f_train, f_test = simple_features(train.labels), simple_features(test.labels)
+    out = {}
+    for name in f_train:
+        y, y_test = torch.as_tensor(f_train[name]), torch.as_tensor(f_test[name])
+        scores = []
+        for layer in range(train.resid.shape[0]):
+            x = torch.cat([train.resid[layer].float(), torch.ones(len(y), 1)], 1)
+            xt = torch.cat([test.resid[layer].float(), torch.ones(len(y_test), 1)], 1)
+            coef = torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ y)
+            pred = xt @ coef
+            ss_res = ((y_test - pred) ** 2).sum(0)
+            ss_tot = ((y_test - y_test.mean(0)) ** 2).sum(0).clamp(min=1e-9)
+            scores.append(round(float((1 - ss_res / ss_tot).mean()), 4))
+        out[name] = scores
+    return out
+
+
+def train_probes(train: Activations, test: Activations, model_hash: str,
+                 mlp_widths: tuple[int, ...] = MLP_WIDTHS, epochs: int = 8, seed: int = 0,
+                 progress: Callable | None = None) -> tuple[ProbeSet, dict]:
+    """Fit every probe kind on ``train``, evaluate on ``test``; return probes and report."""
+    torch.manual_seed(seed)
+    n_streams = train.resid.shape[0]
+    probes = ProbeSet(model_hash, n_streams)
+    report: dict = {"model_hash": model_hash, "layers": list(range(n_streams)),
+                    "layer_names": ["embed"] + [f"after layer {l}" for l in range(1, n_streams)],
+                    "samples": {"train": int(train.resid.shape[1]), "test": int(test.resid.shape[1])},
+                    "linear": {}, "mlp": {}, "baseline": {}}
+    jobs = [("linear", k, None) for k in KINDS] + [("mlp", k, w) for k in MLP_KINDS for w in mlp_widths]
+    for method, kind, width in (progress(jobs) if progress else jobs):
+        y = torch.as_tensor(kind_targets(train.labels, kind))
+        y_test = torch.as_tensor(kind_targets(test.labels, kind))
+        if method == "linear":
+            probes.linear[kind] = fit_linear(train.resid, y, KINDS[kind], epochs=epochs, seed=seed)
+            report["linear"][kind] = accuracy_report(probes.linear_probs(kind, test.resid), y_test)
+            majority = torch.stack([torch.bincount(y[:, s], minlength=KINDS[kind]).argmax() for s in range(64)])
+            report["baseline"][kind] = round(float((y_test == majority).float().mean()), 5)
+        else:
+            probes.mlp[(kind, width)] = fit_mlp(train.resid, y, KINDS[kind], width, epochs=epochs, seed=seed)
+            report["mlp"].setdefault(kind, {})[str(width)] = accuracy_report(
+                probes.mlp_probs(kind, width, test.resid), y_test)
+    report["features_r2"] = fit_features(train, test)
+    return probes, report
+
+
+def curve(report: dict, method: str, kind: str, width: int | None = None,
+          metric: str = "cell_accuracy") -> list[float]:
+    """One accuracy-per-layer curve out of a report."""
+    rows = report[method][kind] if method == "linear" else report[method][kind][str(width)]
+    return [row[metric] for row in rows]
+
+
+def summary_lines(report: dict) -> list[str]:
+    """Human-readable per-layer table of the headline curves."""
+    lines = ["layer  " + "  ".join(f"{n:>12}" for n in ("lin mine/th", "lin colour", "mlp colour"))]
+    mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
+    widths = sorted(report["mlp"].get("black_white", {}), key=int)
+    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(mt)
+    for layer, row in enumerate(zip(mt, bw, mlp)):
+        lines.append(f"{layer:>5}  " + "  ".join(f"{x:>12.4f}" for x in row))
+    return lines

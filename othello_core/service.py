@@ -1,0 +1,175 @@
+"""The single stateful object: a loaded model (+ its probes) behind one lock.
+
+TransformerLens hooks are global state of a model object, so every model call goes through
+``ModelService`` and holds its lock: two browser sessions never interleave hooks, and hooks
+added by an intervention are always removed (even on error) before the lock is released.
+
+``analyze(moves)`` runs ONE forward with a ``names_filter`` cache and returns an ``Analysis``
+value (plain numpy arrays) with everything the pages draw for every position of the game:
+predicted-move probabilities, true legal moves and boards, probe reconstructions for every
+layer, and attention patterns.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .evaluate import move_log_probs
+from .games import replay_batch
+from .model import ModelLoadError, load_model, model_hash, n_parameters
+from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes, stream_hooks
+
+_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
+
+
+def tokens_to_square_probs(probs: np.ndarray) -> np.ndarray:
+    """``[..., 61]`` token probabilities -> ``[..., 64]`` per square (centre squares 0)."""
+    out = np.zeros(probs.shape[:-1] + (64,), dtype=probs.dtype)
+    out[..., _SQUARES] = probs[..., 1:]
+    return out
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything about one game under one model; index ``p`` = the position after move ``p``.
+
+    ``probes[(method, kind, width)]`` is ``[streams, positions, 64, classes]`` with method
+    "linear" (width 0) or "mlp".
+    """
+
+    moves: tuple[int, ...]
+    model_name: str
+    move_probs: np.ndarray  # [pos, 64]
+    legal: np.ndarray  # [pos, 64] bool, true legal next moves
+    board: np.ndarray  # [pos, 64] 0 empty / 1 black / 2 white
+    relative: np.ndarray  # [pos, 64] 0 empty / 1 mine / 2 theirs
+    flipped: np.ndarray  # [pos, 64] bool
+    to_move: np.ndarray  # [pos] 1 black / -1 white / 0 over
+    patterns: np.ndarray  # [layers, heads, pos, pos]
+    probes: dict = field(default_factory=dict)
+
+    @property
+    def n_positions(self) -> int:
+        return len(self.move_probs)
+
+    def top1_legal(self) -> np.ndarray:
+        """[pos] whether the most probable move is legal (NaN once the game is over)."""
+        hit = self.legal[np.arange(self.n_positions), self.move_probs.argmax(-1)].astype(float)
+        hit[~self.legal.any(-1)] = np.nan
+        return hit
+
+    def top_moves(self, position: int, k: int = 5) -> list[tuple[int, float, bool]]:
+        probs = self.move_probs[position]
+        order = np.argsort(-probs)[:k]
+        return [(int(s), float(probs[s]), bool(self.legal[position, s])) for s in order]
+
+
+class ModelService:
+    """A model, its probes and one lock. Build with ``ModelService.load(source)``."""
+
+    def __init__(self, model, name: str, probes: ProbeSet | None = None,
+                 probe_report: dict | None = None, card: str | None = None,
+                 probe_error: str | None = None):
+        self.model = model
+        self.name = name
+        self.probes = probes
+        self.probe_report = probe_report
+        self.probe_error = probe_error
+        self.card = card
+        self.hash = model_hash(model)
+        self.lock = threading.RLock()
+        self.n_layers = model.cfg.n_layers
+        self.device = str(next(model.parameters()).device)
+
+    @classmethod
+    def load(cls, source: str = "bundled", device: str | None = None,
+             probe_dir: Path | str | None = None) -> "ModelService":
+        import json
+
+        from .cli_model import probe_folder
+        from .probes import REPORT_FILE
+        model = load_model(source, device=device)
+        folder = Path(probe_dir) if probe_dir else probe_folder(source)
+        probes = report = card = error = None
+        digest = model_hash(model)
+        try:
+            probes = load_probes(folder, model_hash=digest)
+            if (folder / REPORT_FILE).exists():
+                report = json.loads((folder / REPORT_FILE).read_text())
+        except Exception as err:  # no probes, or probes of another model: pages say so
+            error = str(err)
+        if (folder / "model_card.md").exists():
+            card = (folder / "model_card.md").read_text()
+        return cls(model, source, probes, report, card, error)
+
+    @property
+    def info(self) -> dict:
+        cfg = self.model.cfg
+        return {"name": self.name, "hash": self.hash, "device": self.device,
+                "parameters": n_parameters(self.model), "n_layers": cfg.n_layers,
+                "d_model": cfg.d_model, "n_heads": cfg.n_heads, "probes": self.probes is not None}
+
+    @contextmanager
+    def locked(self):
+        with self.lock:
+            yield self.model
+
+    @torch.no_grad()
+    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
+        """One forward under the lock; hooks (if any) are removed before it returns."""
+        tokens = tokens.to(self.device)
+        with self.lock:
+            try:
+                if fwd_hooks:
+                    for name, fn in fwd_hooks:
+                        self.model.add_hook(name, fn)
+                if names:
+                    logits, cache = self.model.run_with_cache(tokens, names_filter=lambda n: n in names)
+                    return logits, {n: cache[n] for n in names}
+                return self.model(tokens), {}
+            finally:
+                self.model.reset_hooks(including_permanent=False)
+
+    def analyze(self, moves: tuple[int, ...]) -> Analysis:
+        """Predictions, labels, probe reconstructions and attention for every position."""
+        moves = tuple(int(m) for m in moves)
+        if not moves:
+            raise ValueError("the model needs at least one move: it predicts from move 1 on")
+        batch = replay_batch(np.array([moves]), labels=True)
+        n = min(len(moves), MODEL_CONTEXT)
+        tokens = torch.as_tensor(batch.tokens[:, :n])
+        hooks = stream_hooks(self.n_layers)
+        pattern_names = [f"blocks.{l}.attn.hook_pattern" for l in range(self.n_layers)]
+        logits, cache = self.run(tokens, names=hooks + pattern_names)
+        probs = move_log_probs(logits[0]).exp().cpu().numpy()
+        resid = torch.stack([cache[h][0] for h in hooks]).cpu()  # [streams, pos, d]
+        patterns = torch.stack([cache[h][0] for h in pattern_names]).cpu().numpy()
+        lab = {k: v[0, :n] for k, v in batch.labels.items()}
+        return Analysis(
+            moves=moves, model_name=self.name,
+            move_probs=tokens_to_square_probs(probs), legal=lab["legal"], board=lab["board"],
+            relative=lab["relative"], flipped=lab["flipped"], to_move=lab["to_move"],
+            patterns=patterns, probes=self.reconstruct(resid))
+
+    def reconstruct(self, resid: torch.Tensor) -> dict:
+        """Every probe's board reconstruction: ``{(method, kind, width): [L, pos, 64, C]}``."""
+        if self.probes is None:
+            return {}
+        out = {}
+        for kind in KINDS:
+            if kind in self.probes.linear:
+                out[("linear", kind, 0)] = self.probes.linear_probs(kind, resid).numpy()
+        for (kind, width) in self.probes.mlp:
+            if kind in MLP_KINDS:
+                out[("mlp", kind, width)] = self.probes.mlp_probs(kind, width, resid).numpy()
+        return out
+
+
+__all__ = ["Analysis", "ModelService", "ModelLoadError", "tokens_to_square_probs"]

@@ -1,0 +1,110 @@
+"""Probes: planted features are recovered, conventions hold, reports and files are right."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from othello_core import probes as P
+from othello_core.games import replay_batch
+from othello_core.notation import parse_moves
+
+from .conftest import ROOT
+from .test_board import WITH_PASS
+
+
+def planted(n=4000, streams=2, seed=0):
+    """Residuals in which every square's 3-class label is written linearly in stream 0.
+
+    Square s owns two dimensions: class 0 -> (0, 0), 1 -> (1, 0), 2 -> (0, 1), plus small
+    noise, then a random rotation of the whole 128-d space. Stream 1 is pure noise.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    targets = torch.randint(0, 3, (n, 64), generator=gen)
+    codes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])[targets]  # [n, 64, 2]
+    rotation, _ = torch.linalg.qr(torch.randn(128, 128, generator=gen))
+    signal = (codes.reshape(n, 128) + 0.05 * torch.randn(n, 128, generator=gen)) @ rotation
+    return torch.stack([signal, torch.randn(n, 128, generator=gen)]), targets
+
+
+def test_linear_probe_recovers_a_planted_linear_feature():
+    x, y = planted()
+    w, b = P.fit_linear(x[:, :3000], y[:3000], 3, epochs=40, lr=0.1)
+    probes = P.ProbeSet("h", 2, linear={"mine_theirs": (w, b)})
+    report = P.accuracy_report(probes.linear_probs("mine_theirs", x[:, 3000:]), y[3000:])
+    assert report[0]["cell_accuracy"] == 1.0 and report[0]["board_accuracy"] == 1.0
+    assert report[1]["cell_accuracy"] < 0.5  # pure noise: near chance (1/3)
+
+
+def test_mlp_probe_beats_linear_on_an_xor_feature():
+    """colour = mine/theirs XOR whose-turn: linear fails, an MLP succeeds (the paper's story)."""
+    gen = torch.Generator().manual_seed(1)
+    n = 6000
+    mine = torch.randint(0, 2, (n, 64), generator=gen)
+    turn = torch.randint(0, 2, (n, 1), generator=gen)
+    signs = torch.cat([turn, mine], 1).float() * 2 - 1  # every bit linearly readable
+    rotation, _ = torch.linalg.qr(torch.randn(65, 65, generator=gen))
+    x = ((signs + 0.05 * torch.randn(n, 65, generator=gen)) @ rotation)[None]
+    colour = (mine ^ turn) + 1  # classes 1/2 (0 = empty never occurs)
+    lin = P.fit_linear(x[:, :5000], colour[:5000], 3, epochs=20, lr=0.05)
+    mlp = P.fit_mlp(x[:, :5000], colour[:5000], 3, width=256, epochs=25, lr=5e-3)
+    probes = P.ProbeSet("h", 1, linear={"black_white": lin}, mlp={("black_white", 256): mlp})
+    lin_acc = P.accuracy_report(probes.linear_probs("black_white", x[:, 5000:]), colour[5000:])[0]
+    mlp_acc = P.accuracy_report(probes.mlp_probs("black_white", 256, x[:, 5000:]), colour[5000:])[0]
+    assert lin_acc["cell_accuracy"] < 0.65 and mlp_acc["cell_accuracy"] > 0.9
+
+
+def test_kind_targets_follow_the_label_conventions_through_a_pass():
+    squares = parse_moves(WITH_PASS)
+    labels = replay_batch(np.array([squares])).labels
+    last = len(squares) - 1
+    at = {k: v[0, last] for k, v in labels.items()}
+    mt, bw = P.kind_targets(at, "mine_theirs"), P.kind_targets(at, "black_white")
+    assert ((bw == 2) == (mt == 1)).all()  # white to move again after black's pass: white = mine
+    assert ((P.kind_targets(at, "blank") == 1) == (bw == 0)).all()
+    features = P.simple_features(at)
+    assert features["n_empty"][0] == 64 - len(squares) - 4
+    assert features["row_occupancy"].sum() == features["diagonal_occupancy"].sum() == 64 - features["n_empty"][0]
+    assert features["black_to_move"][0] == 0
+
+
+def test_directions_and_file_round_trip_with_hash_check(tmp_path):
+    x, y = planted(n=500)
+    w, b = P.fit_linear(x, y, 3, epochs=2)
+    probes = P.ProbeSet("abc123", 2, linear={"mine_theirs": (w, b)},
+                        mlp={("mine_theirs", 8): P.fit_mlp(x, y, 3, width=8, epochs=1)})
+    d = probes.direction("mine_theirs", 1, 5, 1, 2)
+    assert torch.equal(d, w[1, :, 5, 1] - w[1, :, 5, 2])
+    probes.save(tmp_path)
+    loaded = P.load_probes(tmp_path, model_hash="abc123")
+    assert torch.equal(loaded.linear["mine_theirs"][0], w)
+    assert torch.equal(loaded.mlp_probs("mine_theirs", 8, x), probes.mlp_probs("mine_theirs", 8, x))
+    with pytest.raises(P.ProbeMismatchError, match="abc123"):
+        P.load_probes(tmp_path, model_hash="другой")
+
+
+def test_probe_training_command_writes_the_documented_report(tmp_path):
+    """End to end on a tiny model of our own: activations, every kind, report schema, CLI."""
+    from othello_core.model import ModelShape, build_model, model_hash
+    model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=0)
+    ckpt = tmp_path / "tiny.pth"
+    torch.save(model.state_dict(), ckpt)
+    cmd = [sys.executable, "-m", "othello_core", "probes", "train", "--model", str(ckpt),
+           "--games", "60", "--positions", "5", "--epochs", "1", "--mlp-widths", "16"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    shown = subprocess.run([sys.executable, "-m", "othello_core", "probes", "report", "--model",
+                            str(ckpt), "--json"], capture_output=True, text=True, cwd=ROOT)
+    report = json.loads(shown.stdout)
+    assert report["model_hash"] == model_hash(model)
+    assert report["layers"] == [0, 1, 2]
+    assert set(report["linear"]) == set(P.KINDS)
+    assert set(report["mlp"]) == set(P.MLP_KINDS) and set(report["mlp"]["black_white"]) == {"16"}
+    row = report["linear"]["mine_theirs"][0]
+    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square"} and len(row["per_square"]) == 64
+    assert 0 <= row["board_accuracy"] <= row["cell_accuracy"] <= 1
+    assert set(report["features_r2"]) >= {"n_black", "n_empty", "diagonal_occupancy", "black_to_move"}
+    assert report["samples"]["train"] > report["samples"]["test"] > 0
+    P.load_probes(tmp_path, model_hash=report["model_hash"])
