@@ -40,13 +40,13 @@ def step_controls() -> None:
     ss = st.session_state
     line, cursor = ss["line"], ss["cursor"]
     cols = st.columns(4)
-    cols[0].button("⏮", help="start position", disabled=cursor == 0, key="sb_start",
+    cols[0].button("", icon=":material/first_page:", help="start position", disabled=cursor == 0, key="sb_start",
                    on_click=_set_cursor, args=(0,))
-    cols[1].button("◀", help="undo / step back", disabled=cursor == 0, key="sb_undo",
+    cols[1].button("", icon=":material/undo:", help="undo / step back", disabled=cursor == 0, key="sb_undo",
                    on_click=_set_cursor, args=(cursor - 1,))
-    cols[2].button("▶", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo",
+    cols[2].button("", icon=":material/redo:", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo",
                    on_click=_set_cursor, args=(cursor + 1,))
-    cols[3].button("⏭", help="end of the line", disabled=cursor >= len(line), key="sb_end",
+    cols[3].button("", icon=":material/last_page:", help="end of the line", disabled=cursor >= len(line), key="sb_end",
                    on_click=_set_cursor, args=(len(line),))
     if line:
         ss["sb_slider"] = cursor

@@ -14,11 +14,11 @@ st.set_page_config(page_title="Othello-GPT Explorer", page_icon="⚫", layout="w
 common.init_state()
 
 pages = [
-    st.Page("views/play.py", title="Play", icon="🎲", default=True),
-    st.Page("views/probes.py", title="Probes", icon="🔍", url_path="probes"),
-    st.Page("views/attention.py", title="Attention", icon="👁️", url_path="attention"),
-    st.Page("views/model.py", title="Model", icon="🧠", url_path="model"),
-    st.Page("views/present.py", title="Present", icon="📽️", url_path="present"),
+    st.Page("views/play.py", title="Play", icon=":material/sports_esports:", default=True),
+    st.Page("views/probes.py", title="Probes", icon=":material/search:", url_path="probes"),
+    st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+    st.Page("views/model.py", title="Model", icon=":material/memory:", url_path="model"),
+    st.Page("views/present.py", title="Present", icon=":material/slideshow:", url_path="present"),
 ]
 page = st.navigation(pages)
 if page.url_path != "present":

@@ -77,11 +77,14 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
     fig.update_layout(
         width=size + (90 if heat is not None else 0), height=size, title=title,
-        margin=dict(l=30, r=10, t=40 if title else 10, b=10), dragmode=False,
+        margin=dict(l=30, r=10, t=70 if title else 30, b=10), dragmode=False,
         plot_bgcolor="white", clickmode="event+select" if clickable else "none",
-        xaxis=dict(side="top", fixedrange=True, range=[-0.5, 7.5], tickfont=dict(size=13)),
-        yaxis=dict(autorange=False, range=[7.5, -0.5], fixedrange=True, scaleanchor="x",
-                   tickfont=dict(size=13)))
+        title_y=0.98, title_font=dict(size=14),
+        xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5],
+                   tickfont=dict(size=13), categoryorder="array", categoryarray=FILES),
+        yaxis=dict(type="category", autorange=False, range=[7.5, -0.5], fixedrange=True,
+                   scaleanchor="x", tickfont=dict(size=13), categoryorder="array",
+                   categoryarray=RANKS))
     return fig
 
 

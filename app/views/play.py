@@ -74,7 +74,7 @@ with right:
             f"{'a legal move' if best_legal else 'ILLEGAL'}")
         st.dataframe({"move": [square_to_name(s) for s, _, _ in top],
                       "probability": [round(p, 4) for _, p, _ in top],
-                      "legal": ["✅" if ok else "❌" for _, _, ok in top]},
+                      "legal": ["yes" if ok else "NO" for _, _, ok in top]},
                      hide_index=True, width="content")
     elif cursor == 0:
         st.info("The model predicts from the first move on: play or paste a move.")
@@ -110,13 +110,13 @@ with paste_col:
 
 with load_col:
     c1, c2 = st.columns(2)
-    if c1.button("🎲 Random game", help="a uniformly random legal game, like the training data"):
+    if c1.button("Random game", icon=":material/casino:", help="a uniformly random legal game, like the training data"):
         seed = int(np.random.default_rng().integers(1 << 31))
         batch = random_games(1, seed=seed)
         common.set_line(tuple(batch.squares[0, :batch.lengths[0]].tolist()), cursor=0)
         ss.pop("click_error", None)
         st.rerun()
-    if c2.button("↺ New game"):
+    if c2.button("New game", icon=":material/restart_alt:"):
         common.set_line((), 0)
         ss.pop("click_error", None)
         st.rerun()

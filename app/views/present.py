@@ -20,7 +20,7 @@ line, cursor = ss["line"], ss["cursor"]
 nav = st.columns([1, 1, 1, 6])
 nav[0].button("◀ Prev", key="present_prev", on_click=go, args=(-1,), disabled=cursor == 0)
 nav[1].button("Next ▶", key="present_next", on_click=go, args=(1,), disabled=cursor >= len(line))
-nav[2].page_link("views/play.py", label="Exit", icon="↩")
+nav[2].page_link("views/play.py", label="Exit", icon=":material/close:")
 nav[3].markdown(f"### Move {cursor} / {len(line)}"
                 + (f" · last: {square_to_name(line[cursor - 1])}" if cursor else ""))
 if not line:

@@ -1,0 +1,127 @@
+"""The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state as S
+from othello_core.notation import MoveError, parse_moves
+from othello_core.plots import selection_to_square
+
+from .conftest import ROOT
+
+ENTRY = str(ROOT / "app" / "streamlit_app.py")
+SUBMIT = "FormSubmitter:paste_form-Load moves"
+
+
+def app(moves: str | None = None, **params) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    if moves is not None:
+        at.query_params["moves"] = moves
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_play_move_extends_cuts_or_redoes_the_line():
+    line = tuple(parse_moves("f5 d6 c3"))
+    assert S.play_move(line, 1, parse_moves("d6")[0]) == (line, 2)  # same as the line: redo
+    new, cursor = S.play_move(line, 1, parse_moves("f6")[0])
+    assert new == tuple(parse_moves("f5 f6")) and cursor == 2  # a different move cuts the line
+    with pytest.raises(MoveError):
+        S.play_move(line, 3, parse_moves("a1")[0])
+    assert S.step(line, 0, -1) == 0 and S.step(line, 3, 5) == 3 and S.step(line, 2, -1) == 1
+
+
+def test_query_round_trip():
+    line = tuple(parse_moves("f5 d6 c3 d3"))
+    params = S.to_query(line, 2, "bundled", 5)
+    assert params == {"moves": "f5d6c3d3", "at": "2", "model": "bundled", "layer": "5"}
+    loaded = S.from_query(params)
+    assert (loaded.line, loaded.cursor, loaded.error) == (line, 2, None)
+    bad = S.from_query({"moves": "f5d6a1"})
+    assert bad.line == () and bad.error.index == 2
+
+
+def test_selection_to_square_reads_the_clickable_layer():
+    event = {"selection": {"points": [{"customdata": 37, "x": "f", "y": "5"}]}}
+    assert selection_to_square(event) == 37
+    assert selection_to_square({"selection": {"points": [{"x": "c", "y": "3"}]}}) == 18
+    assert selection_to_square({"selection": {"points": [{"customdata": [43]}]}}) == 43
+    assert selection_to_square({"selection": {"points": []}}) is None
+    assert selection_to_square(None) is None
+
+
+def test_shared_url_opens_the_position_and_writes_back_the_state():
+    at = app("f5d6c3", layer="3")
+    assert not at.exception
+    assert "White to move" in at.markdown[0].value
+    assert at.success[0].value.startswith("Top-1:") or at.error[0].value.startswith("Top-1:")
+    assert at.query_params["moves"] == "f5d6c3" and at.query_params["model"] == "bundled"
+    assert at.session_state["layer"] == 3
+
+
+def test_paste_box_loads_moves_and_names_the_bad_move():
+    at = app()
+    at.text_area[0].set_value("f5 d6 c3 d3")
+    at.button(key=SUBMIT).click().run()
+    assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3"))
+    at.text_area[0].set_value("f5 d6 c3 h8")
+    at.button(key=SUBMIT).click().run()
+    assert any("Move 4 (`h8`)" in e.value and "flips nothing" in e.value for e in at.error)
+    assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3"))  # last good position kept
+
+
+def test_token_ids_paste():
+    at = app()
+    at.text_area[0].set_value("34 40 19")
+    at.radio[0].set_value("token ids (1–60)")
+    at.button(key=SUBMIT).click().run()
+    assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3"))
+
+
+def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
+    at = app("f5d6c3d3")
+    at.button(key="sb_undo").click().run()
+    assert at.session_state["cursor"] == 3 and at.query_params["at"] == "3"
+    at.button(key="sb_start").click().run()
+    assert at.session_state["cursor"] == 0
+    assert any("first move" in i.value for i in at.info)
+    at.slider(key="sb_slider").set_value(2).run()
+    assert at.session_state["cursor"] == 2
+    at.button(key="sb_redo").click().run()
+    assert at.session_state["cursor"] == 3
+
+
+@pytest.mark.parametrize("page", ["views/probes.py", "views/attention.py", "views/model.py",
+                                  "views/present.py"])
+def test_every_page_renders_the_shared_game(page):
+    at = app("f5d6c3d3c4")
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3 c4"))
+    assert not at.error
+
+
+def test_probe_page_switches_basis_and_probe_type():
+    at = app("f5d6c3d3c4").switch_page("views/probes.py").run()
+    assert at.selectbox(key="probe_kind").value == "mine_theirs"
+    at.selectbox(key="probe_kind").set_value("black_white").run()
+    at.selectbox(key="probe_method").set_value("MLP-128").run()
+    assert not at.exception and at.selectbox(key="probe_class").value == 1
+    captions = " ".join(c.value for c in at.caption)
+    assert "MLP-128 black/white probe gets wrong" in captions
+
+
+def test_missing_hub_weights_fall_back_to_the_bundled_model_with_a_banner():
+    at = app("f5d6", model="synthetic")
+    assert not at.exception
+    assert any("could not be loaded" in w.value and "bundled" in w.value for w in at.warning)
+    assert "White to move" in at.markdown[0].value or "Black to move" in at.markdown[0].value
+
+
+def test_presentation_steps_with_its_buttons():
+    at = app("f5d6c3d3c4", at="2").switch_page("views/present.py").run()
+    at.button(key="present_next").click().run()
+    assert at.session_state["cursor"] == 3
+    at.button(key="present_prev").click().run()
+    at.button(key="present_prev").click().run()
+    assert at.session_state["cursor"] == 1

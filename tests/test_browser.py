@@ -1,0 +1,85 @@
+"""End to end in a real browser: Debian's chromium driven by playwright, the app on loopback."""
+import pytest
+
+from othello_core.notation import name_to_square
+
+from .browser import ARTIFACTS, board_cell_centre, chromium, chromium_path, streamlit_server, wait_for_app
+
+pytestmark = pytest.mark.skipif(chromium_path() is None,
+                                reason="Debian's chromium is not installed (./dev test installs it)")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, request):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    yield page
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    page.close()
+
+
+def status(page) -> str:
+    return page.locator('[data-testid="stMarkdownContainer"] strong').first.inner_text()
+
+
+def click_square(page, name: str) -> None:
+    x, y = board_cell_centre(page, name_to_square(name), chart_index=0)
+    page.mouse.click(x, y)
+
+
+def test_clicking_legal_squares_plays_moves(server, page):
+    page.goto(server + "/")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
+    assert status(page).startswith("Black to move")
+    click_square(page, "d3")
+    page.wait_for_function("() => document.body.innerText.includes('White to move')", timeout=60_000)
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=60_000)
+    click_square(page, "c3")
+    page.wait_for_function("() => document.body.innerText.includes('2/2 moves')", timeout=60_000)
+    assert "moves=d3c3" in page.url
+    assert "Top-1:" in page.inner_text("body")  # the model's prediction is shown
+
+
+def test_an_illegal_paste_shows_the_error_and_keeps_the_position(server, page):
+    page.goto(server + "/?moves=f5d6")
+    wait_for_app(page)
+    box = page.locator("textarea").first
+    box.fill("f5 d6 c3 h8")
+    page.get_by_role("button", name="Load moves").click()
+    page.wait_for_function("() => document.body.innerText.includes('flips nothing')", timeout=60_000)
+    body = page.inner_text("body")
+    assert "Move 4 (h8)" in body.replace("`", "")
+    assert "2/2 moves" in body and "moves=f5d6" in page.url
+
+
+def test_a_shared_url_reopens_the_position(server, page):
+    page.goto(server + "/?moves=f5d6c3d3&at=3")
+    wait_for_app(page)
+    page.wait_for_function("() => document.body.innerText.includes('3/4 moves')", timeout=60_000)
+    assert status(page).startswith("Black to move") is False and "White to move" in status(page)
+
+
+def test_attention_patterns_render_offline(server, page):
+    page.goto(server + "/attention?moves=f5d6c3d3c4f4")
+    wait_for_app(page)
+    frame_el = page.wait_for_selector('iframe[title="st.iframe"], [data-testid="stIFrame"]', timeout=90_000)
+    frame = frame_el.content_frame()
+    # circuitsvis draws one pattern per head; with its JS inlined it renders with no network
+    frame.wait_for_function("() => document.querySelectorAll('canvas, svg, table').length > 0",
+                            timeout=60_000)
+    assert "L0H0" in frame.inner_text("body")
