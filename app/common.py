@@ -37,6 +37,13 @@ def analyze(source: str, moves: tuple[int, ...]):
     return service.analyze(moves)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def probe_position(source: str, moves: tuple[int, ...], position: int) -> dict:
+    """Every probe's reconstruction of one position (cheap: one position, every layer)."""
+    svc, _ = load_service(source)
+    return svc.probe_position(analyze(source, moves), position)
+
+
 def service():
     """The live service; falls back to the bundled model (and says so) when needed."""
     wanted = st.session_state.get("model", DEFAULT_MODEL)

@@ -153,26 +153,46 @@ class _Engine:
             self.mover[:, t] = np.where(active, mover, 0)
 
     def labels(self) -> dict[str, np.ndarray]:
-        black = unpack(self.black_bits)
-        white = unpack(self.white_bits)
-        board = np.zeros(black.shape, dtype=np.int8)
-        board[black] = 1
-        board[white] = 2
-        # "mine" = player to move next; after the game ends, the player who did not move last
-        perspective = np.where(self.to_move != 0, self.to_move, -self.mover)[..., None]
-        mine = np.where(perspective == BLACK, black, white)
-        theirs = np.where(perspective == BLACK, white, black)
-        relative = np.zeros(black.shape, dtype=np.int8)
-        relative[mine] = 1
-        relative[theirs] = 2
-        return {
-            "board": board,
-            "relative": relative,
-            "flipped": unpack(self.flipped_bits),
-            "legal": unpack(self.legal_bits),
-            "to_move": self.to_move.copy(),
-            "mover": self.mover.copy(),
-        }
+        return labels_from_bits(self.black_bits, self.white_bits, self.flipped_bits,
+                                self.legal_bits, self.to_move, self.mover)
+
+
+def labels_from_bits(black_bits, white_bits, flipped_bits, legal_bits, to_move, mover) -> dict:
+    """Label arrays (see the module docstring) from per-position bitboards ``[..., positions]``."""
+    black = unpack(black_bits)
+    white = unpack(white_bits)
+    board = np.zeros(black.shape, dtype=np.int8)
+    board[black] = 1
+    board[white] = 2
+    # "mine" = player to move next; after the game ends, the player who did not move last
+    perspective = np.where(to_move != 0, to_move, -mover)[..., None]
+    mine = np.where(perspective == BLACK, black, white)
+    theirs = np.where(perspective == BLACK, white, black)
+    relative = np.zeros(black.shape, dtype=np.int8)
+    relative[mine] = 1
+    relative[theirs] = 2
+    return {"board": board, "relative": relative, "flipped": unpack(flipped_bits),
+            "legal": unpack(legal_bits), "to_move": np.array(to_move, dtype=np.int8),
+            "mover": np.array(mover, dtype=np.int8)}
+
+
+def game_labels(moves) -> dict[str, np.ndarray]:
+    """Labels ``[60, 64]`` of one game from the scalar rules (fast for a single game).
+
+    Same arrays as ``replay_batch([moves]).labels`` without the batch axis; raises MoveError.
+    """
+    from .board import replay
+    game = replay([int(m) for m in moves])
+    n = MAX_GAME_MOVES
+    bits_ = {k: np.zeros(n, dtype=_U) for k in ("black", "white", "flipped", "legal")}
+    to_move, mover = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int8)
+    for p in range(len(game)):
+        before, after = game.boards[p], game.boards[p + 1]
+        bits_["black"][p], bits_["white"][p] = after.black, after.white
+        bits_["flipped"][p], bits_["legal"][p] = game.flipped[p], after.legal_mask()
+        to_move[p], mover[p] = after.to_move or 0, before.to_move
+    return labels_from_bits(bits_["black"], bits_["white"], bits_["flipped"], bits_["legal"],
+                            to_move, mover)
 
 
 def _pick_random_bit(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .evaluate import move_log_probs
-from .games import replay_batch
+from .games import game_labels
 from .model import ModelLoadError, load_model, model_hash, n_parameters
-from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE
 from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes, stream_hooks
 
 _SQUARES = np.array(TOKEN_TO_SQUARE[1:])
@@ -40,8 +40,8 @@ def tokens_to_square_probs(probs: np.ndarray) -> np.ndarray:
 class Analysis:
     """Everything about one game under one model; index ``p`` = the position after move ``p``.
 
-    ``probes[(method, kind, width)]`` is ``[streams, positions, 64, classes]`` with method
-    "linear" (width 0) or "mlp".
+    ``resid`` keeps every residual stream so probe reconstructions of any position are a
+    cheap ``ModelService.probe_position`` call away.
     """
 
     moves: tuple[int, ...]
@@ -53,7 +53,7 @@ class Analysis:
     flipped: np.ndarray  # [pos, 64] bool
     to_move: np.ndarray  # [pos] 1 black / -1 white / 0 over
     patterns: np.ndarray  # [layers, heads, pos, pos]
-    probes: dict = field(default_factory=dict)
+    resid: np.ndarray  # [streams, pos, d_model]: embedding, then after each layer
 
     @property
     def n_positions(self) -> int:
@@ -121,54 +121,57 @@ class ModelService:
         with self.lock:
             yield self.model
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
         """One forward under the lock; hooks (if any) are removed before it returns."""
         tokens = tokens.to(self.device)
         with self.lock:
             try:
-                if fwd_hooks:
-                    for name, fn in fwd_hooks:
-                        self.model.add_hook(name, fn)
+                for name, fn in fwd_hooks:
+                    self.model.add_hook(name, fn)
                 if names:
-                    logits, cache = self.model.run_with_cache(tokens, names_filter=lambda n: n in names)
+                    wanted = set(names)
+                    logits, cache = self.model.run_with_cache(tokens, names_filter=wanted.__contains__)
                     return logits, {n: cache[n] for n in names}
                 return self.model(tokens), {}
             finally:
-                self.model.reset_hooks(including_permanent=False)
+                if fwd_hooks:
+                    self.model.reset_hooks(including_permanent=False)
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position."""
         moves = tuple(int(m) for m in moves)
         if not moves:
             raise ValueError("the model needs at least one move: it predicts from move 1 on")
-        batch = replay_batch(np.array([moves]), labels=True)
+        labels = game_labels(moves)  # raises MoveError on an illegal sequence
         n = min(len(moves), MODEL_CONTEXT)
-        tokens = torch.as_tensor(batch.tokens[:, :n])
+        tokens = torch.tensor([[SQUARE_TO_TOKEN[m] for m in moves[:n]]])
         hooks = stream_hooks(self.n_layers)
         pattern_names = [f"blocks.{l}.attn.hook_pattern" for l in range(self.n_layers)]
         logits, cache = self.run(tokens, names=hooks + pattern_names)
         probs = move_log_probs(logits[0]).exp().cpu().numpy()
-        resid = torch.stack([cache[h][0] for h in hooks]).cpu()  # [streams, pos, d]
-        patterns = torch.stack([cache[h][0] for h in pattern_names]).cpu().numpy()
-        lab = {k: v[0, :n] for k, v in batch.labels.items()}
+        resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, pos, d]
+        patterns = torch.stack([cache[h][0] for h in pattern_names]).float().cpu().numpy()
+        lab = {k: v[:n] for k, v in labels.items()}
         return Analysis(
             moves=moves, model_name=self.name,
             move_probs=tokens_to_square_probs(probs), legal=lab["legal"], board=lab["board"],
             relative=lab["relative"], flipped=lab["flipped"], to_move=lab["to_move"],
-            patterns=patterns, probes=self.reconstruct(resid))
+            patterns=patterns, resid=resid)
 
-    def reconstruct(self, resid: torch.Tensor) -> dict:
-        """Every probe's board reconstruction: ``{(method, kind, width): [L, pos, 64, C]}``."""
+    def probe_position(self, analysis: Analysis, position: int) -> dict:
+        """Every probe's reconstruction of one position at every layer:
+        ``{(method, kind, width): [streams, 64, classes]}`` (method "linear" has width 0)."""
         if self.probes is None:
             return {}
+        resid = torch.as_tensor(analysis.resid[:, position:position + 1])  # [streams, 1, d]
         out = {}
         for kind in KINDS:
             if kind in self.probes.linear:
-                out[("linear", kind, 0)] = self.probes.linear_probs(kind, resid).numpy()
-        for (kind, width) in self.probes.mlp:
+                out[("linear", kind, 0)] = self.probes.linear_probs(kind, resid)[:, 0].numpy()
+        for (kind, width) in sorted(self.probes.mlp):
             if kind in MLP_KINDS:
-                out[("mlp", kind, width)] = self.probes.mlp_probs(kind, width, resid).numpy()
+                out[("mlp", kind, width)] = self.probes.mlp_probs(kind, width, resid)[:, 0].numpy()
         return out
 
 

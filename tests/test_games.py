@@ -119,3 +119,14 @@ def test_eothello_lookup_by_id():
     assert TOKEN_TO_SQUARE.index(int(games.squares[row, 0])) == 34  # f5 is token 34
     with pytest.raises(KeyError):
         games.find(-5)
+
+
+def test_single_game_labels_equal_the_batched_ones():
+    from othello_core.games import game_labels
+    batch = random_games(30, seed=4, labels=True)
+    for g in range(len(batch)):
+        single = game_labels(batch.squares[g, :batch.lengths[g]])
+        for key, value in single.items():
+            assert (value == batch.labels[key][g]).all(), key
+    with pytest.raises(MoveError):
+        game_labels(parse_moves("f5 f5"))

@@ -46,7 +46,7 @@ cls = c3.selectbox("Show P(class)", list(range(1, len(names))) + [0],
                    format_func=lambda i: names[i], key="probe_class")
 
 key = ("linear", kind, 0) if method == "linear" else ("mlp", kind, int(method.split("-")[1]))
-probs = analysis.probes[key][:, position]  # [layers, 64, C]
+probs = common.probe_position(svc.name, analysis.moves, position)[key]  # [layers, 64, C]
 truth_all = {"mine_theirs": analysis.relative, "black_white": analysis.board,
              "blank": (analysis.board == 0).astype(int), "flipped": analysis.flipped.astype(int),
              "legal": analysis.legal.astype(int)}[kind][position]

@@ -1,0 +1,81 @@
+"""Forward latency (one game, B=1) and throughput (B=256) next to the FLOP bound.
+
+    python bench/bench_forward.py [--threads 1] [--device cpu]
+
+For the bundled model and for the paper's shape (random weights): median latency of one
+59-token game, games/s at B=256, and each as a ratio to the FLOP bound
+2 x params x tokens / (matmul peak measured in this same run). Prints figures only.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from othello_core.games import random_games  # noqa: E402
+from othello_core.model import PAPER_SHAPE, build_model, load_model, n_parameters  # noqa: E402
+
+
+def matmul_peak(device: str, n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    best = float("inf")
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+@torch.inference_mode()
+def timed(model, tokens, repeats: int, device: str) -> float:
+    model(tokens[:1])  # warm-up
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        model(tokens)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch", type=int, default=256)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device
+    peak = matmul_peak(device)
+    print(f"device {device}, torch threads {torch.get_num_threads()}, "
+          f"measured fp32 matmul peak {peak / 1e9:,.1f} GFLOP/s")
+    tokens = torch.as_tensor(random_games(args.batch, seed=0).tokens[:, :59]).to(device)
+    models = {"bundled": load_model("bundled", device=device),
+              "paper shape (random)": build_model(PAPER_SHAPE, device=device, seed=0)}
+    for name, model in models.items():
+        params = n_parameters(model)
+        one = timed(model, tokens[:1], 7, device)
+        many = timed(model, tokens, 3, device)
+        bound_one = 2 * params * 59 / peak
+        bound_many = 2 * params * 59 * len(tokens) / peak
+        print(f"{name:>22}: {params:>11,} params | B=1 {one * 1000:8.1f} ms "
+              f"({one / bound_one:5.1f}x FLOP bound) | B={len(tokens)} {len(tokens) / many:9,.0f} games/s "
+              f"({many / bound_many:5.2f}x FLOP bound)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The single locked model service: analysis values, hook hygiene, session isolation."""
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from othello_core.board import parse_game
+from othello_core.model import ModelShape, build_model
+from othello_core.service import ModelService
+from othello_core.notation import parse_moves
+
+from .test_board import SHORTEST
+
+
+@pytest.fixture(scope="module")
+def service():
+    model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=0)
+    return ModelService(model, "tiny")
+
+
+def test_analysis_matches_the_rules(service):
+    moves = tuple(parse_moves("f5 d6 c3 d3 c4"))
+    a = service.analyze(moves)
+    assert a.move_probs.shape == (5, 64) and a.patterns.shape == (2, 4, 5, 5)
+    assert np.allclose(a.move_probs.sum(-1), 1, atol=1e-5)
+    assert (a.move_probs[:, [27, 28, 35, 36]] == 0).all()
+    game = parse_game("f5 d6 c3 d3 c4")
+    for p in range(5):
+        board = game.boards[p + 1]
+        assert sorted(np.flatnonzero(a.legal[p])) == board.legal_moves()
+    assert np.allclose(np.tril(a.patterns[0, 0]).sum(-1), 1, atol=1e-5)  # causal rows sum to 1
+    best, prob, legal = a.top_moves(2, k=1)[0]
+    assert prob == a.move_probs[2].max() and legal == bool(a.legal[2, best])
+
+
+def test_positions_after_the_end_have_no_top1_score(service):
+    a = service.analyze(tuple(parse_moves(SHORTEST)))
+    top1 = a.top1_legal()
+    assert np.isnan(top1[-1]) and not np.isnan(top1[:-1]).any()
+
+
+def test_hooks_are_removed_even_when_one_raises(service):
+    tokens = torch.tensor([[34, 40, 19]])
+    clean, _ = service.run(tokens)
+
+    def broken(resid, hook):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        service.run(tokens, fwd_hooks=[("blocks.0.hook_resid_post", broken)])
+    after, _ = service.run(tokens)
+    assert torch.equal(after, clean)
+    assert all(not hp.fwd_hooks for hp in service.model.hook_dict.values())
+
+
+def test_two_sessions_never_see_each_others_edits(service):
+    """One thread runs an edit whose hook lingers; another only runs clean analyses."""
+    tokens = torch.tensor([[34, 40, 19, 20]])
+    clean, _ = service.run(tokens)
+
+    def slow_edit(resid, hook):
+        time.sleep(0.002)  # widen the window in which another thread could slip in
+        return resid * 0
+
+    seen = []
+    stop = time.time() + 3
+
+    def editor():
+        while time.time() < stop:
+            edited, _ = service.run(tokens, fwd_hooks=[("blocks.1.hook_resid_pre", slow_edit)])
+            seen.append(("edit", torch.equal(edited, clean)))
+
+    def viewer():
+        while time.time() < stop:
+            logits, _ = service.run(tokens)
+            seen.append(("clean", torch.equal(logits, clean)))
+
+    threads = [threading.Thread(target=editor), threading.Thread(target=viewer), threading.Thread(target=viewer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    clean_runs = [ok for kind, ok in seen if kind == "clean"]
+    edit_runs = [ok for kind, ok in seen if kind == "edit"]
+    assert len(clean_runs) > 20 and len(edit_runs) > 20
+    assert all(clean_runs)  # never contaminated by the edit
+    assert not any(edit_runs)  # and the edit really changes the output
