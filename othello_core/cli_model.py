@@ -79,6 +79,7 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
     add_probe_commands(sub)
+    add_edit_commands(sub)
 
 
 def probe_folder(source: str):
@@ -171,3 +172,45 @@ def add_probe_commands(sub) -> None:
     p.add_argument("--model", default="bundled")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probes_report)
+
+
+def cmd_edits_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from .interventions import benchmark_rows, run_sweep
+    from .service import ModelService
+
+    start = time.time()
+    service = ModelService.load(args.model)
+    if service.probes is None:
+        print(f"error: no probes for {args.model}: {service.probe_error}", file=sys.stderr)
+        return 2
+    rows, origin = benchmark_rows(args.synthetic, args.real, seed=args.seed)
+    result = run_sweep(service, rows, origin, progress=lambda jobs: tqdm(jobs, desc="edit settings"),
+                       seed=args.seed)
+    result |= {"model": args.model, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
+               "command": "python -m othello_core " + " ".join(sys.argv[1:])}
+    out = probe_folder(args.model) / "edit_sweep.json" if args.out is None else __import__("pathlib").Path(args.out)
+    out.write_text(json.dumps(result, indent=1))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for row in result["settings"]:
+            print(f"{row['success_rate']:7.1%}  {row['mean_errors_nanda']:6.2f}  {row['name']}")
+        print(f"wrote {out} in {result['wall_time_s']} s")
+    return 0
+
+
+def add_edit_commands(sub) -> None:
+    edits = sub.add_parser("edits", help="intervention experiments")
+    esub = edits.add_subparsers(dest="edits_command", required=True)
+    p = esub.add_parser("sweep", help="the minimal-edit finder: success per layer/recipe + controls")
+    p.add_argument("--model", default="bundled")
+    p.add_argument("--synthetic", type=int, default=100, help="positions from synthetic games")
+    p.add_argument("--real", type=int, default=100, help="positions from eOthello games")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="JSON file (default: edit_sweep.json next to the probes)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_edits_sweep)

@@ -92,7 +92,7 @@ def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
 
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/attention.py", "views/model.py",
-                                  "views/present.py"])
+                                  "views/present.py", "views/interventions.py"])
 def test_every_page_renders_the_shared_game(page):
     at = app("f5d6c3d3c4")
     at.switch_page(page).run()
@@ -125,3 +125,16 @@ def test_presentation_steps_with_its_buttons():
     at.button(key="present_prev").click().run()
     at.button(key="present_prev").click().run()
     assert at.session_state["cursor"] == 1
+
+
+def test_interventions_page_toggles_a_live_edit():
+    at = app("f5d6c3d3c4f4c5b3").switch_page("views/interventions.py").run()
+    assert not at.exception
+    errors_on = [m.value for m in at.metric]
+    assert len(errors_on) == 3 and "changes the legality" in at.caption[0].value
+    at.selectbox(key="edit_method").set_value("set").run()
+    assert "After edit" in at.get("plotly_chart")[-1].proto.spec
+    at.toggle(key="edit_on").set_value(False).run()
+    assert not at.exception and "Edit off" in at.get("plotly_chart")[-1].proto.spec
+    at.multiselect(key="edit_layers").set_value([]).run()
+    assert any("at least one square and one layer" in i.value for i in at.info)

@@ -1,0 +1,136 @@
+"""Interventions: no-op edits, hook hygiene, a planted toy model with a known answer, the sweep."""
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from othello_core import interventions as I
+from othello_core.model import ModelShape, build_model
+from othello_core.notation import parse_moves
+from othello_core.probes import ProbeSet, fit_mlp
+from othello_core.service import ModelService
+
+MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
+D4 = parse_moves("d4")[0]
+SHAPE = ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64)
+
+
+def random_probes(n_streams: int, d: int, seed: int = 0, same_every_stream: bool = False) -> ProbeSet:
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(1 if same_every_stream else n_streams, d, 64, 3, generator=gen).expand(n_streams, -1, -1, -1)
+    x = torch.randn(n_streams, 200, d, generator=gen)
+    y = torch.randint(0, 3, (200, 64), generator=gen)
+    return ProbeSet("toy", n_streams, linear={"mine_theirs": (w, torch.zeros(n_streams, 64, 3))},
+                    mlp={("mine_theirs", 16): fit_mlp(x, y, 3, width=16, epochs=1)})
+
+
+@pytest.fixture(scope="module")
+def service():
+    model = build_model(SHAPE, device="cpu", seed=1)
+    return ModelService(model, "tiny", probes=random_probes(3, 32))
+
+
+def test_scale_zero_is_no_edit_and_hooks_leave_no_trace(service):
+    tokens = torch.tensor([[34, 40, 19, 20, 27, 30, 31, 21]])
+    clean, _ = service.run(tokens)
+    result = I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (1, 2), scale=0.0))
+    assert np.array_equal(result.edited_probs, result.clean_probs)
+    strong = I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (1,), scale=1.0))
+    assert not np.allclose(strong.edited_probs, strong.clean_probs)
+    after, _ = service.run(tokens)
+    assert torch.equal(after, clean)  # bit for bit once the hooks are gone
+
+
+def test_every_method_runs_and_the_ground_truth_follows_the_rules(service):
+    for method in I.METHODS:
+        result = I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (2,), method=method, steps=5))
+        assert np.isclose(result.edited_probs.sum(), 1, atol=1e-5)
+        assert result.board_after[D4] != result.board_before[D4] != 0
+    # the edited board's legal moves, straight from the scalar rules
+    from othello_core.board import Board, parse_game
+    board = parse_game("f5 d6 c3 d3 c4 f4 c5 b3").board
+    bit = 1 << D4
+    flipped = Board(board.black ^ bit, board.white ^ bit, board.to_move)
+    expected = np.zeros(64, bool)
+    expected[flipped.legal_moves()] = True
+    assert (result.legal_after == expected).all()
+    assert (result.legal_before == np.isin(np.arange(64), board.legal_moves())).all()
+    assert len(result.flipped_legality) > 0
+
+
+def test_error_counts():
+    legal = np.zeros(64, bool)
+    legal[[1, 2, 3]] = True
+    probs = np.zeros(64)
+    probs[[1, 2, 9]] = [0.5, 0.3, 0.2]
+    assert I.error_counts(probs, legal) == (2, 1)  # top-3 = {1, 2, 9}: FP 9, FN 3
+
+
+def test_planted_toy_model_edit_matches_the_hand_computation():
+    """Blocks write nothing, so every stream is embed + pos and the edit's effect on the logits
+    is LN(x + a|x|d) W_U + b_U, whatever layer it is applied at."""
+    model = build_model(SHAPE, device="cpu", seed=2)
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.W_O.zero_(); block.attn.b_O.zero_(); block.mlp.W_out.zero_(); block.mlp.b_out.zero_()
+    probes = random_probes(3, 32, seed=3, same_every_stream=True)
+    service = ModelService(model, "toy", probes=probes)
+    rows = I.rows_for_game(MOVES, 7, (D4,))
+    before = rows.relative[0, 7, D4]
+    after = I.edited_classes(rows.relative[0, 7], (D4,), "flip")[D4]
+    outputs = []
+    for layer in (1, 2):
+        outputs.append(I.run_rows(service, rows, I.Edit((D4,), "flip", (layer,), scale=0.7))[0])
+    assert np.allclose(outputs[0], outputs[1], atol=1e-6)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(rows.tokens)
+        x = cache["blocks.0.hook_resid_pre"][0, 7]
+        w = probes.linear["mine_theirs"][0][1]
+        d = w[:, D4, after] - w[:, D4, before]
+        d = d / d.norm()
+        y = x + 0.7 * x.norm() * d
+        y = (y - y.mean()) / ((y - y.mean()).pow(2).mean() + 1e-5).sqrt()
+        logits = y @ model.W_U + model.b_U
+        logits[0] = -float("inf")
+        expected = torch.softmax(logits, -1).numpy()
+    from othello_core.service import tokens_to_square_probs
+    assert np.allclose(outputs[0], tokens_to_square_probs(expected), atol=1e-5)
+
+
+def test_concurrent_edits_stay_in_their_session(service):
+    clean = I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (1,), scale=0.0)).clean_probs
+    results, errors = [], []
+
+    def editing():
+        for _ in range(15):
+            results.append(("edit", I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (1,), scale=2.0))))
+
+    def viewing():
+        for _ in range(30):
+            a = service.analyze(MOVES)
+            errors.append(np.abs(a.move_probs[7] - clean).max())
+
+    threads = [threading.Thread(target=editing), threading.Thread(target=viewing)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(errors) < 1e-6
+    assert all(not np.allclose(r.edited_probs, clean) for _, r in results)
+
+
+def test_sweep_json_schema(service):
+    rows, origin = I.benchmark_rows(n_synthetic=6, n_real=4, seed=0)
+    assert len(rows.pos) == 10 and origin.count("eothello") == 4
+    settings = I.sweep_settings(service.n_layers, scales=(0.5,))
+    result = json.loads(json.dumps(I.run_sweep(service, rows, origin, settings=settings)))
+    assert set(result) >= {"positions", "sources", "n_layers", "model_hash", "best_single_layer", "settings"}
+    names = [r["name"] for r in result["settings"]]
+    assert names[0] == "no edit" and any(n.startswith("control: random direction") for n in names)
+    assert any(n.startswith("control: wrong square") for n in names)
+    for row in result["settings"]:
+        assert set(row) == {"name", "kind", "edit", "success_rate", "mean_errors_nanda",
+                            "mean_errors_li", "success_by_source"}
+        assert 0 <= row["success_rate"] <= 1 and row["mean_errors_nanda"] >= row["mean_errors_li"]
