@@ -1,0 +1,73 @@
+"""Attribution adds up, patching identical inputs does nothing, edit diffs are consistent."""
+import numpy as np
+import pytest
+import torch
+
+from othello_core import attribution as A
+from othello_core.interventions import Edit
+from othello_core.model import ModelShape, build_model
+from othello_core.notation import parse_moves
+from othello_core.service import ModelService
+
+from .test_interventions import random_probes
+
+MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
+
+
+@pytest.fixture(scope="module")
+def service():
+    model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=5)
+    return ModelService(model, "tiny", probes=random_probes(3, 32, seed=1))
+
+
+@pytest.mark.parametrize("square", parse_moves("e3 a1 h8"))
+def test_attribution_sums_to_the_logit(service, square):
+    comp = A.components(service, MOVES, 7)
+    dla = A.direct_logit_attribution(service, comp, square)
+    total = dla["contributions"].sum() + dla["bias"]
+    assert total == pytest.approx(dla["logit"], abs=1e-4)
+    # an MLP's output is the sum of its neurons (+ b_out) in the same frame
+    names = dla["names"]
+    mlp = dla["contributions"][names.index("L1 MLP")]
+    from othello_core.notation import SQUARE_TO_TOKEN
+    u = service.model.W_U[:, SQUARE_TO_TOKEN[square]]
+    b_out = service.model.blocks[1].mlp.b_out
+    with torch.inference_mode():
+        bias_part = float(((b_out - b_out.mean()) @ u) / comp.scale)
+    assert dla["neurons"][1].sum() + bias_part == pytest.approx(mlp, abs=1e-4)
+
+
+def test_logit_lens_last_stream_is_the_model_output(service):
+    analysis = service.analyze(MOVES)
+    lens = A.logit_lens(service, analysis)
+    assert lens.shape == (3, 8, 64)
+    assert np.allclose(lens[-1], analysis.move_probs, atol=1e-5)
+
+
+def test_patching_identical_games_has_zero_effect(service):
+    result = A.activation_patching(service, MOVES, MOVES)
+    for grid in result["effects"].values():
+        assert grid.shape == (2, 8) and np.abs(grid).max() < 1e-5
+
+
+def test_patching_a_corrupted_game_recovers_at_the_last_resid(service):
+    index, corrupt = next((i, c) for i in range(len(MOVES)) if (c := A.corrupt_one_move(MOVES, i)))
+    assert corrupt[index] != MOVES[index] and corrupt[:index] == MOVES[:index]
+    result = A.activation_patching(service, MOVES, corrupt)
+    # only the token at `index` differs: restoring the embedding there recovers the clean run
+    # exactly, while patching the (identical) embedding of any other position changes nothing
+    denom = result["clean_metric"] - result["corrupted_metric"]
+    first_layer = result["effects"]["resid_pre"][0]
+    assert first_layer[index] == pytest.approx(denom, abs=1e-4)
+    assert np.abs(np.delete(first_layer, index)).max() < 1e-5
+    assert result["recovered"]["resid_pre"][0, index] == pytest.approx(1.0, abs=1e-3) or abs(denom) < 1e-6
+
+
+def test_edit_diff_accounts_for_the_whole_change(service):
+    d4 = parse_moves("d4")[0]
+    diff = A.edit_diff(service, MOVES, 7, Edit((d4,), "flip", (1,), scale=1.0))
+    assert sum(diff["dla"].values()) == pytest.approx(diff["total_at_edited_scale"], abs=1e-4)
+    assert diff["gained"] or diff["lost"]
+    assert "direct path (the edit itself)" in diff["dla"]
+    assert set(diff["through_one_component"]) == {"L1 attn", "L1 MLP"}
+    assert isinstance(A.summarize_edit_diff(diff), str)
