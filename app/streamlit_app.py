@@ -17,6 +17,7 @@ pages = [
     st.Page("views/play.py", title="Play", icon=":material/sports_esports:", default=True),
     st.Page("views/probes.py", title="Probes", icon=":material/search:", url_path="probes"),
     st.Page("views/interventions.py", title="Interventions", icon=":material/tune:", url_path="interventions"),
+    st.Page("views/circuits.py", title="Circuits", icon=":material/account_tree:", url_path="circuits"),
     st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
     st.Page("views/model.py", title="Model", icon=":material/memory:", url_path="model"),
     st.Page("views/present.py", title="Present", icon=":material/slideshow:", url_path="present"),

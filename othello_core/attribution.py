@@ -283,3 +283,54 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     return {"clean_metric": m_clean, "corrupted_metric": m_corrupt, "position": position,
             "effects": effects,
             "recovered": {k: (v / denom if abs(denom) > 1e-6 else np.full_like(v, np.nan)) for k, v in effects.items()}}
+
+
+# ------------------------------------------------------------------ neurons
+
+@torch.inference_mode()
+def neuron_profile(service, layer: int, neuron: int) -> dict:
+    """A neuron's input weights read in the probe bases of the stream it reads (the residual
+    stream entering block ``layer``), and its output weights through the unembedding.
+
+    ``reads_blank[64]``: cosine of W_in[:, n] with each square's blank direction (empty minus the
+    mean of mine and theirs); ``reads_mine[64]``: with the mine-minus-theirs direction;
+    ``promotes[64]``: W_out[n] (centred) @ W_U per square (centre squares 0).
+    """
+    model = service.model
+    w_in = model.blocks[layer].mlp.W_in[:, neuron].float().cpu()
+    w_out = model.blocks[layer].mlp.W_out[neuron].float().cpu()
+    out = {"layer": layer, "neuron": neuron}
+    if service.probes is not None and "mine_theirs" in service.probes.linear:
+        w = service.probes.linear["mine_theirs"][0][layer]  # [d, 64, 3] stream `layer` = block input
+        blank = w[:, :, 0] - (w[:, :, 1] + w[:, :, 2]) / 2
+        mine = w[:, :, 1] - w[:, :, 2]
+        cos = lambda m: ((w_in @ m) / (w_in.norm() * m.norm(dim=0)).clamp(min=1e-8)).numpy()  # noqa: E731
+        out["reads_blank"], out["reads_mine"] = cos(blank), cos(mine)
+    logits = (w_out - w_out.mean()) @ model.W_U.float().cpu()
+    out["promotes"] = tokens_to_square_probs(logits.numpy()[None])[0]
+    out["promotes"][[27, 28, 35, 36]] = 0.0
+    return out
+
+
+def neuron_hypothesis(profile: dict) -> str:
+    """A one-line reading of a neuron from its weights (a hypothesis to check, not a finding)."""
+    from .notation import square_to_name
+    parts = []
+    if "reads_blank" in profile:
+        blank, mine = profile["reads_blank"], profile["reads_mine"]
+        b = int(np.argmax(np.abs(blank)))
+        m = int(np.argmax(np.abs(mine)))
+        parts.append(f"reads {square_to_name(b)} {'blank' if blank[b] > 0 else 'occupied'} (cos {blank[b]:+.2f})")
+        parts.append(f"{square_to_name(m)} {'mine' if mine[m] > 0 else 'theirs'} (cos {mine[m]:+.2f})")
+    promotes = profile["promotes"]
+    up, down = int(np.argmax(promotes)), int(np.argmin(promotes))
+    parts.append(f"promotes {square_to_name(up)} ({promotes[up]:+.2f}), suppresses {square_to_name(down)} "
+                 f"({promotes[down]:+.2f})")
+    return f"L{profile['layer']}N{profile['neuron']}: " + "; ".join(parts)
+
+
+def neuron_activations(service, moves, layer: int) -> np.ndarray:
+    """Post-GELU activations of every neuron of ``layer`` along the game: ``[pos, d_mlp]``."""
+    name = f"blocks.{layer}.mlp.hook_post"
+    _, cache = service.run(_tokens(moves), names=[name])
+    return cache[name][0].float().cpu().numpy()

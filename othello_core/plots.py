@@ -114,28 +114,32 @@ def selection_to_square(event) -> int | None:
     return None
 
 
-def probe_grid_figure(probs: np.ndarray, layer_names: list[str], class_index: int,
-                      class_label: str, truth: np.ndarray | None = None) -> go.Figure:
-    """Small multiples: one 8x8 heatmap of P(class) per layer (``probs [L, 64, C]``)."""
+def board_grid_figure(panels: list[np.ndarray], titles: list[str], zmin: float = 0, zmax: float = 1,
+                      colorscale: str = "RdBu_r", label: str = "", cols: int = 5) -> go.Figure:
+    """Small multiples: one 8x8 heatmap per panel (each a ``[64]`` array)."""
     from plotly.subplots import make_subplots
-    n = len(probs) + (truth is not None)
-    cols = min(n, 5)
-    rows = (n + cols - 1) // cols
-    titles = list(layer_names) + (["true board"] if truth is not None else [])
+    cols = min(len(panels), cols)
+    rows = (len(panels) + cols - 1) // cols
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
                         horizontal_spacing=0.02, vertical_spacing=0.08)
-    panels = [p[:, class_index] for p in probs] + ([np.asarray(truth, float)] if truth is not None else [])
     for i, values in enumerate(panels):
         r, c = divmod(i, cols)
         fig.add_trace(go.Heatmap(
-            z=_grid(values), x=FILES, y=RANKS, zmin=0, zmax=1, colorscale="RdBu_r",
-            showscale=i == 0, xgap=1, ygap=1,
-            colorbar=dict(title=f"P({class_label})", thickness=10, len=0.6),
+            z=_grid(values), x=FILES, y=RANKS, zmin=zmin, zmax=zmax, colorscale=colorscale,
+            showscale=i == 0, xgap=1, ygap=1, colorbar=dict(title=label, thickness=10, len=0.6),
             hovertemplate="%{x}%{y}: %{z:.2f}<extra></extra>"), row=r + 1, col=c + 1)
     fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
     fig.update_xaxes(showticklabels=False)
     fig.update_layout(height=210 * rows + 40, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def probe_grid_figure(probs: np.ndarray, layer_names: list[str], class_index: int,
+                      class_label: str, truth: np.ndarray | None = None) -> go.Figure:
+    """One board of P(class) per layer (``probs [L, 64, C]``), the true board last."""
+    panels = [p[:, class_index] for p in probs] + ([np.asarray(truth, float)] if truth is not None else [])
+    titles = list(layer_names) + (["true board"] if truth is not None else [])
+    return board_grid_figure(panels, titles, label=f"P({class_label})")
 
 
 def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:

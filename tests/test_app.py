@@ -92,7 +92,8 @@ def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
 
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/attention.py", "views/model.py",
-                                  "views/present.py", "views/interventions.py"])
+                                  "views/present.py", "views/interventions.py",
+                                  "views/circuits.py"])
 def test_every_page_renders_the_shared_game(page):
     at = app("f5d6c3d3c4")
     at.switch_page(page).run()
@@ -138,3 +139,23 @@ def test_interventions_page_toggles_a_live_edit():
     assert not at.exception and "Edit off" in at.get("plotly_chart")[-1].proto.spec
     at.multiselect(key="edit_layers").set_value([]).run()
     assert any("at least one square and one layer" in i.value for i in at.info)
+
+
+def test_edit_decomposition_answers_in_a_sentence():
+    at = app("f5d6c3d3c4f4c5b3").switch_page("views/interventions.py").run()
+    at.toggle(key="edit_diff_on").set_value(True).run()
+    assert not at.exception
+    sentences = [m.value for m in at.markdown if "of the logit change is the edit's direct effect" in m.value]
+    infos = [i.value for i in at.info if "changes no move's legality" in i.value]
+    assert sentences or infos
+
+
+def test_circuits_page_picks_a_neuron_from_the_attribution():
+    at = app("f5d6c3d3c4f4c5b3").switch_page("views/circuits.py").run()
+    assert not at.exception
+    assert "Contributions + unembedding bias" in at.caption[0].value
+    label = at.button(key="neuron_pick_0").label  # "L{layer}N{neuron} +x.xx"
+    at.button(key="neuron_pick_0").click().run()
+    layer, neuron = label.split()[0][1:].split("N")
+    assert (at.session_state["neuron_layer"], at.session_state["neuron_index"]) == (int(layer), int(neuron))
+    assert any(m.value.startswith(f"**Hypothesis from the weights:** L{layer}N{neuron}") for m in at.markdown)

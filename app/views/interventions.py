@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import common
+from othello_core.attribution import edit_diff, summarize_edit_diff
 from othello_core.interventions import Edit, apply_edit
 from othello_core.notation import MODEL_CONTEXT, square_to_name
 from othello_core.plots import board_figure
@@ -29,6 +30,14 @@ if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT) o
 def edited(source: str, moves: tuple, position: int, edit_fields: tuple):
     service, _ = common.load_service(source)
     return apply_edit(service, moves, position, Edit(**dict(edit_fields)))
+
+
+@st.cache_data(max_entries=32, show_spinner="Decomposing the edit…")
+def edit_diff_cached(source: str, moves: tuple, position: int, edit_fields: tuple) -> dict:
+    service, _ = common.load_service(source)
+    diff = edit_diff(service, moves, position, Edit(**dict(edit_fields)))
+    diff.pop("result")
+    return diff
 
 
 relative = analysis.relative[position]
@@ -98,6 +107,30 @@ flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] e
                   for s in result.flipped_legality) or "no move"
 st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N predictions "
            "(N = number of legal moves on the edited board) against the edited board's legal moves.")
+
+st.subheader("Where does the logit change come from?")
+if st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
+             key="edit_diff_on"):
+    diff = edit_diff_cached(svc.name, analysis.moves, position, tuple(sorted(edit.__dict__.items())))
+    if not diff["gained"] and not diff["lost"]:
+        st.info("This edit changes no move's legality: nothing to decompose.")
+    else:
+        st.markdown(f"**{summarize_edit_diff(diff)}**")
+        ranked = sorted(diff["dla"].items(), key=lambda kv: -abs(kv[1]))[:15]
+        fig = go.Figure(go.Bar(x=[v for _, v in ranked][::-1], y=[k for k, _ in ranked][::-1], orientation="h"))
+        fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                          title=dict(text="DLA of the change (became-legal minus became-illegal logits)",
+                                     font=dict(size=12)))
+        d1, d2 = st.columns(2)
+        d1.plotly_chart(fig, key="diff_dla")
+        through = diff["through_one_component"]
+        fig2 = go.Figure(go.Bar(x=list(through.values()), y=list(through), orientation="h"))
+        fig2.add_vline(x=diff["direct_only"], line=dict(dash="dot"),
+                       annotation_text=f"direct only {diff['direct_only']:+.2f}")
+        fig2.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                           title=dict(text=f"Composition: total {diff['total']:+.2f}; effect added by "
+                                           "letting one later component respond", font=dict(size=12)))
+        d2.plotly_chart(fig2, key="diff_composition")
 
 st.subheader("Minimal-edit finder")
 sweep_file = common.ROOT / "assets" / "models" / "bundled" / "edit_sweep.json"

@@ -1,0 +1,128 @@
+"""Circuits: direct logit attribution, logit lens, neurons, head roles, activation patching."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import common
+from othello_core import attribution as A
+from othello_core.attention import mover_share
+from othello_core.notation import MODEL_CONTEXT, format_moves, square_to_name
+from othello_core.plots import board_grid_figure, head_summary_figure
+
+ss = st.session_state
+st.title("Circuits")
+svc = common.service()
+analysis = common.current_analysis()
+position = ss["cursor"] - 1
+if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT):
+    st.info("Play or paste at least one move (up to 59) to attribute the model's prediction.")
+    st.stop()
+moves = analysis.moves
+
+
+@st.cache_data(max_entries=64, show_spinner="Attributing…")
+def dla(source: str, moves: tuple, position: int, square: int) -> dict:
+    service, _ = common.load_service(source)
+    return A.direct_logit_attribution(service, A.components(service, moves, position), square)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def lens(source: str, moves: tuple) -> np.ndarray:
+    service, _ = common.load_service(source)
+    return A.logit_lens(service, common.analyze(source, moves))
+
+
+probs = analysis.move_probs[position]
+order = [int(s) for s in np.argsort(-probs) if s not in (27, 28, 35, 36)]
+square = st.selectbox("Output move to explain", order, key="circuit_move",
+                      format_func=lambda s: f"{square_to_name(s)} · p={probs[s]:.3f} · "
+                                            f"{'legal' if analysis.legal[position, s] else 'illegal'}")
+
+tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(
+    ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"])
+
+with tab_dla:
+    result = dla(svc.name, moves, position, square)
+    names, contrib = result["names"], result["contributions"]
+    colours = ["#888" if "embed" in n else "#1e88e5" if "H" in n else "#8e24aa" if "bias" in n else "#43a047"
+               for n in names]
+    fig = go.Figure(go.Bar(x=names, y=contrib, marker_color=colours,
+                           hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-60, tickfont=dict(size=9)),
+                      yaxis_title=f"contribution to logit({square_to_name(square)})",
+                      title=dict(text="embeddings (grey), heads (blue), attention biases (purple), MLPs (green)",
+                                 font=dict(size=12)))
+    st.plotly_chart(fig, key="dla_bars")
+    total = contrib.sum() + result["bias"]
+    st.caption(f"Contributions + unembedding bias = {total:.3f}; the model's logit = {result['logit']:.3f} "
+               "(exact with the final LayerNorm scale frozen at this run's value).")
+    top = A.top_neurons(result["neurons"], k=12)
+    st.markdown("**Top neurons** (contribution through their MLP's output weights):")
+    cols = st.columns(6)
+    for i, (layer, neuron, value) in enumerate(top):
+        if cols[i % 6].button(f"L{layer}N{neuron} {value:+.2f}", key=f"neuron_pick_{i}"):
+            ss["neuron_layer"], ss["neuron_index"] = layer, neuron
+
+with tab_lens:
+    lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
+    titles = ["embed"] + [f"after L{l}" for l in range(1, len(lens_probs))]
+    st.plotly_chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
+                                      colorscale="Blues", label="P(move)"), key="lens_grid")
+    legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
+    st.caption("Each stream read through the final LayerNorm and the unembedding. Probability on "
+               "legal moves by layer: " + ", ".join(f"{t}: {m:.0%}" for t, m in zip(titles, legal_mass)))
+
+with tab_neuron:
+    c1, c2 = st.columns(2)
+    ss.setdefault("neuron_layer", 0)
+    ss.setdefault("neuron_index", 0)
+    layer = c1.number_input("Layer", 0, svc.n_layers - 1, key="neuron_layer")
+    neuron = c2.number_input("Neuron", 0, svc.model.cfg.d_mlp - 1, key="neuron_index")
+    profile = A.neuron_profile(svc, int(layer), int(neuron))
+    st.markdown(f"**Hypothesis from the weights:** {A.neuron_hypothesis(profile)}")
+    acts = A.neuron_activations(svc, moves, int(layer))[:, int(neuron)]
+    fig = go.Figure(go.Scatter(x=[f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(moves[:len(acts)])],
+                               y=acts, mode="lines+markers"))
+    fig.add_vline(x=position, line=dict(color="black", dash="dot"))
+    fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10),
+                      title=dict(text="activation along this game", font=dict(size=12)))
+    st.plotly_chart(fig, key="neuron_trace")
+    panels, titles = [profile["promotes"]], ["output: promotes (through W_U)"]
+    if "reads_blank" in profile:
+        panels = [profile["reads_blank"], profile["reads_mine"]] + panels
+        titles = ["input: cos with 'blank'", "input: cos with 'mine−theirs'"] + titles
+    bound = float(max(np.abs(p).max() for p in panels))
+    st.plotly_chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
+                    key="neuron_boards")
+
+with tab_heads:
+    st.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
+    st.caption("Share of each head's attention on the moves of the player about to move, averaged "
+               "over this game's positions (blue: the mover's own moves, red: the opponent's).")
+
+with tab_patch:
+    index = st.slider("Corrupt move number", 1, max(1, min(len(moves), MODEL_CONTEXT)), max(1, position // 2 + 1),
+                      key="patch_index") - 1
+    corrupt = A.corrupt_one_move(moves[:position + 1], index) if index <= position else None
+    if corrupt is None:
+        st.info("No other legal move at that point keeps the rest of the game legal: pick another move number.")
+    else:
+        st.caption(f"Clean: `{format_moves(moves[:position + 1], ' ')}` · corrupted move {index + 1}: "
+                   f"{square_to_name(moves[index])} → {square_to_name(corrupt[index])}")
+        patch = A.activation_patching(svc, moves[:position + 1], corrupt)
+        grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
+        bound = max(float(np.abs(g).max()) for g in grids) or 1.0
+        from plotly.subplots import make_subplots
+        fig = make_subplots(rows=1, cols=3, subplot_titles=["residual stream (pre)", "attention out", "MLP out"])
+        for i, grid in enumerate(grids):
+            fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
+                                     x=[f"{j + 1}" for j in range(grid.shape[1])],
+                                     y=[f"L{l}" for l in range(grid.shape[0])]), row=1, col=i + 1)
+        fig.update_yaxes(autorange="reversed")
+        fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
+        st.plotly_chart(fig, key="patching")
+        st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
+                   f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
+                   "Each cell: change of the metric when that layer's activation at that move is patched "
+                   "from the clean run into the corrupted one.")
