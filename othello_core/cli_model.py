@@ -80,6 +80,7 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_eval)
     add_probe_commands(sub)
     add_edit_commands(sub)
+    add_findings_command(sub)
 
 
 def probe_folder(source: str):
@@ -214,3 +215,33 @@ def add_edit_commands(sub) -> None:
     p.add_argument("--out", default=None, help="JSON file (default: edit_sweep.json next to the probes)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_edits_sweep)
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .findings import compute_findings
+    from .service import ModelService
+
+    service = ModelService.load(args.model)
+    if service.probes is None or service.probe_report is None:
+        print(f"error: findings need the probes and their report: {service.probe_error}", file=sys.stderr)
+        return 2
+    folder = probe_folder(args.model)
+    result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
+                              games=args.games)
+    result["command"] = "python -m othello_core " + " ".join(sys.argv[1:])
+    out = folder / "findings.json"
+    out.write_text(json.dumps(result, indent=1))
+    for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
+        if result.get(key):
+            print(f"[{key}] {result[key]['sentence']}")
+    print(f"wrote {out} in {result['wall_time_s']} s")
+    return 0
+
+
+def add_findings_command(sub) -> None:
+    p = sub.add_parser("findings", help="regenerate findings.json: the answers, with numbers")
+    p.add_argument("--model", default="bundled")
+    p.add_argument("--games", type=int, default=400)
+    p.set_defaults(func=cmd_findings)

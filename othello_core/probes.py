@@ -211,14 +211,17 @@ def _minibatches(n: int, batch: int, generator: torch.Generator):
 
 
 def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs: int = 8,
-               lr: float = 5e-3, batch: int = 2048, weight_decay: float = 1e-4,
+               lr: float = 2e-2, batch: int = 2048, weight_decay: float = 1e-4,
                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-square multinomial logistic regression for every stream at once.
 
-    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]``.
+    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]``. Inputs are
+    divided by each stream's RMS norm while fitting (the norm grows with depth); the scale is
+    folded back into ``W``, so the probe applies to raw residuals.
     """
     gen = torch.Generator().manual_seed(seed)
     n_streams, n, d = resid.shape
+    scale = resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()  # [L, 1, 1]
     w = torch.zeros(n_streams, d, 64, classes, requires_grad=True)
     b = torch.zeros(n_streams, 64, classes, requires_grad=True)
     opt = torch.optim.AdamW([w, b], lr=lr, weight_decay=weight_decay)
@@ -226,7 +229,7 @@ def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     for _ in range(epochs):
         for idx in _minibatches(n, batch, gen):
-            x = resid[:, idx].float()
+            x = resid[:, idx].float() / scale
             logits = torch.einsum("lnd,ldsc->lnsc", x, w) + b[:, None]
             y = targets[idx].expand(n_streams, -1, -1)
             loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
@@ -234,7 +237,7 @@ def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs:
             loss.backward()
             opt.step()
             sched.step()
-    return w.detach(), b.detach()
+    return (w.detach() / scale[..., None]), b.detach()
 
 
 def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int,

@@ -93,7 +93,7 @@ def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/attention.py", "views/model.py",
                                   "views/present.py", "views/interventions.py",
-                                  "views/circuits.py"])
+                                  "views/circuits.py", "views/findings.py"])
 def test_every_page_renders_the_shared_game(page):
     at = app("f5d6c3d3c4")
     at.switch_page(page).run()

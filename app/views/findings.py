@@ -1,0 +1,101 @@
+"""Findings: the project's questions answered with numbers, each with its command."""
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import common
+from othello_core.cli_model import probe_folder
+from othello_core.plots import head_summary_figure
+
+st.title("Findings")
+svc = common.service()
+path = probe_folder(svc.name) / "findings.json"
+if not path.exists():
+    st.info(f"No findings for **{svc.name}** yet: run `python -m othello_core findings --model {svc.name}`.")
+    st.stop()
+findings = json.loads(path.read_text())
+if findings.get("model_hash") != svc.hash:
+    st.warning("These findings were computed on other weights than the live model; regenerate them.")
+if not findings.get("paper_weights"):
+    st.info("The paper's weights could not be used here (no internet), so every number below is measured "
+            f"on **{findings['model']}**, the model this project trained. The published figures for the paper's "
+            "models: linear mine/theirs 90.8→99.5% (layers 1–8), linear colour ~75%, MLP colour ~98% "
+            "(Nanda et al. 2023; Hazineh et al. 2023, Table 1; Li et al. 2023).")
+
+
+def curves(layers, series, title, yformat=".0%"):
+    fig = go.Figure()
+    for name, values in series.items():
+        if values:
+            fig.add_trace(go.Scatter(x=layers, y=values, mode="lines+markers", name=name))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
+                      xaxis=dict(title="layer", tickvals=layers), yaxis=dict(tickformat=yformat),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+st.header("(a) Why nonlinear probes beat linear ones in colour, not in mine/theirs")
+p = findings["probes"]
+st.markdown(f"**{p['sentence']}**")
+st.plotly_chart(curves(p["layers"], {"linear mine/theirs": p["linear_mine_theirs"],
+                                     "linear black/white": p["linear_black_white"],
+                                     f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"]},
+                       "cell accuracy per layer"), key="f_probes")
+st.caption(f"Regenerate: `{p['command']}`")
+
+st.header("(b) Do simpler features explain the nonlinear probe's edge?")
+c = findings["simpler_features"]
+st.markdown(f"**{c['sentence']}**")
+layers = list(range(len(c["composed_colour_accuracy"])))
+st.plotly_chart(curves(layers, {"composed: mine/theirs XOR whose-turn": c["composed_colour_accuracy"],
+                                "MLP colour probe": c["mlp_colour_accuracy"],
+                                "linear 'black to move'": c["turn_probe_accuracy"]},
+                       "colour board read by composing two linear probes"), key="f_comp")
+if c.get("features_r2"):
+    st.dataframe({name: values for name, values in c["features_r2"].items()}, width="stretch")
+    st.caption("Held-out R² of a linear (ridge) read-out of each coarse feature, per layer (columns: layers).")
+
+st.header("(c) The minimal edit that works, and where the logit change comes from")
+e = findings.get("minimal_edit")
+if e:
+    st.markdown(f"**{e['sentence']}**")
+    st.dataframe([{"setting": r["name"], "success": r["success_rate"], "errors (FP+FN)": r["mean_errors_nanda"],
+                   "errors (Li)": r["mean_errors_li"]} for r in e["sweep"]["settings"]], hide_index=True)
+    shares = e["component_share"]
+    if shares:
+        fig = go.Figure(go.Bar(x=list(shares), y=list(shares.values())))
+        fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(tickformat=".0%"),
+                          title=dict(text=f"share of the logit change carried by each later component "
+                                          f"(direct effect: {e['direct_share']:.0%})", font=dict(size=13)))
+        st.plotly_chart(fig, key="f_edit")
+    st.caption(f"Regenerate: `{e['command']}` then `{findings.get('command', 'python -m othello_core findings')}`")
+else:
+    st.info("No edit sweep yet: `python -m othello_core edits sweep`, then regenerate the findings.")
+
+st.header("(d) A small circuit: is this square empty?")
+d = findings["empty_square"]
+st.markdown(f"**{d['sentence']}**")
+sep = d["separation"]
+order = sorted(sep, key=lambda n: -abs(sep[n]))[:16]
+fig = go.Figure(go.Bar(x=order, y=[sep[n] for n in order],
+                       marker_color=["#e53935" if n in d["top_components"] else "#90a4ae" for n in order]))
+fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10),
+                  title=dict(text=f"projection on the layer-{d['layer']} blank directions, empty minus occupied "
+                                  "(red: ablated)", font=dict(size=13)))
+st.plotly_chart(fig, key="f_blank")
+cols = st.columns(3)
+cols[0].metric("blank probe, clean", f"{d['blank_accuracy']['clean']:.1%}")
+cols[1].metric("ablate top components", f"{d['blank_accuracy']['ablate_top']:.1%}",
+               delta=f"{d['blank_accuracy']['ablate_top'] - d['blank_accuracy']['clean']:+.1%}")
+cols[2].metric("ablate random components", f"{d['blank_accuracy']['ablate_random']:.1%}",
+               delta=f"{d['blank_accuracy']['ablate_random'] - d['blank_accuracy']['clean']:+.1%}")
+
+st.header("(e) Head roles over many games")
+h = findings["head_roles"]
+st.markdown(f"**{h['sentence']}**")
+st.plotly_chart(head_summary_figure(np.array(h["mover_share"])), key="f_heads")
+st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
+           f"({findings['wall_time_s']} s).")

@@ -1,0 +1,268 @@
+"""The project's answers, with numbers: ``python -m othello_core findings`` writes
+``findings.json`` next to the model (``assets/models/bundled/findings.json`` by default).
+
+(a) Linear vs nonlinear probes, colour vs mine/theirs basis, per layer (from the probe report).
+(b) Do simpler features explain the nonlinear probe's edge? Colour = mine/theirs XOR "whose
+    turn". If "black to move" is linearly readable, the colour board can be *composed* from two
+    linear probes; we measure that composed probe against the MLP colour probe, layer by layer.
+(c) The minimal edit that works (the interventions sweep) and where its logit change comes from
+    (the edit decomposition, averaged over positions).
+(d) "Is this square empty": which components write blankness into the residual stream (their
+    projections on the blank probe's directions), and a mean-ablation of the top components
+    against a control ablation of random ones.
+(e) Head roles over many games: attention share on the mover's own moves, per layer x head.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .attention import mover_share
+from .games import random_games
+from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .probes import collect_activations, fit_linear, kind_targets, simple_features
+
+
+def _iterate(items, progress):
+    return progress(items) if progress else items
+
+
+def probe_finding(report: dict) -> dict:
+    from .probes import curve
+    mt = curve(report, "linear", "mine_theirs")
+    bw = curve(report, "linear", "black_white")
+    widths = sorted(report["mlp"].get("black_white", {}), key=int)
+    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else None
+    best = int(np.argmax(mt))
+    gap = [m - b for m, b in zip(mt, bw)]
+    ahead = sum(g > 0 for g in gap[1:])
+    sentence = (f"Best linear reading: {mt[best]:.1%} of cells in the mine/theirs basis (layer {best}) against "
+                f"{bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(gap) - 1} "
+                "layers after the embedding.")
+    closed = None
+    if mlp:
+        closed = [(m_ - b) / g if g > 0.005 else None for m_, b, g in zip(mlp, bw, gap)]
+        usable = [c for c in closed[1:] if c is not None]
+        sentence += f" The MLP-{widths[-1]} colour probe reaches {max(mlp):.1%}"
+        if not usable:
+            sentence += " (the linear gap is too small here to say how much of it an MLP closes)."
+        elif np.median(usable) > 0:
+            sentence += f", closing a median {np.median(usable):.0%} of the colour-vs-mine/theirs gap."
+        else:
+            sentence += ", no better than the linear colour probe: it closes none of the gap on this model."
+    return {"sentence": sentence, "layers": report["layers"], "linear_mine_theirs": mt,
+            "linear_black_white": bw, "mlp_black_white": mlp, "mlp_width": int(widths[-1]) if widths else None,
+            "command": report.get("command", "python -m othello_core probes train")}
+
+
+def composition_finding(service, report: dict, games: int = 400, progress=None, seed: int = 0) -> dict:
+    """Compose colour from the linear mine/theirs probe and a linear "black to move" probe."""
+    batch = random_games(games, seed=50_000 + seed, labels=True)
+    acts = collect_activations(service.model, batch, positions_per_game=10, seed=seed)
+    n = acts.resid.shape[1]
+    split = int(n * 0.7)
+    turn = torch.as_tensor(simple_features(acts.labels)["black_to_move"][:, 0]).long()
+    w, b = fit_linear(acts.resid[:, :split], turn[:split, None].expand(-1, 64), 2, epochs=6, seed=seed)
+    turn_logits = torch.einsum("lnd,ld->ln", acts.resid[:, split:].float(), w[:, :, 0, 1] - w[:, :, 0, 0])
+    turn_logits += (b[:, 0, 1] - b[:, 0, 0])[:, None]
+    black_to_move = turn_logits > 0  # [L, n_test]
+    turn_acc = (black_to_move == (turn[split:] == 1)[None]).float().mean(-1).numpy()
+    relative = service.probes.linear_probs("mine_theirs", acts.resid[:, split:]).argmax(-1)  # [L, n, 64]
+    mine_is_black = black_to_move[..., None]
+    composed = torch.where(relative == 0, 0, torch.where((relative == 1) == mine_is_black, 1, 2))
+    truth = torch.as_tensor(kind_targets({k: v[split:] for k, v in acts.labels.items()}, "black_white"))
+    composed_acc = (composed == truth[None]).float().mean((1, 2)).numpy()
+    from .probes import curve
+    widths = sorted(report["mlp"].get("black_white", {}), key=int)
+    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(turn_acc)
+    best = int(np.argmax(composed_acc))
+    linear_bw = curve(report, "linear", "black_white")
+    sentence = (f"'Black to move' is linearly readable up to {turn_acc.max():.1%}. Composing it with the linear "
+                f"mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
+                f"{composed_acc[best]:.1%} (layer {best}), against {mlp[best]:.1%} for the MLP colour probe and "
+                f"{linear_bw[best]:.1%} for the linear one: ")
+    if composed_acc[best] >= mlp[best] - 0.01 and composed_acc[best] > linear_bw[best] + 0.005:
+        sentence += "one XOR of two linear features accounts for the nonlinear probe's edge."
+    elif composed_acc[best] > linear_bw[best] + 0.005:
+        sentence += "the XOR composition explains part of the nonlinear probe's edge, not all of it."
+    else:
+        sentence += "on this model the composition does not beat the linear colour probe."
+    return {"sentence": sentence, "turn_probe_accuracy": turn_acc.round(4).tolist(),
+            "composed_colour_accuracy": composed_acc.round(4).tolist(), "mlp_colour_accuracy": mlp,
+            "features_r2": report.get("features_r2"), "test_positions": int(n - split)}
+
+
+def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
+    from .attribution import edit_diff
+    from .interventions import benchmark_rows
+    path = folder / "edit_sweep.json"
+    if not path.exists():
+        return None
+    sweep = json.loads(path.read_text())
+    rows = {r["name"]: r for r in sweep["settings"]}
+    best = rows[sweep["best_single_layer"]]
+    multi = [r for r in sweep["settings"] if r["kind"] == "multi"]
+    best_multi = max(multi, key=lambda r: r["success_rate"]) if multi else None
+    edit_fields = dict(best["edit"])
+    from .interventions import Edit
+    bench, _ = benchmark_rows(positions, 0, seed=1)
+    direct, shares = [], {}
+    edit_fields["layers"] = tuple(edit_fields["layers"])
+    for b in range(len(bench.pos)):
+        moves = tuple(TOKEN_TO_SQUARE[int(t)] for t in bench.tokens[b] if t)
+        diff = edit_diff(service, moves, int(bench.pos[b]), Edit(bench.squares[b], **edit_fields))
+        if abs(diff["total"]) < 1e-6:
+            continue
+        direct.append(diff["direct_only"] / diff["total"])
+        for name, value in diff["through_one_component"].items():
+            shares.setdefault(name, []).append(value / diff["total"])
+    mean_share = {k: float(np.mean(v)) for k, v in shares.items()}
+    top = sorted(mean_share.items(), key=lambda kv: -abs(kv[1]))[:3]
+    sentence = (f"The best single-layer edit is '{best['name']}': {best['success_rate']:.0%} of "
+                f"{sweep['positions']} positions reach zero errors (no edit: {rows['no edit']['success_rate']:.0%}; "
+                f"random direction and wrong-square controls: "
+                + ", ".join(f"{r['success_rate']:.0%}" for r in sweep["settings"] if r["name"].startswith("control")) + ")")
+    if best_multi:
+        sentence += f"; the best multi-layer recipe ('{best_multi['name']}') reaches {best_multi['success_rate']:.0%}"
+    if direct:
+        sentence += (f". Of the logit change, {np.mean(direct):.0%} is the edit's direct effect on average; "
+                     "the later components that carry most of it: "
+                     + ", ".join(f"{k} ({v:.0%})" for k, v in top) + ".")
+    return {"sentence": sentence, "sweep": sweep, "direct_share": float(np.mean(direct)) if direct else None,
+            "component_share": mean_share, "positions_decomposed": len(direct),
+            "command": sweep.get("command", "python -m othello_core edits sweep")}
+
+
+@torch.no_grad()
+def empty_square_finding(service, games: int = 200, layer: int | None = None, top_k: int = 4,
+                         seed: int = 0, progress=None) -> dict:
+    """Which heads/MLPs write "blank" into the stream read at ``layer``, and what ablating them does."""
+    model = service.model
+    n_layers = model.cfg.n_layers
+    layer = layer or max(1, n_layers // 2)
+    w, bias = service.probes.linear["blank"]
+    v = (w[layer, :, :, 1] - w[layer, :, :, 0])  # [d, 64] occupied -> empty
+    c = (bias[layer, :, 1] - bias[layer, :, 0])
+    batch = random_games(games, seed=70_000 + seed, labels=True)
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    labels = {k: val[:, :MODEL_CONTEXT] for k, val in batch.labels.items()}
+    valid = torch.as_tensor(labels["mover"] != 0)  # [g, pos]
+    empty = torch.as_tensor(labels["board"] == 0)  # [g, pos, 64]
+    names = ["hook_embed", "hook_pos_embed"] + [f"blocks.{l}.attn.hook_z" for l in range(layer)] + \
+            [f"blocks.{l}.hook_mlp_out" for l in range(layer)] + [f"blocks.{layer - 1}.hook_resid_post"]
+    _, cache = service.run(tokens, names=names)
+    comps = {"embed": cache["hook_embed"], "pos_embed": cache["hook_pos_embed"]}
+    for l in range(layer):
+        z = cache[f"blocks.{l}.attn.hook_z"]
+        for h in range(model.cfg.n_heads):
+            comps[f"L{l}H{h}"] = z[:, :, h] @ model.blocks[l].attn.W_O[h]
+        comps[f"L{l} MLP"] = cache[f"blocks.{l}.hook_mlp_out"]
+    separation = {}
+    for name, out in comps.items():
+        proj = out.float() @ v  # [g, pos, 64]
+        e = proj[empty & valid[..., None]].mean()
+        o = proj[~empty & valid[..., None]].mean()
+        separation[name] = float(e - o)
+    resid = cache[f"blocks.{layer - 1}.hook_resid_post"].float()
+    base_logits = resid @ v + c
+    base_acc = float(((base_logits > 0) == empty)[valid].float().mean())
+    candidates = [n for n in separation if n not in ("embed", "pos_embed")]
+    top = sorted(candidates, key=lambda n: -abs(separation[n]))[:top_k]
+    rng = np.random.default_rng(seed)
+    random_set = list(rng.choice([n for n in candidates if n not in top], size=top_k, replace=False))
+
+    def ablated(components: list[str]) -> tuple[float, float]:
+        hooks = []
+        for name in components:
+            if name.endswith("MLP"):
+                l = int(name[1:].split()[0])
+                mean = cache[f"blocks.{l}.hook_mlp_out"].mean((0, 1))
+                hooks.append((f"blocks.{l}.hook_mlp_out", lambda act, hook, m=mean: m.expand_as(act).clone()))
+            else:
+                l, h = int(name[1:].split("H")[0]), int(name.split("H")[1])
+                mean = cache[f"blocks.{l}.attn.hook_z"][:, :, h].mean((0, 1))
+
+                def fn(act, hook, h=h, m=mean):
+                    act = act.clone()
+                    act[:, :, h] = m
+                    return act
+                hooks.append((f"blocks.{l}.attn.hook_z", fn))
+        keep = {}
+
+        def grab(act, hook):
+            keep["resid"] = act.detach().clone()
+        logits, _ = service.run(tokens, fwd_hooks=hooks + [(f"blocks.{layer - 1}.hook_resid_post", grab)])
+        acc = float((((keep["resid"].float() @ v + c) > 0) == empty)[valid].float().mean())
+        return acc, _legal_top1(logits, labels)
+
+    ablate_top = ablated(top)
+    ablate_random = ablated(random_set)
+    clean_logits, _ = service.run(tokens)
+    base_legal = _legal_top1(clean_logits, labels)
+    sentence = (f"At layer {layer} the blank probe reads {base_acc:.1%} of cells. The components that write "
+                f"blankness most: {', '.join(top)} (projection on the blank directions, empty minus occupied). "
+                f"Mean-ablating them drops blank-probe accuracy to {ablate_top[0]:.1%} and legal top-1 from "
+                f"{base_legal:.1%} to {ablate_top[1]:.1%}; ablating {top_k} random heads/MLPs instead gives "
+                f"{ablate_random[0]:.1%} and {ablate_random[1]:.1%}.")
+    return {"sentence": sentence, "layer": layer, "separation": separation, "top_components": top,
+            "random_components": random_set, "blank_accuracy": {"clean": base_acc, "ablate_top": ablate_top[0],
+                                                                 "ablate_random": ablate_random[0]},
+            "legal_top1": {"clean": base_legal, "ablate_top": ablate_top[1], "ablate_random": ablate_random[1]},
+            "games": games}
+
+
+def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
+    from .evaluate import move_log_probs
+    squares = np.array(TOKEN_TO_SQUARE)
+    best = move_log_probs(logits).argmax(-1).cpu().numpy()  # tokens
+    legal = labels["legal"]
+    ok = legal.any(-1)
+    hit = np.take_along_axis(legal, squares[best][..., None].clip(0), -1)[..., 0]
+    return float(hit[ok].mean())
+
+
+def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -> dict:
+    batch = random_games(games, seed=80_000 + seed, labels=True)
+    names = [f"blocks.{l}.attn.hook_pattern" for l in range(service.n_layers)]
+    shares = []
+    for start in range(0, games, batch_size):
+        tokens = torch.as_tensor(batch.tokens[start:start + batch_size, :MODEL_CONTEXT])
+        _, cache = service.run(tokens, names=names)
+        patterns = torch.stack([cache[n] for n in names], 1).float().numpy()  # [b, L, H, q, k]
+        for g in range(len(tokens)):
+            n = int(min(batch.lengths[start + g], MODEL_CONTEXT))
+            moves = batch.squares[start + g, :n]
+            shares.append(mover_share(patterns[g][..., :n, :n], batch.labels["to_move"][start + g, :n], moves))
+    share = np.nanmean(np.array(shares), 0)
+    return {"mover_share": share.round(4).tolist(), "games": games,
+            "sentence": f"Over {games} games, the most 'mine'-focused head is "
+                        f"L{np.unravel_index(np.argmax(share), share.shape)[0]}H{np.unravel_index(np.argmax(share), share.shape)[1]} "
+                        f"({share.max():.0%} of its attention on the mover's moves), the most 'theirs'-focused "
+                        f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
+
+
+def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400) -> dict:
+    start = time.time()
+    report = service.probe_report
+    steps = ["probes", "composition", "edits", "empty square", "head roles"]
+    out: dict = {"model": service.name, "model_hash": service.hash,
+                 "paper_weights": service.name in ("synthetic", "championship")}
+    for step in _iterate(steps, progress):
+        if step == "probes":
+            out["probes"] = probe_finding(report)
+        elif step == "composition":
+            out["simpler_features"] = composition_finding(service, report, games=games)
+        elif step == "edits":
+            out["minimal_edit"] = edit_finding(folder, service)
+        elif step == "empty square":
+            out["empty_square"] = empty_square_finding(service, games=max(50, games // 2))
+        else:
+            out["head_roles"] = head_roles(service, games=max(50, games // 2))
+    out["wall_time_s"] = round(time.time() - start, 1)
+    return out
