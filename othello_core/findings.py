@@ -173,6 +173,7 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
     base_logits = resid @ v + c
     base_acc = float(((base_logits > 0) == empty)[valid].float().mean())
     candidates = [n for n in separation if n not in ("embed", "pos_embed")]
+    top_k = max(1, min(top_k, len(candidates) // 2))  # leave as many for the random control
     top = sorted(candidates, key=lambda n: -abs(separation[n]))[:top_k]
     rng = np.random.default_rng(seed)
     random_set = list(rng.choice([n for n in candidates if n not in top], size=top_k, replace=False))

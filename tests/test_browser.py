@@ -52,7 +52,7 @@ def test_clicking_legal_squares_plays_moves(server, page):
     click_square(page, "c3")
     page.wait_for_function("() => document.body.innerText.includes('2/2 moves')", timeout=60_000)
     assert "moves=d3c3" in page.url
-    assert "Top-1:" in page.inner_text("body")  # the model's prediction is shown
+    page.wait_for_function("() => document.body.innerText.includes('Top-1:')", timeout=60_000)  # the prediction
 
 
 def test_an_illegal_paste_shows_the_error_and_keeps_the_position(server, page):
@@ -83,3 +83,15 @@ def test_attention_patterns_render_offline(server, page):
     frame.wait_for_function("() => document.querySelectorAll('canvas, svg, table').length > 0",
                             timeout=60_000)
     assert "L0H0" in frame.inner_text("body")
+
+
+def test_circuits_and_findings_pages_render(server, page):
+    page.goto(server + "/circuits?moves=f5d6c3d3c4f4")
+    wait_for_app(page)
+    page.wait_for_function("() => document.body.innerText.includes('Contributions + unembedding bias')",
+                           timeout=90_000)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    page.goto(server + "/findings?moves=f5d6")
+    wait_for_app(page)
+    page.wait_for_function("() => document.body.innerText.includes('(d) A small circuit')", timeout=90_000)
+    assert "python -m othello_core" in page.inner_text("body")

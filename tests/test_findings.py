@@ -1,0 +1,45 @@
+"""The findings pipeline end to end on a tiny model with probes of its own: schema and sense."""
+import json
+
+import pytest
+
+from othello_core import findings as Fd
+from othello_core.games import random_games
+from othello_core.interventions import benchmark_rows, run_sweep, sweep_settings
+from othello_core.model import ModelShape, build_model, model_hash
+from othello_core.probes import collect_activations, train_probes
+from othello_core.service import ModelService
+
+
+@pytest.fixture(scope="module")
+def service():
+    model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=7)
+    games = random_games(80, seed=1, labels=True)
+    from othello_core.games import GameBatch
+    part = lambda s: GameBatch(games.squares[s], games.lengths[s], {k: v[s] for k, v in games.labels.items()})  # noqa: E731
+    train, test = collect_activations(model, part(slice(0, 60)), 5), collect_activations(model, part(slice(60, 80)), 5)
+    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), epochs=1)
+    return ModelService(model, "tiny", probes=probes, probe_report=report)
+
+
+def test_findings_schema_and_sentences(service, tmp_path):
+    rows, origin = benchmark_rows(4, 2, seed=0)
+    sweep = run_sweep(service, rows, origin, settings=sweep_settings(2, scales=(0.5,)))
+    (tmp_path / "edit_sweep.json").write_text(json.dumps(sweep | {"command": "x"}))
+    result = json.loads(json.dumps(Fd.compute_findings(service, tmp_path, games=60)))
+    assert set(result) >= {"model", "model_hash", "paper_weights", "probes", "simpler_features",
+                           "minimal_edit", "empty_square", "head_roles", "wall_time_s"}
+    assert result["paper_weights"] is False and result["model_hash"] == service.hash
+    for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
+        assert isinstance(result[key]["sentence"], str) and len(result[key]["sentence"]) > 40
+    assert len(result["probes"]["linear_mine_theirs"]) == 3
+    assert len(result["simpler_features"]["composed_colour_accuracy"]) == 3
+    blank = result["empty_square"]
+    assert set(blank["blank_accuracy"]) == {"clean", "ablate_top", "ablate_random"}
+    assert not set(blank["top_components"]) & set(blank["random_components"])
+    roles = result["head_roles"]["mover_share"]
+    assert len(roles) == 2 and len(roles[0]) == 4 and all(0 <= x <= 1 for row in roles for x in row)
+
+
+def test_minimal_edit_finding_is_absent_without_a_sweep(service, tmp_path):
+    assert Fd.edit_finding(tmp_path, service) is None
