@@ -90,7 +90,7 @@ def test_circuits_and_findings_pages_render(server, page):
     wait_for_app(page)
     page.wait_for_function("() => document.body.innerText.includes('Contributions + unembedding bias')",
                            timeout=90_000)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)  # the DLA bars
     page.goto(server + "/findings?moves=f5d6")
     wait_for_app(page)
     page.wait_for_function("() => document.body.innerText.includes('(d) A small circuit')", timeout=90_000)
