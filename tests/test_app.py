@@ -134,9 +134,10 @@ def test_interventions_page_toggles_a_live_edit():
     errors_on = [m.value for m in at.metric]
     assert len(errors_on) == 3 and "changes the legality" in at.caption[0].value
     at.selectbox(key="edit_method").set_value("set").run()
-    assert "After edit" in at.get("plotly_chart")[-1].proto.spec
+    after_chart = lambda: next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_after"))  # noqa: E731
+    assert "After edit" in after_chart().proto.spec
     at.toggle(key="edit_on").set_value(False).run()
-    assert not at.exception and "Edit off" in at.get("plotly_chart")[-1].proto.spec
+    assert not at.exception and "Edit off" in after_chart().proto.spec
     at.multiselect(key="edit_layers").set_value([]).run()
     assert any("at least one square and one layer" in i.value for i in at.info)
 
