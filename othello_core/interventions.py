@@ -204,8 +204,12 @@ def rows_for_game(moves, position: int, squares) -> EditRows:
                     labels["to_move"][None], [tuple(squares)])
 
 
-def apply_edit(service, moves, position: int, edit: Edit) -> EditResult:
-    """Clean vs edited predictions at one position, against before/after legal moves."""
+def apply_edit(service, moves, position: int, edit: Edit,
+               clean_probs: np.ndarray | None = None) -> EditResult:
+    """Clean vs edited predictions at one position, against before/after legal moves.
+
+    ``clean_probs`` (the position's move probabilities from an analysis already at hand) saves
+    the clean forward pass."""
     if service.probes is None:
         raise RuntimeError("edits need the model's probes: train them with "
                            "`python -m othello_core probes train`")
@@ -215,7 +219,8 @@ def apply_edit(service, moves, position: int, edit: Edit) -> EditResult:
         raise ValueError("the game is over at this position: there is no next move to edit")
     before = rows.relative[0, position]
     after = edited_classes(before, edit.squares, edit.target)
-    clean, edited = run_rows(service, rows, None)[0], run_rows(service, rows, edit)[0]
+    clean = run_rows(service, rows, None)[0] if clean_probs is None else np.asarray(clean_probs)
+    edited = run_rows(service, rows, edit)[0]
     legal_before, legal_after = legal_mask_of(before, to_move), legal_mask_of(after, to_move)
     nanda, li = error_counts(edited, legal_after)
     nanda0, li0 = error_counts(clean, legal_after)

@@ -29,7 +29,8 @@ if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT) o
 @st.cache_data(max_entries=64, show_spinner="Running the edited model…")
 def edited(source: str, moves: tuple, position: int, edit_fields: tuple):
     service, _ = common.load_service(source)
-    return apply_edit(service, moves, position, Edit(**dict(edit_fields)))
+    clean = common.analyze(source, moves).move_probs[position]  # cached: saves the clean forward
+    return apply_edit(service, moves, position, Edit(**dict(edit_fields)), clean_probs=clean)
 
 
 @st.cache_data(max_entries=32, show_spinner="Decomposing the edit…")
