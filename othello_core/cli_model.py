@@ -162,7 +162,7 @@ def add_probe_commands(sub) -> None:
     p.add_argument("--games", type=int, default=3000)
     p.add_argument("--positions", type=int, default=20, help="sampled positions per game")
     p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--mlp-widths", default="128,512")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--real", action="store_true", help="use eOthello games instead of synthetic")

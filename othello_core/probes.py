@@ -210,60 +210,67 @@ def _minibatches(n: int, batch: int, generator: torch.Generator):
         yield order[start:start + batch]
 
 
-def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs: int = 8,
+def _fit(params: list[torch.Tensor], logits_fn: Callable, resid: torch.Tensor, targets: torch.Tensor,
+         classes: int, epochs: int, lr: float, batch: int, weight_decay: float,
+         gen: torch.Generator) -> None:
+    """AdamW with a one-cycle schedule; ``logits_fn(x [L, b, d]) -> [L, b, 64, C]``."""
+    n_streams, n, _ = resid.shape
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    steps = epochs * ((n + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    for _ in range(epochs):
+        for idx in _minibatches(n, batch, gen):
+            logits = logits_fn(resid[:, idx].float())
+            y = targets[idx].expand(n_streams, -1, -1)
+            loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+
+
+def _stream_scale(resid: torch.Tensor) -> torch.Tensor:
+    """Per-stream RMS ``[L, 1, 1]``: inputs are divided by it while fitting (the residual norm
+    grows with depth), and it is folded back into the first weights afterwards."""
+    return resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()
+
+
+def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs: int = 12,
                lr: float = 2e-2, batch: int = 2048, weight_decay: float = 1e-4,
                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-square multinomial logistic regression for every stream at once.
 
-    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]``. Inputs are
-    divided by each stream's RMS norm while fitting (the norm grows with depth); the scale is
-    folded back into ``W``, so the probe applies to raw residuals.
+    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]`` that apply
+    to raw residuals.
     """
     gen = torch.Generator().manual_seed(seed)
-    n_streams, n, d = resid.shape
-    scale = resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()  # [L, 1, 1]
+    n_streams, _, d = resid.shape
+    scale = _stream_scale(resid)
     w = torch.zeros(n_streams, d, 64, classes, requires_grad=True)
     b = torch.zeros(n_streams, 64, classes, requires_grad=True)
-    opt = torch.optim.AdamW([w, b], lr=lr, weight_decay=weight_decay)
-    steps = epochs * ((n + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    for _ in range(epochs):
-        for idx in _minibatches(n, batch, gen):
-            x = resid[:, idx].float() / scale
-            logits = torch.einsum("lnd,ldsc->lnsc", x, w) + b[:, None]
-            y = targets[idx].expand(n_streams, -1, -1)
-            loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    return (w.detach() / scale[..., None]), b.detach()
+    _fit([w, b], lambda x: torch.einsum("lnd,ldsc->lnsc", x / scale, w) + b[:, None],
+         resid, targets, classes, epochs, lr, batch, weight_decay, gen)
+    return w.detach() / scale[..., None], b.detach()
 
 
 def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int,
-            epochs: int = 8, lr: float = 2e-3, batch: int = 1024, seed: int = 0):
-    """One-hidden-layer ReLU MLP probe (Li et al.) for every stream at once."""
+            epochs: int = 12, lr: float = 2e-3, batch: int = 1024, seed: int = 0):
+    """One-hidden-layer ReLU MLP probe (Li et al.) for every stream at once:
+    ``(W1 [L, d, h], b1 [L, h], W2 [L, h, 64*C], b2 [L, 64*C])`` on raw residuals."""
     gen = torch.Generator().manual_seed(seed)
-    n_streams, n, d = resid.shape
-    scale = resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()  # per-stream, folded in later
+    n_streams, _, d = resid.shape
+    scale = _stream_scale(resid)
     w1 = (torch.randn(n_streams, d, width, generator=gen) / d ** 0.5).requires_grad_()
     b1 = torch.zeros(n_streams, width, requires_grad=True)
     w2 = (torch.randn(n_streams, width, 64 * classes, generator=gen) / width ** 0.5).requires_grad_()
     b2 = torch.zeros(n_streams, 64 * classes, requires_grad=True)
-    opt = torch.optim.AdamW([w1, b1, w2, b2], lr=lr, weight_decay=1e-4)
-    steps = epochs * ((n + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    for _ in range(epochs):
-        for idx in _minibatches(n, batch, gen):
-            x = resid[:, idx].float() / scale
-            hidden = torch.relu(torch.einsum("lnd,ldh->lnh", x, w1) + b1[:, None])
-            logits = torch.einsum("lnh,lho->lno", hidden, w2) + b2[:, None]
-            y = targets[idx].expand(n_streams, -1, -1)
-            loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
+
+    def logits(x):
+        hidden = torch.relu(torch.einsum("lnd,ldh->lnh", x / scale, w1) + b1[:, None])
+        out = torch.einsum("lnh,lho->lno", hidden, w2) + b2[:, None]
+        return out.reshape(out.shape[:2] + (64, classes))
+
+    _fit([w1, b1, w2, b2], logits, resid, targets, classes, epochs, lr, batch, 1e-4, gen)
     return (w1.detach() / scale, b1.detach(), w2.detach(), b2.detach())
 
 
@@ -295,7 +302,7 @@ def fit_features(train: Activations, test: Activations, ridge: float = 1.0) -> d
 
 
 def train_probes(train: Activations, test: Activations, model_hash: str,
-                 mlp_widths: tuple[int, ...] = MLP_WIDTHS, epochs: int = 8, seed: int = 0,
+                 mlp_widths: tuple[int, ...] = MLP_WIDTHS, epochs: int = 12, seed: int = 0,
                  progress: Callable | None = None) -> tuple[ProbeSet, dict]:
     """Fit every probe kind on ``train``, evaluate on ``test``; return probes and report."""
     torch.manual_seed(seed)
