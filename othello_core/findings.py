@@ -251,7 +251,7 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400) -> dict:
     start = time.time()
     report = service.probe_report
-    steps = ["probes", "composition", "edits", "empty square", "head roles"]
+    steps = ["probes", "composition", "edits", "empty square", "head roles", "neurons"]
     out: dict = {"model": service.name, "model_hash": service.hash,
                  "paper_weights": service.name in ("synthetic", "championship")}
     for step in _iterate(steps, progress):
@@ -263,7 +263,43 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["minimal_edit"] = edit_finding(folder, service)
         elif step == "empty square":
             out["empty_square"] = empty_square_finding(service, games=max(50, games // 2))
-        else:
+        elif step == "head roles":
             out["head_roles"] = head_roles(service, games=max(50, games // 2))
+        else:
+            top = neuron_top_positions(service, games=max(50, games // 2))
+            np.savez_compressed(folder / NEURON_FILE, values=top["values"], index=top["index"],
+                                games=top["games"], seed=top["seed"], model_hash=service.hash)
+            out["neurons"] = {"file": NEURON_FILE, "games": top["games"], "seed": top["seed"]}
     out["wall_time_s"] = round(time.time() - start, 1)
     return out
+
+
+NEURON_FILE = "neuron_top.npz"
+NEURON_SEED = 90_001
+
+
+def neuron_top_positions(service, games: int = 300, k: int = 6, batch_size: int = 50) -> dict:
+    """For every neuron, the ``k`` positions (game, position) of ``games`` random games (seed
+    ``NEURON_SEED``) where it fires most; the games regenerate from the seed."""
+    batch = random_games(games, seed=NEURON_SEED)
+    layers, d_mlp = service.n_layers, service.model.cfg.d_mlp
+    names = [f"blocks.{l}.mlp.hook_post" for l in range(layers)]
+    best_val = np.full((layers, d_mlp, k), -np.inf, dtype=np.float32)
+    best_idx = np.zeros((layers, d_mlp, k, 2), dtype=np.int32)
+    for start in range(0, games, batch_size):
+        tokens = torch.as_tensor(batch.tokens[start:start + batch_size, :MODEL_CONTEXT])
+        _, cache = service.run(tokens, names=names)
+        valid = torch.as_tensor(tokens != 0)  # [b, pos]
+        for l, name in enumerate(names):
+            acts = cache[name].float().masked_fill(~valid[..., None], -np.inf)  # [b, pos, d_mlp]
+            flat = acts.reshape(-1, d_mlp).T.cpu().numpy()  # [d_mlp, b*pos]
+            top = np.argpartition(-flat, k - 1, axis=1)[:, :k]
+            vals = np.take_along_axis(flat, top, 1)
+            merged_val = np.concatenate([best_val[l], vals], 1)
+            pos = tokens.shape[1]
+            idx = np.stack([start + top // pos, top % pos], -1)
+            merged_idx = np.concatenate([best_idx[l], idx], 1)
+            order = np.argsort(-merged_val, 1)[:, :k]
+            best_val[l] = np.take_along_axis(merged_val, order, 1)
+            best_idx[l] = np.take_along_axis(merged_idx, order[..., None], 1)
+    return {"values": best_val, "index": best_idx, "games": games, "seed": NEURON_SEED}

@@ -28,7 +28,8 @@ def test_findings_schema_and_sentences(service, tmp_path):
     (tmp_path / "edit_sweep.json").write_text(json.dumps(sweep | {"command": "x"}))
     result = json.loads(json.dumps(Fd.compute_findings(service, tmp_path, games=60)))
     assert set(result) >= {"model", "model_hash", "paper_weights", "probes", "simpler_features",
-                           "minimal_edit", "empty_square", "head_roles", "wall_time_s"}
+                           "minimal_edit", "empty_square", "head_roles", "neurons", "wall_time_s"}
+    assert (tmp_path / Fd.NEURON_FILE).exists()
     assert result["paper_weights"] is False and result["model_hash"] == service.hash
     for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
         assert isinstance(result[key]["sentence"], str) and len(result[key]["sentence"]) > 40
@@ -43,3 +44,19 @@ def test_findings_schema_and_sentences(service, tmp_path):
 
 def test_minimal_edit_finding_is_absent_without_a_sweep(service, tmp_path):
     assert Fd.edit_finding(tmp_path, service) is None
+
+
+def test_neuron_top_positions_are_the_true_maxima(service):
+    import numpy as np
+    import torch
+    top = Fd.neuron_top_positions(service, games=20, k=3, batch_size=7)
+    assert top["values"].shape == (2, 64, 3) and top["index"].shape == (2, 64, 3, 2)
+    games = random_games(20, seed=Fd.NEURON_SEED)
+    _, cache = service.run(torch.as_tensor(games.tokens[:, :59]), names=["blocks.1.mlp.hook_post"])
+    acts = cache["blocks.1.mlp.hook_post"].numpy()  # [20, 59, 64]
+    acts[games.tokens[:, :59] == 0] = -np.inf
+    for neuron in (0, 17, 63):
+        expected = np.sort(acts[..., neuron].ravel())[::-1][:3]
+        assert np.allclose(top["values"][1, neuron], expected, atol=1e-6)
+        g, p = top["index"][1, neuron, 0]
+        assert acts[g, p, neuron] == pytest.approx(expected[0], abs=1e-6)

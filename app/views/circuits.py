@@ -33,6 +33,21 @@ def lens(source: str, moves: tuple) -> np.ndarray:
     return A.logit_lens(service, common.analyze(source, moves))
 
 
+@st.cache_resource(show_spinner=False)
+def neuron_top(source: str):
+    """(values, index, games) of the precomputed top activations, if they fit the live model."""
+    from othello_core.cli_model import probe_folder
+    from othello_core.findings import NEURON_FILE
+    from othello_core.games import random_games
+    path = probe_folder(source) / NEURON_FILE
+    if not path.exists():
+        return None
+    data = np.load(path)
+    if str(data["model_hash"]) != common.load_service(source)[0].hash:
+        return None
+    return data["values"], data["index"], random_games(int(data["games"]), seed=int(data["seed"]), labels=True)
+
+
 probs = analysis.move_probs[position]
 order = [int(s) for s in np.argsort(-probs) if s not in (27, 28, 35, 36)]
 square = st.selectbox("Output move to explain", order, key="circuit_move",
@@ -95,6 +110,19 @@ with tab_neuron:
     bound = float(max(np.abs(p).max() for p in panels))
     st.plotly_chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
                     key="neuron_boards")
+    top = neuron_top(svc.name)
+    if top is None:
+        st.caption("Top-activating positions over a dataset: run `python -m othello_core findings` to precompute them.")
+    else:
+        values, index, games = top
+        rows = index[int(layer), int(neuron)]
+        boards = [games.labels["relative"][g, p] for g, p in rows]
+        shown = [np.where(b == 1, 1.0, np.where(b == 2, -1.0, 0.0)) for b in boards]
+        titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
+        st.plotly_chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
+                                          cols=6), key="neuron_top")
+        st.caption("Where this neuron fires most over the precomputed random games (boards after the move, "
+                   "relative to the player to move: blue = mine, red = theirs).")
 
 with tab_heads:
     st.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
