@@ -58,3 +58,19 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, warmup_steps=10, steps=110, min_lr_ratio=0.1)
     assert lr_at(0, cfg) == 1e-4 and abs(lr_at(9, cfg) - 1e-3) < 1e-12
     assert lr_at(60, cfg) < lr_at(20, cfg) and abs(lr_at(110, cfg) - 1e-4) < 1e-12
+
+
+def test_data_parallel_training_through_torchrun(tmp_path):
+    """DistributedDataParallel on two CPU processes (gloo): both ranks' games count."""
+    import shutil
+    torchrun = shutil.which("torchrun", path=str(ROOT / ".venv" / "bin")) or shutil.which("torchrun")
+    run = tmp_path / "ddp"
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "othello_core", "train",
+           "--run-dir", str(run), "--steps", "10", "--n-layers", "1", "--d-model", "16", "--n-heads", "2",
+           "--batch-size", "8", "--warmup-steps", "2", "--eval-every", "10", "--eval-games", "20",
+           "--save-every", "10", "--workers", "0", "--threads", "1", "--no-progress"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["games_seen"] == 10 * 8 * 2
+    assert (run / "model.safetensors").exists()

@@ -125,9 +125,21 @@ with tab_neuron:
                    "relative to the player to move: blue = mine, red = theirs).")
 
 with tab_heads:
-    st.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
-    st.caption("Share of each head's attention on the moves of the player about to move, averaged "
-               "over this game's positions (blue: the mover's own moves, red: the opponent's).")
+    import json
+
+    from othello_core.cli_model import probe_folder
+    findings_path = probe_folder(svc.name) / "findings.json"
+    dataset = json.loads(findings_path.read_text()).get("head_roles") if findings_path.exists() else None
+    h1, h2 = st.columns(2)
+    if dataset:
+        h1.markdown(f"**Over {dataset['games']} random games**")
+        h1.plotly_chart(head_summary_figure(np.array(dataset["mover_share"])), key="roles_dataset")
+    else:
+        h1.info("Dataset-wide head roles: run `python -m othello_core findings`.")
+    h2.markdown("**This game**")
+    h2.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
+    st.caption("Share of each head's attention on the moves of the player about to move, averaged over "
+               "positions (blue: the mover's own moves, red: the opponent's; 0.5 = no preference).")
 
 with tab_patch:
     index = st.slider("Corrupt move number", 1, max(1, min(len(moves), MODEL_CONTEXT)), max(1, position // 2 + 1),

@@ -78,6 +78,16 @@ else:
 st.header("(d) A small circuit: is this square empty?")
 d = findings["empty_square"]
 st.markdown(f"**{d['sentence']}**")
+report = svc.probe_report
+if report and "blank" in report.get("linear", {}):
+    per_layer = [np.array(row["per_square"]) for row in report["linear"]["blank"]]
+    from othello_core.plots import board_grid_figure
+    titles = [f"{'embed' if l == 0 else f'after L{l}'} · {row['cell_accuracy']:.1%}"
+              for l, row in enumerate(report["linear"]["blank"])]
+    low = float(min(p.min() for p in per_layer))
+    st.plotly_chart(board_grid_figure(per_layer, titles, zmin=low, zmax=1.0, colorscale="Viridis",
+                                      label="accuracy"), key="f_blank_squares")
+    st.caption("How well the linear blank probe reads each square, per layer (held-out positions).")
 sep = d["separation"]
 order = sorted(sep, key=lambda n: -abs(sep[n]))[:16]
 fig = go.Figure(go.Bar(x=order, y=[sep[n] for n in order],
