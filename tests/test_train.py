@@ -62,10 +62,8 @@ def test_schedule_warms_up_then_decays_to_the_floor():
 
 def test_data_parallel_training_through_torchrun(tmp_path):
     """DistributedDataParallel on two CPU processes (gloo): both ranks' games count."""
-    import shutil
-    torchrun = shutil.which("torchrun", path=str(ROOT / ".venv" / "bin")) or shutil.which("torchrun")
     run = tmp_path / "ddp"
-    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "othello_core", "train",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "othello_core", "train",
            "--run-dir", str(run), "--steps", "10", "--n-layers", "1", "--d-model", "16", "--n-heads", "2",
            "--batch-size", "8", "--warmup-steps", "2", "--eval-every", "10", "--eval-games", "20",
            "--save-every", "10", "--workers", "0", "--threads", "1", "--no-progress"]
