@@ -123,7 +123,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     from .games import GameBatch
     parts = [GameBatch(batch.squares[s], batch.lengths[s], {k: v[s] for k, v in batch.labels.items()})
              for s in (slice(0, split), slice(split, None))]
-    acts = [collect_activations(model, part, args.positions, seed=args.seed,
+    acts = [collect_activations(model, part, args.positions, seed=args.seed, include_mid=not args.no_mid,
                                 progress=lambda it, d=desc: tqdm(it, desc=d))
             for part, desc in zip(parts, ("activations (train)", "activations (test)"))]
     widths = tuple(int(w) for w in args.mlp_widths.split(",") if w)
@@ -166,6 +166,7 @@ def add_probe_commands(sub) -> None:
     p.add_argument("--mlp-widths", default="128,512")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--real", action="store_true", help="use eOthello games instead of synthetic")
+    p.add_argument("--no-mid", action="store_true", help="skip the mid-layer streams (report only)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default=None, help="folder (default: next to the model's weights)")

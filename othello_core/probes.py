@@ -95,20 +95,23 @@ class Activations:
 
     resid: torch.Tensor
     labels: dict[str, np.ndarray]  # each [samples, 64] (to_move/mover: [samples])
+    mid: torch.Tensor | None  # [layers, samples, d_model]: blocks.L.hook_resid_mid (between attn and MLP)
     game: np.ndarray  # [samples] index of the game in its batch
     position: np.ndarray  # [samples]
 
 
 @torch.no_grad()
 def collect_activations(model, batch: GameBatch, positions_per_game: int | None = 20,
-                        seed: int = 0, batch_size: int = 64,
+                        seed: int = 0, batch_size: int = 64, include_mid: bool = False,
                         progress: Callable | None = None) -> Activations:
     """Run ``model`` over the games and keep every stream at a few sampled positions.
 
     Only positions with a real move (< 59) are used; ``positions_per_game=None`` keeps all.
-    Activations are kept in float16 on the CPU to bound memory.
+    Activations are kept in float16 on the CPU to bound memory. ``include_mid`` also keeps the
+    mid-layer streams (after each attention, before its MLP).
     """
     hooks = stream_hooks(model.cfg.n_layers)
+    mids = [f"blocks.{l}.hook_resid_mid" for l in range(model.cfg.n_layers)] if include_mid else []
     device = next(model.parameters()).device
     rng = np.random.default_rng(seed)
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
@@ -119,17 +122,20 @@ def collect_activations(model, batch: GameBatch, positions_per_game: int | None 
             np.sort(rng.choice(n, positions_per_game, replace=False))
         picks.append(np.stack([np.full(len(chosen), g), chosen], 1))
     pick = np.concatenate(picks)
-    chunks = []
+    chunks, mid_chunks = [], []
+    wanted = set(hooks + mids)
     starts = range(0, len(tokens), batch_size)
     for start in (progress(starts) if progress else starts):
         _, cache = model.run_with_cache(tokens[start:start + batch_size].to(device),
-                                        names_filter=lambda n: n in hooks)
+                                        names_filter=wanted.__contains__)
         sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_size)]
-        stacked = torch.stack([cache[h] for h in hooks])  # [streams, batch, pos, d]
-        chunks.append(stacked[:, sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
-    resid = torch.cat(chunks, 1)
+        for names, out in ((hooks, chunks), (mids, mid_chunks)):
+            if names:
+                stacked = torch.stack([cache[h] for h in names])  # [streams, batch, pos, d]
+                out.append(stacked[:, sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
     labels = {k: v[pick[:, 0], pick[:, 1]] for k, v in batch.labels.items()}
-    return Activations(resid, labels, pick[:, 0], pick[:, 1])
+    return Activations(torch.cat(chunks, 1), labels, torch.cat(mid_chunks, 1) if mids else None,
+                       pick[:, 0], pick[:, 1])
 
 
 @dataclass
@@ -325,6 +331,13 @@ def train_probes(train: Activations, test: Activations, model_hash: str,
             probes.mlp[(kind, width)] = fit_mlp(train.resid, y, KINDS[kind], width, epochs=epochs, seed=seed)
             report["mlp"].setdefault(kind, {})[str(width)] = accuracy_report(
                 probes.mlp_probs(kind, width, test.resid), y_test)
+    if train.mid is not None and test.mid is not None:  # the mid-layer streams: report only
+        report["linear_mid"] = {}
+        for kind in ("mine_theirs", "black_white"):
+            y, y_test = (torch.as_tensor(kind_targets(a.labels, kind)) for a in (train, test))
+            mid = ProbeSet(model_hash, train.mid.shape[0],
+                           linear={kind: fit_linear(train.mid, y, KINDS[kind], epochs=epochs, seed=seed)})
+            report["linear_mid"][kind] = accuracy_report(mid.linear_probs(kind, test.mid), y_test)
     report["features_r2"] = fit_features(train, test)
     return probes, report
 

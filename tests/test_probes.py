@@ -108,4 +108,5 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     assert 0 <= row["board_accuracy"] <= row["cell_accuracy"] <= 1
     assert set(report["features_r2"]) >= {"n_black", "n_empty", "diagonal_occupancy", "black_to_move"}
     assert report["samples"]["train"] > report["samples"]["test"] > 0
+    assert len(report["linear_mid"]["mine_theirs"]) == 2  # one mid-layer stream per block
     P.load_probes(tmp_path, model_hash=report["model_hash"])
