@@ -41,6 +41,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .train import export_checkpoint
+    print(f"wrote {export_checkpoint(args.run_dir)}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
@@ -69,6 +75,10 @@ def add_commands(sub) -> None:
     p = sub.add_parser("train", help="train an Othello-GPT on random legal games")
     _train_args(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write model.safetensors from a run folder's checkpoint.pt")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("eval", help="legal-move accuracy of a model on held-out games")
     p.add_argument("--model", default="bundled",

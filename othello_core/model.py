@@ -257,7 +257,7 @@ def model_hash(model: torch.nn.Module) -> str:
 
 def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
                dtype: torch.dtype = torch.float16) -> Path:
-    """Write ``model.safetensors`` (HookedTransformer keys) and ``config.json`` to a folder."""
+    """Write ``model.safetensors`` (HookedTransformer keys) and add the shape to ``config.json``."""
     from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -265,8 +265,10 @@ def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | 
           if not _is_buffer_key(k)}
     save_file(sd, str(folder / "model.safetensors"))
     shape = ModelShape.from_state_dict(sd)
-    config = {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
-    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    path = folder / "config.json"
+    config = json.loads(path.read_text()) if path.exists() else {}  # keep e.g. the training config
+    config |= {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
+    path.write_text(json.dumps(config, indent=2))
     return folder / "model.safetensors"
 
 

@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +236,16 @@ def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_
         "training": {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
                      "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
                      "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}})
+
+
+def export_checkpoint(run_dir: Path | str) -> Path:
+    """Write model.safetensors from a run folder's checkpoint.pt (e.g. after stopping a run)."""
+    run_dir = Path(run_dir)
+    raw = json.loads((run_dir / "config.json").read_text())
+    names = {f.name for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in raw.items() if k in names})
+    ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    model = OthelloGPT(cfg.shape())
+    model.load_state_dict(ckpt["model"])
+    export(model, run_dir, cfg, int(ckpt["step"]), int(ckpt["games_seen"]), float(ckpt["elapsed_s"]))
+    return run_dir / "model.safetensors"

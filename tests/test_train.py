@@ -36,6 +36,12 @@ def test_train_then_resume_writes_a_loadable_run_folder(tmp_path):
     assert config["training"]["games_seen"] == 80 * 32 and config["training"]["target"] == "legal"
     model = load_model(str(run), device="cpu")
     assert model.cfg.n_layers == 2 and model.cfg.d_model == 32
+    (run / "model.safetensors").unlink()  # a stopped run: export straight from checkpoint.pt
+    out = subprocess.run([sys.executable, "-m", "othello_core", "export", str(run)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    from othello_core.model import model_hash
+    assert model_hash(load_model(str(run), device="cpu")) == model_hash(model)
 
 
 def test_next_token_targets_shift_by_one_and_ignore_padding():
