@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import common
+from app import state as S
 from othello_core.notation import format_moves
 
 
@@ -32,7 +33,8 @@ def model_panel() -> None:
 
 
 def _set_cursor(value: int) -> None:
-    st.session_state["cursor"] = max(0, min(len(st.session_state["line"]), value))
+    ss = st.session_state
+    ss["cursor"] = S.step(ss["line"], 0, value)  # clamped to the line
 
 
 def step_controls() -> None:

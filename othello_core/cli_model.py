@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
+
+
+from .paths import artifact_folder
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -94,19 +98,6 @@ def add_commands(sub) -> None:
     add_card_command(sub)
 
 
-def probe_folder(source: str):
-    """Where the probes of a model source live: next to its weights."""
-    from pathlib import Path
-
-    from .model import ASSETS, BUNDLED_DIR, HUB_FILES
-    if source == "bundled":
-        return BUNDLED_DIR
-    if source in HUB_FILES:
-        return ASSETS / "models" / source
-    path = Path(source)
-    return path if path.is_dir() else path.parent
-
-
 def cmd_probes_train(args: argparse.Namespace) -> int:
     import time
 
@@ -143,7 +134,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
                "games": {"train": split, "test": n_test}, "positions_per_game": args.positions,
                "epochs": args.epochs, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
                "command": "python -m othello_core " + " ".join(sys.argv[1:])}
-    folder = probe_folder(args.model) if args.out is None else __import__("pathlib").Path(args.out)
+    folder = artifact_folder(args.model) if args.out is None else Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     probes.save(folder, meta={"model": args.model})
     (folder / REPORT_FILE).write_text(json.dumps(report, indent=1))
@@ -154,7 +145,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
 
 def cmd_probes_report(args: argparse.Namespace) -> int:
     from .probes import REPORT_FILE, summary_lines
-    path = probe_folder(args.model) / REPORT_FILE
+    path = artifact_folder(args.model) / REPORT_FILE
     if not path.exists():
         print(f"error: no probe report at {path}; run `python -m othello_core probes train "
               f"--model {args.model}`", file=sys.stderr)
@@ -205,7 +196,7 @@ def cmd_edits_sweep(args: argparse.Namespace) -> int:
                        seed=args.seed)
     result |= {"model": args.model, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
                "command": "python -m othello_core " + " ".join(sys.argv[1:])}
-    out = probe_folder(args.model) / "edit_sweep.json" if args.out is None else __import__("pathlib").Path(args.out)
+    out = artifact_folder(args.model) / "edit_sweep.json" if args.out is None else Path(args.out)
     out.write_text(json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
@@ -239,7 +230,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     if service.probes is None or service.probe_report is None:
         print(f"error: findings need the probes and their report: {service.probe_error}", file=sys.stderr)
         return 2
-    folder = probe_folder(args.model)
+    folder = artifact_folder(args.model)
     result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
                               games=args.games)
     result["command"] = "python -m othello_core " + " ".join(sys.argv[1:])

@@ -46,7 +46,8 @@ _SQUARE_TO_TOKEN = np.array(SQUARE_TO_TOKEN + (0,), dtype=np.int64)  # index -1 
 _TOKEN_TO_SQUARE = np.array(TOKEN_TO_SQUARE, dtype=np.int64)
 _ONE = _U(1)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from .paths import ASSETS  # noqa: E402
+
 EOTHELLO_CSV = ASSETS / "data" / "eothello_games.csv"
 
 

@@ -29,8 +29,7 @@ import torch
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig  # the one TL import
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-BUNDLED_DIR = ASSETS / "models" / "bundled"
+from .paths import ASSETS, BUNDLED_DIR  # noqa: E402,F401  (re-exported)
 HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
 HUB_FILES = {"synthetic": "synthetic_model.pth", "championship": "championship_model.pth"}
 WEIGHTS_ENV = "OTHELLO_GPT_WEIGHTS"

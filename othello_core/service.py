@@ -83,6 +83,7 @@ class ModelService:
         self.probe_report = probe_report
         self.probe_error = probe_error
         self.card = card
+        self.folder: Path | None = None  # where its probes, reports and findings live
         self.hash = model_hash(model)
         self.lock = threading.RLock()
         self.n_layers = model.cfg.n_layers
@@ -93,10 +94,10 @@ class ModelService:
              probe_dir: Path | str | None = None) -> "ModelService":
         import json
 
-        from .cli_model import probe_folder
+        from .paths import artifact_folder
         from .probes import REPORT_FILE
         model = load_model(source, device=device)
-        folder = Path(probe_dir) if probe_dir else probe_folder(source)
+        folder = Path(probe_dir) if probe_dir else artifact_folder(source)
         probes = report = card = error = None
         digest = model_hash(model)
         try:
@@ -107,7 +108,9 @@ class ModelService:
             error = str(err)
         if (folder / "model_card.md").exists():
             card = (folder / "model_card.md").read_text()
-        return cls(model, source, probes, report, card, error)
+        service = cls(model, source, probes, report, card, error)
+        service.folder = folder
+        return service
 
     @property
     def info(self) -> dict:

@@ -36,14 +36,14 @@ def lens(source: str, moves: tuple) -> np.ndarray:
 @st.cache_resource(show_spinner=False)
 def neuron_top(source: str):
     """(values, index, games) of the precomputed top activations, if they fit the live model."""
-    from othello_core.cli_model import probe_folder
     from othello_core.findings import NEURON_FILE
     from othello_core.games import random_games
-    path = probe_folder(source) / NEURON_FILE
+    service = common.load_service(source)[0]
+    path = service.folder / NEURON_FILE
     if not path.exists():
         return None
     data = np.load(path)
-    if str(data["model_hash"]) != common.load_service(source)[0].hash:
+    if str(data["model_hash"]) != service.hash:
         return None
     return data["values"], data["index"], random_games(int(data["games"]), seed=int(data["seed"]), labels=True)
 
@@ -127,8 +127,7 @@ with tab_neuron:
 with tab_heads:
     import json
 
-    from othello_core.cli_model import probe_folder
-    findings_path = probe_folder(svc.name) / "findings.json"
+    findings_path = svc.folder / "findings.json"
     dataset = json.loads(findings_path.read_text()).get("head_roles") if findings_path.exists() else None
     h1, h2 = st.columns(2)
     if dataset:

@@ -7,12 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import common
-from othello_core.cli_model import probe_folder
 from othello_core.plots import head_summary_figure
 
 st.title("Findings")
 svc = common.service()
-path = probe_folder(svc.name) / "findings.json"
+path = svc.folder / "findings.json"
 if not path.exists():
     st.info(f"No findings for **{svc.name}** yet: run `python -m othello_core findings --model {svc.name}`.")
     st.stop()

@@ -134,8 +134,8 @@ if st.toggle("Decompose this edit (direct logit attribution of the difference + 
         d2.plotly_chart(fig2, key="diff_composition")
 
 st.subheader("Minimal-edit finder")
-sweep_file = common.ROOT / "assets" / "models" / "bundled" / "edit_sweep.json"
-if svc.name == "bundled" and sweep_file.exists():
+sweep_file = svc.folder / "edit_sweep.json"
+if sweep_file.exists():
     sweep = json.loads(sweep_file.read_text())
     singles = [r for r in sweep["settings"] if r["kind"] == "single" and " add x" in r["name"]]
     layers_ = sorted({int(r["name"].split()[0][1:]) for r in singles})

@@ -13,7 +13,7 @@ st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedCo
 
 
 def go(delta: int) -> None:
-    ss["cursor"] = max(0, min(len(ss["line"]), ss["cursor"] + delta))
+    ss["cursor"] = common.S.step(ss["line"], ss["cursor"], delta)
 
 
 line, cursor = ss["line"], ss["cursor"]

@@ -1,0 +1,23 @@
+"""Where things live on disk (no heavy imports: the CLI and the app both use it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+BUNDLED_DIR = ASSETS / "models" / "bundled"
+HUB_SOURCES = ("synthetic", "championship")
+
+
+def artifact_folder(source: str) -> Path:
+    """The folder of a model's probes, reports and findings: next to its weights.
+
+    ``bundled`` -> ``assets/models/bundled``; the paper's models -> ``assets/models/<name>``; a
+    checkpoint file -> its folder; a run folder -> itself.
+    """
+    if source == "bundled":
+        return BUNDLED_DIR
+    if source in HUB_SOURCES:
+        return ASSETS / "models" / source
+    path = Path(source)
+    return path if path.is_dir() else path.parent
