@@ -1,0 +1,42 @@
+"""The figures say what the data says: squares where the data puts them."""
+import numpy as np
+
+from othello_core.board import parse_game
+from othello_core.plots import accuracy_figure, board_figure, selection_to_square
+
+
+def traces(fig, name):
+    return [t for t in fig.data if t.name == name]
+
+
+def test_board_figure_places_discs_rings_and_clickable_squares():
+    game = parse_game("f5 d6 c3")
+    cells = np.array([{1: 1, -1: 2, 0: 0}[game.board.cell(s)] for s in range(64)])
+    legal = np.isin(np.arange(64), game.board.legal_moves())
+    fig = board_figure(cells, legal=legal, last_move=game.moves[-1], clickable=True)
+    black, = traces(fig, "black")
+    assert sorted(zip(black.x, black.y)) == sorted([("c", "3"), ("d", "4"), ("e", "4"), ("e", "5"), ("f", "5")])
+    rings, = traces(fig, "legal")
+    assert len(rings.x) == legal.sum()
+    last, = traces(fig, "last move")
+    assert (last.x[0], last.y[0]) == ("c", "3")
+    squares, = traces(fig, "squares")
+    assert list(squares.customdata) == list(range(64))
+    # clicking the point of a square gives that square back
+    i = 37
+    event = {"selection": {"points": [{"customdata": squares.customdata[i], "x": squares.x[i], "y": squares.y[i]}]}}
+    assert selection_to_square(event) == 37
+    assert list(fig.layout.yaxis.range) == [7.5, -0.5]  # rank 1 on top
+
+
+def test_accuracy_figure_has_one_curve_per_probe():
+    row = lambda acc: {"cell_accuracy": acc, "board_accuracy": acc / 2, "per_square": [acc] * 64}  # noqa: E731
+    report = {"layers": [0, 1, 2],
+              "linear": {"mine_theirs": [row(0.8), row(0.9), row(0.95)], "black_white": [row(0.7)] * 3},
+              "mlp": {"black_white": {"128": [row(0.75)] * 3, "512": [row(0.9)] * 3}},
+              "baseline": {"black_white": 0.6}}
+    fig = accuracy_figure(report)
+    names = [t.name for t in fig.data]
+    assert names == ["linear mine/theirs", "linear black/white", "MLP-128 black/white", "MLP-512 black/white"]
+    assert list(fig.data[0].y) == [0.8, 0.9, 0.95]
+    assert list(accuracy_figure(report, "board_accuracy").data[0].y) == [0.4, 0.45, 0.475]
