@@ -9,7 +9,6 @@
    ratio to a bare forward of the same moves (target <= 1.3x).
 """
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.browser import board_cell_centre, chromium, streamlit_server, wait_for_app  # noqa: E402
 
@@ -51,20 +51,12 @@ def analysis_ratio(repeats: int = 15) -> tuple[float, float]:
     batch = random_games(1, seed=3)
     moves = tuple(batch.squares[0, :batch.lengths[0]].tolist())
     tokens = torch.as_tensor(batch.tokens[:, :59])
-    service.analyze(moves)
 
-    def median(fn):
-        out = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-        return statistics.median(out)
-
+    from timing import median_time
     with torch.inference_mode():
-        bare = median(lambda: service.model(tokens))
+        bare = median_time(lambda: service.model(tokens), repeats)
     position = len(moves) // 2
-    full = median(lambda: service.probe_position(service.analyze(moves), position))
+    full = median_time(lambda: service.probe_position(service.analyze(moves), position), repeats)
     return full, bare
 
 

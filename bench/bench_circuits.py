@@ -2,26 +2,18 @@
 
     python bench/bench_circuits.py
 """
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from othello_core import attribution as A  # noqa: E402
 from othello_core.games import random_games  # noqa: E402
 from othello_core.service import ModelService  # noqa: E402
+from timing import median_time  # noqa: E402
 
-
-def median_time(fn, repeats: int = 15) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -7,26 +7,18 @@
 2. the minimal-edit sweep over 200 positions (100 synthetic + 100 eOthello): wall time
    (target < 2 minutes on the 2-core machine).
 """
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from othello_core.games import random_games  # noqa: E402
 from othello_core.interventions import Edit, apply_edit, benchmark_rows, run_sweep  # noqa: E402
 from othello_core.service import ModelService  # noqa: E402
+from timing import median_time  # noqa: E402
 
-
-def median_time(fn, repeats: int = 15) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
