@@ -47,7 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .train import export_checkpoint
-    print(f"wrote {export_checkpoint(args.run_dir)}")
+    print(f"wrote the weights into {export_checkpoint(args.run_dir, shard_mb=args.shard_mb)}")
     return 0
 
 
@@ -80,8 +80,10 @@ def add_commands(sub) -> None:
     _train_args(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write model.safetensors from a run folder's checkpoint.pt")
+    p = sub.add_parser("export", help="write the fp16 weights from a run folder's checkpoint.pt")
     p.add_argument("run_dir")
+    p.add_argument("--shard-mb", type=float, default=None,
+                   help="split into files of at most this many MiB (+ an index), e.g. 15")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("eval", help="legal-move accuracy of a model on held-out games")

@@ -193,9 +193,10 @@ def load_checkpoint(path: Path | str, device: str | None = None,
                     dtype: torch.dtype = torch.float32) -> HookedTransformer:
     """A HookedTransformer-format or minGPT checkpoint file, or a run folder."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    sd = read_state_dict(path)
+    if path.is_dir() and (path / SHARD_INDEX).exists():
+        sd = read_sharded(path)
+    else:
+        sd = read_state_dict(path / "model.safetensors" if path.is_dir() else path)
     if "tok_emb.weight" in sd:
         sd = convert_mingpt(sd)
     return state_dict_to_model(sd, device=device, dtype=dtype)
@@ -254,21 +255,65 @@ def model_hash(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
+SHARD_INDEX = "model.safetensors.index.json"
+
+
 def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
-               dtype: torch.dtype = torch.float16) -> Path:
-    """Write ``model.safetensors`` (HookedTransformer keys) and add the shape to ``config.json``."""
+               dtype: torch.dtype = torch.float16, shard_mb: float | None = None) -> Path:
+    """Write the weights (HookedTransformer keys) and add the shape to ``config.json``.
+
+    One ``model.safetensors``, or with ``shard_mb`` shards of at most that size
+    (``model-00001-of-00004.safetensors`` ...) plus ``model.safetensors.index.json`` mapping
+    every key to its shard (the layout Hugging Face uses), e.g. to bring weights back from a
+    machine that returns files of at most 16 MiB. ``load_checkpoint`` reads both layouts.
+    """
     from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()
           if not _is_buffer_key(k)}
-    save_file(sd, str(folder / "model.safetensors"))
+    for old in list(folder.glob("model-*-of-*.safetensors")) + [folder / SHARD_INDEX, folder / "model.safetensors"]:
+        old.unlink(missing_ok=True)
+    if shard_mb is None:
+        save_file(sd, str(folder / "model.safetensors"))
+        written = folder / "model.safetensors"
+    else:
+        budget = shard_mb * 2 ** 20
+        limit = budget - min(64 * 1024, budget / 10)  # room for the safetensors header
+        shards: list[dict[str, torch.Tensor]] = [{}]
+        for key, tensor in sd.items():
+            size = tensor.numel() * tensor.element_size()
+            if size > limit:
+                raise ValueError(f"{key} alone ({size / 2 ** 20:.1f} MiB) exceeds shard_mb={shard_mb}")
+            if shards[-1] and sum(t.numel() * t.element_size() for t in shards[-1].values()) + size > limit:
+                shards.append({})
+            shards[-1][key] = tensor
+        weight_map = {}
+        for i, shard in enumerate(shards, 1):
+            name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            save_file(shard, str(folder / name))
+            weight_map |= {key: name for key in shard}
+        written = folder / SHARD_INDEX
+        written.write_text(json.dumps({"weight_map": weight_map}, indent=1))
     shape = ModelShape.from_state_dict(sd)
     path = folder / "config.json"
     config = json.loads(path.read_text()) if path.exists() else {}  # keep e.g. the training config
     config |= {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
     path.write_text(json.dumps(config, indent=2))
-    return folder / "model.safetensors"
+    return written
+
+
+def read_sharded(folder: Path) -> dict[str, torch.Tensor]:
+    """Reassemble a sharded save (see ``save_model``)."""
+    from safetensors.torch import load_file
+    index = json.loads((folder / SHARD_INDEX).read_text())["weight_map"]
+    sd: dict[str, torch.Tensor] = {}
+    for shard in sorted(set(index.values())):
+        sd |= load_file(str(folder / shard))
+    missing = set(index) - set(sd)
+    if missing:
+        raise ModelLoadError(f"shards in {folder} lack {sorted(missing)[:5]}")
+    return sd
 
 
 def n_parameters(model: torch.nn.Module) -> int:

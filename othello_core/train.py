@@ -228,18 +228,19 @@ def save_training_checkpoint(model, optimizer, step, games_seen, elapsed, path: 
 
 
 def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_seen: int,
-           elapsed_s: float) -> None:
-    """Write model.safetensors (fp16, HookedTransformer keys) and its training facts."""
+           elapsed_s: float, shard_mb: float | None = None) -> None:
+    """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts."""
     from .model import save_model
     hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "CPU"
     save_model(model, run_dir, extra_config={
         "training": {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
                      "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
-                     "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}})
+                     "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}},
+               shard_mb=shard_mb)
 
 
-def export_checkpoint(run_dir: Path | str) -> Path:
-    """Write model.safetensors from a run folder's checkpoint.pt (e.g. after stopping a run)."""
+def export_checkpoint(run_dir: Path | str, shard_mb: float | None = None) -> Path:
+    """Write the weights from a run folder's checkpoint.pt (e.g. after stopping a run)."""
     run_dir = Path(run_dir)
     raw = json.loads((run_dir / "config.json").read_text())
     names = {f.name for f in fields(TrainConfig)}
@@ -247,5 +248,6 @@ def export_checkpoint(run_dir: Path | str) -> Path:
     ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     model = OthelloGPT(cfg.shape())
     model.load_state_dict(ckpt["model"])
-    export(model, run_dir, cfg, int(ckpt["step"]), int(ckpt["games_seen"]), float(ckpt["elapsed_s"]))
-    return run_dir / "model.safetensors"
+    export(model, run_dir, cfg, int(ckpt["step"]), int(ckpt["games_seen"]), float(ckpt["elapsed_s"]),
+           shard_mb=shard_mb)
+    return run_dir

@@ -179,3 +179,14 @@ def test_dtype_is_selectable(tmp_path):
     torch.save(M.build_model(SMALL, device="cpu").state_dict(), tmp_path / "m.pth")
     loaded = M.load_model(str(tmp_path / "m.pth"), device="cpu", dtype=torch.bfloat16)
     assert {p.dtype for p in loaded.parameters()} == {torch.bfloat16}
+
+
+def test_sharded_weights_reassemble(tmp_path, tokens):
+    twin = random_twin(seed=4)
+    M.save_model(twin, tmp_path, shard_mb=0.03)  # ~30 KiB shards for a ~60 KiB model
+    shards = sorted(tmp_path.glob("model-*-of-*.safetensors"))
+    assert len(shards) > 1 and not (tmp_path / "model.safetensors").exists()
+    assert all(s.stat().st_size <= 0.03 * 2 ** 20 for s in shards)
+    loaded = M.load_model(str(tmp_path), device="cpu")
+    M.save_model(twin, tmp_path / "whole")
+    assert M.model_hash(loaded) == M.model_hash(M.load_model(str(tmp_path / "whole"), device="cpu"))
