@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from .evaluate import evaluate, heldout_games, legal_tokens
 from .games import random_games
 from .gpt import OthelloGPT
-from .model import ModelShape
+from .weights import ModelShape
 from .notation import MODEL_CONTEXT
 
 
@@ -230,7 +230,7 @@ def save_training_checkpoint(model, optimizer, step, games_seen, elapsed, path: 
 def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_seen: int,
            elapsed_s: float, shard_mb: float | None = None) -> None:
     """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts."""
-    from .model import save_model
+    from .weights import save_model
     hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "CPU"
     save_model(model, run_dir, extra_config={
         "training": {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),

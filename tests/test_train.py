@@ -78,3 +78,11 @@ def test_data_parallel_training_through_torchrun(tmp_path):
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["games_seen"] == 10 * 8 * 2
     assert (run / "model.safetensors").exists()
+
+
+def test_the_training_path_needs_no_transformer_lens():
+    """A bare GPU machine has torch but not TransformerLens: training and export must not import it."""
+    code = ("import sys, othello_core.train, othello_core.weights, othello_core.evaluate; "
+            "print('transformer_lens' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
