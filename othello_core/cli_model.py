@@ -254,8 +254,6 @@ def add_findings_command(sub) -> None:
 
 def cmd_card(args: argparse.Namespace) -> int:
     """Evaluate a run folder and write its model_card.md (+ eval figures into config.json)."""
-    from pathlib import Path
-
     import torch
 
     from .evaluate import evaluate, heldout_games, real_games

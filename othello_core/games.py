@@ -238,13 +238,14 @@ def replay_batch(squares: np.ndarray, labels: bool = True) -> GameBatch:
         bit = np.where(active, np.left_shift(_ONE, np.maximum(move, 0).astype(_U)), _U(0))
         bad = active & (engine.done | ((engine.legal & bit) == 0))
         if bad.any():
-            _raise_first(int(np.flatnonzero(bad)[0]), t, padded)
+            _raise_first(int(np.flatnonzero(bad)[0]), padded)
         engine.step(t, move)
     lengths = (padded >= 0).sum(axis=1)
     return GameBatch(padded, lengths, engine.labels() if labels else None)
 
 
-def _raise_first(game: int, t: int, squares: np.ndarray) -> None:
+def _raise_first(game: int, squares: np.ndarray) -> None:
+    """Raise the scalar rules' MoveError for the first bad game, naming the game."""
     from .board import replay
     try:
         replay([int(s) for s in squares[game] if s >= 0])

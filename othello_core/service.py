@@ -22,7 +22,7 @@ import torch
 
 from .evaluate import move_log_probs
 from .games import game_labels
-from .model import ModelLoadError, load_model, model_hash, n_parameters
+from .model import load_model, model_hash, n_parameters
 from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE
 from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes, stream_hooks
 
@@ -177,5 +177,3 @@ class ModelService:
                 out[("mlp", kind, width)] = self.probes.mlp_probs(kind, width, resid)[:, 0].numpy()
         return out
 
-
-__all__ = ["Analysis", "ModelService", "ModelLoadError", "tokens_to_square_probs"]

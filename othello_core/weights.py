@@ -56,12 +56,6 @@ def _is_buffer_key(key: str) -> bool:
     return key.endswith((".mask", ".IGNORE")) or key == "IGNORE"
 
 
-MINGPT_RENAMES = {  # authors' original minGPT (likenneth/othello_world) -> HookedTransformer
-    "tok_emb.weight": "embed.W_E",
-    "head.weight": "unembed.W_U",
-}
-
-
 def convert_mingpt(sd: dict[str, torch.Tensor], n_heads: int = 8) -> dict[str, torch.Tensor]:
     """Convert the authors' minGPT checkpoint to HookedTransformer format.
 
