@@ -95,3 +95,12 @@ def test_circuits_and_findings_pages_render(server, page):
     wait_for_app(page)
     page.wait_for_function("() => document.body.innerText.includes('(d) A small circuit')", timeout=90_000)
     assert "python -m othello_core" in page.inner_text("body")
+
+
+def test_an_illegal_click_explains_why(server, page):
+    page.goto(server + "/?moves=f5")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
+    click_square(page, "a1")
+    page.wait_for_function("() => document.body.innerText.includes('a1 flips nothing for white')", timeout=60_000)
+    assert "1/1 moves" in page.inner_text("body")  # the position is unchanged
