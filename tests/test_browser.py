@@ -104,3 +104,15 @@ def test_an_illegal_click_explains_why(server, page):
     click_square(page, "a1")
     page.wait_for_function("() => document.body.innerText.includes('a1 flips nothing for white')", timeout=60_000)
     assert "1/1 moves" in page.inner_text("body")  # the position is unchanged
+
+
+def test_presentation_steps_with_the_arrow_keys(server, page):
+    page.goto(server + "/present?moves=f5d6c3d3c4f4c5b3&at=6")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.body.innerText.includes('Move 7 / 8')", timeout=60_000)
+    wait_for_app(page)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.body.innerText.includes('Move 6 / 8')", timeout=60_000)
