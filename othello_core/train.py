@@ -227,7 +227,7 @@ def save_training_checkpoint(model, optimizer, step, games_seen, elapsed, path: 
     tmp.replace(path)
 
 
-def cpu_name() -> str:
+def cpu_name(threads: int | None = None) -> str:
     """The CPU model and the torch thread count, for the model card."""
     name = platform.processor() or "CPU"
     try:
@@ -237,14 +237,14 @@ def cpu_name() -> str:
                 break
     except OSError:
         pass
-    return f"{name}, {torch.get_num_threads()} torch thread(s)"
+    return f"{name}, {threads or torch.get_num_threads()} torch thread(s)"
 
 
 def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_seen: int,
            elapsed_s: float, shard_mb: float | None = None) -> None:
     """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts."""
     from .weights import save_model
-    hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name()
+    hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name(cfg.threads)
     save_model(model, run_dir, extra_config={
         "training": {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
                      "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
