@@ -112,17 +112,20 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
     edit_fields = dict(best["edit"])
     from .interventions import Edit
     bench, _ = benchmark_rows(positions, 0, seed=1)
-    direct, shares = [], {}
-    edit_fields["layers"] = tuple(edit_fields["layers"])
+    totals, direct, shares = [], [], {}
     for b in range(len(bench.pos)):
         moves = tuple(TOKEN_TO_SQUARE[int(t)] for t in bench.tokens[b] if t)
         diff = edit_diff(service, moves, int(bench.pos[b]), Edit(bench.squares[b], **edit_fields))
         if abs(diff["total"]) < 1e-6:
             continue
-        direct.append(diff["direct_only"] / diff["total"])
+        totals.append(diff["total"])
+        direct.append(diff["direct_only"])
         for name, value in diff["through_one_component"].items():
-            shares.setdefault(name, []).append(value / diff["total"])
-    mean_share = {k: float(np.mean(v)) for k, v in shares.items()}
+            shares.setdefault(name, []).append(value)
+    # ratios of sums: a position whose total change is near zero must not blow the shares up
+    whole = float(np.sum(totals)) if totals else 0.0
+    mean_share = {k: float(np.sum(v) / whole) for k, v in shares.items()} if whole else {}
+    direct_share = float(np.sum(direct) / whole) if whole else None
     top = sorted(mean_share.items(), key=lambda kv: -abs(kv[1]))[:3]
     sentence = (f"The best single-layer edit is '{best['name']}': {best['success_rate']:.0%} of "
                 f"{sweep['positions']} positions reach zero errors (no edit: {rows['no edit']['success_rate']:.0%}; "
@@ -130,12 +133,13 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
                 + ", ".join(f"{r['success_rate']:.0%}" for r in sweep["settings"] if r["name"].startswith("control")) + ")")
     if best_multi:
         sentence += f"; the best multi-layer recipe ('{best_multi['name']}') reaches {best_multi['success_rate']:.0%}"
-    if direct:
-        sentence += (f". Of the logit change, {np.mean(direct):.0%} is the edit's direct effect on average; "
-                     "the later components that carry most of it: "
-                     + ", ".join(f"{k} ({v:.0%})" for k, v in top) + ".")
-    return {"sentence": sentence, "sweep": sweep, "direct_share": float(np.mean(direct)) if direct else None,
-            "component_share": mean_share, "positions_decomposed": len(direct),
+    if direct_share is not None:
+        sentence += (f". Summed over {len(totals)} edited positions, {direct_share:.0%} of the logit change is the "
+                     "edit's direct effect (later components frozen); "
+                     "letting one later component respond adds most for "
+                     + ", ".join(f"{k} ({v:+.0%})" for k, v in top) + ".")
+    return {"sentence": sentence, "sweep": sweep, "direct_share": direct_share,
+            "component_share": mean_share, "positions_decomposed": len(totals),
             "command": sweep.get("command", "python -m othello_core edits sweep")}
 
 
