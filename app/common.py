@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +14,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from othello_core.board import Game, replay  # noqa: E402
-from othello_core.notation import MoveError, format_moves  # noqa: E402
+from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves  # noqa: E402
 
 from app import state as S  # noqa: E402
 
@@ -103,6 +104,24 @@ def current_analysis():
     if not ss["line"]:
         return None
     return analyze(service().name, tuple(ss["line"]))
+
+
+def analysed_position():
+    """(analysis, position) of the shown position; position is None when the model makes no
+    prediction there (no move yet, game over, or past its 59-move context)."""
+    ss = st.session_state
+    analysis = current_analysis()
+    position = ss["cursor"] - 1
+    if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT):
+        return analysis, None
+    return analysis, position
+
+
+def board_arrays(board) -> tuple[np.ndarray, np.ndarray]:
+    """A Board as plotly-ready arrays: cells [64] (0 empty, 1 black, 2 white), legal [64] bool."""
+    cells = np.array([{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)])
+    legal_mask = board.legal_mask()
+    return cells, np.array([bool(legal_mask >> s & 1) for s in range(64)])
 
 
 def notation() -> str:

@@ -3,7 +3,6 @@
     python bench/bench_circuits.py
 """
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

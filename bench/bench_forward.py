@@ -7,7 +7,6 @@ For the bundled model and for the paper's shape (random weights): median latency
 2 x params x tokens / (matmul peak measured in this same run). Prints figures only.
 """
 import argparse
-import os
 import sys
 import time
 from pathlib import Path

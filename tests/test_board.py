@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from othello_core.board import BLACK, WHITE, Board, Game, bits, flips_mask, parse_game, replay
+from othello_core.board import BLACK, WHITE, Board, bits, flips_mask, parse_game, replay
 from othello_core.notation import MoveError, name_to_square, parse_moves, square_to_name
 
 SHORTEST = "e6f6c4c5c6d6g6e3e2"  # a 9-move game: black wipes white out

@@ -13,9 +13,8 @@ from othello_core.plots import board_grid_figure, head_summary_figure
 ss = st.session_state
 st.title("Circuits")
 svc = common.service()
-analysis = common.current_analysis()
-position = ss["cursor"] - 1
-if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT):
+analysis, position = common.analysed_position()
+if position is None:
     st.info("Play or paste at least one move (up to 59) to attribute the model's prediction.")
     st.stop()
 moves = analysis.moves

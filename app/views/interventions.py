@@ -9,7 +9,7 @@ import streamlit as st
 from app import common
 from othello_core.attribution import edit_diff, summarize_edit_diff
 from othello_core.interventions import Edit, apply_edit
-from othello_core.notation import MODEL_CONTEXT, square_to_name
+from othello_core.notation import square_to_name
 from othello_core.plots import board_figure
 
 ss = st.session_state
@@ -19,9 +19,8 @@ if svc.probes is None:
     st.warning(f"Edits use the model's probes, and **{svc.name}** has none: {svc.probe_error}")
     st.stop()
 
-analysis = common.current_analysis()
-position = ss["cursor"] - 1
-if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT) or analysis.to_move[position] == 0:
+analysis, position = common.analysed_position()
+if position is None or analysis.to_move[position] == 0:
     st.info("Go to a position with a next move (play or paste at least one move) to edit it.")
     st.stop()
 

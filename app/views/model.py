@@ -24,7 +24,7 @@ if svc.card:
         st.markdown(svc.card)
 st.subheader("The paper's weights")
 st.markdown(
-    f"The `synthetic` and `championship` models are the files "
+    "The `synthetic` and `championship` models are the files "
     + ", ".join(f"`{f}`" for f in HUB_FILES.values())
     + f" of the Hugging Face repo `{HF_REPO}`. Without internet, download them elsewhere and put "
     f"them in a folder named by the environment variable `{WEIGHTS_ENV}`, then pick them in the "

@@ -6,7 +6,7 @@ import streamlit as st
 from app import common
 from othello_core.board import BLACK
 from othello_core.games import load_eothello, random_games
-from othello_core.notation import MODEL_CONTEXT, MoveError, square_to_name
+from othello_core.notation import MoveError, square_to_name
 from othello_core.plots import board_figure, legal_strip_figure, selection_to_square
 
 ss = st.session_state
@@ -17,9 +17,8 @@ if ss.get("flash_error"):
 game = common.game()
 board = game.board
 cursor = ss["cursor"]
-analysis = common.current_analysis()
-position = cursor - 1  # analysis index of the current position
-has_prediction = analysis is not None and 0 <= position < min(len(ss["line"]), MODEL_CONTEXT)
+analysis, position = common.analysed_position()
+has_prediction = position is not None
 
 
 @st.cache_resource(show_spinner="Loading the eOthello games…")
@@ -43,8 +42,7 @@ left, right = st.columns(2, gap="large")
 with left:
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
-    cells = np.array([{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)])
-    legal = np.array([bool(board.legal_mask() >> s & 1) for s in range(64)])
+    cells, legal = common.board_arrays(board)
     fig = board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True,
                        title="Board · click a ringed square to play")
     key = f"board_{len(ss['line'])}_{cursor}"
@@ -82,7 +80,7 @@ with right:
         st.info("No prediction here: the game is over (or past the model's 59-move context).")
 
 if analysis is not None:
-    st.plotly_chart(legal_strip_figure(analysis.top1_legal(), current=position if has_prediction else None),
+    st.plotly_chart(legal_strip_figure(analysis.top1_legal(), current=position),
                     key="legal_strip", config={"displayModeBar": False})
 
 st.divider()

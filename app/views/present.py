@@ -1,10 +1,9 @@
 """Present: a large board and the model's prediction, stepping with buttons or arrow keys."""
 
-import numpy as np
 import streamlit as st
 
 from app import common
-from othello_core.notation import MODEL_CONTEXT, square_to_name
+from othello_core.notation import square_to_name
 from othello_core.plots import board_figure
 
 ss = st.session_state
@@ -28,16 +27,15 @@ if not line:
 
 game = common.game()
 board = game.board
-cells = np.array([{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)])
-analysis = common.current_analysis()
-position = cursor - 1
+cells, legal = common.board_arrays(board)
+analysis, position = common.analysed_position()
 left, right = st.columns(2)
 with left:
     st.plotly_chart(board_figure(cells, last_move=line[cursor - 1] if cursor else None, size=620,
-                                 legal=np.array([bool(board.legal_mask() >> s & 1) for s in range(64)])),
+                                 legal=legal),
                     key="present_board", config={"displayModeBar": False}, width="content")
 with right:
-    if analysis is not None and 0 <= position < min(len(line), MODEL_CONTEXT):
+    if position is not None:
         st.plotly_chart(board_figure(cells, heat=analysis.move_probs[position],
                                      legal=analysis.legal[position], size=620,
                                      title="Model: P(next move)"),

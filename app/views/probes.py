@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 
 from app import common
-from othello_core.notation import MODEL_CONTEXT
 from othello_core.plots import accuracy_figure, probe_grid_figure
 from othello_core.probes import CLASS_NAMES
 
@@ -30,9 +29,8 @@ if report:
         f"command: `{report.get('command', 'python -m othello_core probes train')}`")
 
 st.subheader("This position, every layer")
-analysis = common.current_analysis()
-position = ss["cursor"] - 1
-if analysis is None or not 0 <= position < min(len(ss["line"]), MODEL_CONTEXT):
+analysis, position = common.analysed_position()
+if position is None:
     st.info("Play or paste at least one move (up to 59) to see the probes read this position.")
     st.stop()
 
