@@ -18,8 +18,7 @@ from functools import cached_property
 from typing import Iterator, Sequence
 
 from .notation import (
-    GAME_OVER, MAX_GAME_MOVES, NO_FLIPS, OCCUPIED, TOO_LONG, MoveError, parse_moves,
-    square_to_name,
+    GAME_OVER, MAX_GAME_MOVES, NO_FLIPS, OCCUPIED, TOO_LONG, MoveError, square_to_name,
 )
 
 BLACK, WHITE = 1, -1  # players; the opponent of p is -p
@@ -250,7 +249,7 @@ def replay(squares: Sequence[int], typed: Sequence[str] | None = None,
 def parse_game(text: str, integers: str | None = None,
                max_moves: int = MAX_GAME_MOVES) -> Game:
     """Parse pasted text and replay it: the one call the CLI and the app use."""
-    from .notation import split_moves
+    from .notation import piece_to_square, split_moves
     typed = split_moves(text)
-    squares = parse_moves(text, integers=integers)
+    squares = [piece_to_square(i, piece, integers) for i, piece in enumerate(typed)]
     return replay(squares, typed=typed, max_moves=max_moves)

@@ -163,15 +163,16 @@ def parse_moves(text: str, integers: str | None = None) -> list[int]:
         integers: how to read integer pieces: ``"tokens"`` (1..60) or ``"squares"`` (0..63).
             Left as None, integer input raises MoveError(reason="ambiguous_integers").
     """
-    if integers not in (None, "tokens", "squares"):
-        raise ValueError("integers must be None, 'tokens' or 'squares'")
     squares: list[int] = []
     for index, piece in enumerate(split_moves(text)):
-        squares.append(_piece_to_square(index, piece, integers))
+        squares.append(piece_to_square(index, piece, integers))
     return squares
 
 
-def _piece_to_square(index: int, piece: str, integers: str | None) -> int:
+def piece_to_square(index: int, piece: str, integers: str | None) -> int:
+    """One piece of ``split_moves`` as a square; ``index`` is its place, for the MoveError."""
+    if integers not in (None, "tokens", "squares"):
+        raise ValueError("integers must be None, 'tokens' or 'squares'")
     if piece.lstrip("-").isdigit():
         value = int(piece)
         if integers is None:
