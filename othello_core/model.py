@@ -14,7 +14,7 @@ Sources:
   downloaded;
 * a path to a ``.pth``/``.pt``/``.safetensors`` file: a HookedTransformer-format state dict,
   or an original minGPT checkpoint of likenneth/othello_world (converted on load);
-* a path to a folder holding ``model.safetensors`` and ``config.json`` (a run folder).
+* a path to a folder holding ``model.safetensors`` (or shards + index) and ``config.json`` (a run folder).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig  # the o
 from .paths import ASSETS, BUNDLED_DIR  # noqa: F401  (re-exported)
 from .weights import (  # noqa: F401  (re-exported: callers import them from here)
     PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key, convert_mingpt, model_hash,
-    n_parameters, read_sharded, read_state_dict, save_model,
+    n_parameters, read_sharded, read_state_dict, read_weights, save_model,
 )
 
 HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
@@ -84,14 +84,7 @@ def state_dict_to_model(sd: dict[str, torch.Tensor], device: str | None = None,
 def load_checkpoint(path: Path | str, device: str | None = None,
                     dtype: torch.dtype = torch.float32) -> HookedTransformer:
     """A HookedTransformer-format or minGPT checkpoint file, or a run folder."""
-    path = Path(path)
-    if path.is_dir() and (path / SHARD_INDEX).exists():
-        sd = read_sharded(path)
-    else:
-        sd = read_state_dict(path / "model.safetensors" if path.is_dir() else path)
-    if "tok_emb.weight" in sd:
-        sd = convert_mingpt(sd)
-    return state_dict_to_model(sd, device=device, dtype=dtype)
+    return state_dict_to_model(read_weights(path), device=device, dtype=dtype)
 
 
 def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
@@ -124,7 +117,7 @@ def load_model(source: str = "bundled", device: str | None = None,
                weights_dir: Path | str | None = None) -> HookedTransformer:
     """The one entry point: ``"bundled"``, ``"synthetic"``, ``"championship"`` or a path."""
     if source == "bundled":
-        if not (BUNDLED_DIR / "model.safetensors").exists():
+        if not ((BUNDLED_DIR / "model.safetensors").exists() or (BUNDLED_DIR / SHARD_INDEX).exists()):
             raise ModelLoadError(f"the bundled model is missing from {BUNDLED_DIR}")
         return load_checkpoint(BUNDLED_DIR, device=device, dtype=dtype)
     if source in HUB_FILES:

@@ -63,6 +63,9 @@ class TrainConfig:
     eval_games: int = 1000
     save_every: int = 1000
     max_minutes: float | None = None  # stop (and save) after this wall time
+    time_schedule: bool = False  # cosine over the max_minutes budget instead of over `steps`
+    final_eval_games: int = 0  # evaluate on this many held-out games at the end (0: skip)
+    init_from: str | None = None  # start from these weights (a run folder or file), fresh optimizer
     run_dir: str = "runs/othello-gpt"
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
@@ -92,6 +95,8 @@ class GameStream(IterableDataset):
 
 
 def make_batch(batch_size: int, seed: int, target: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs [B, 59] and compact targets: next tokens (long, -100 = none) or legal masks
+    ([B, 59, 61] bool, a quarter of the bytes a distribution would move between processes)."""
     games = random_games(batch_size, seed=seed, labels=target == "legal")
     tokens = torch.as_tensor(games.tokens)
     inputs = tokens[:, :MODEL_CONTEXT]
@@ -99,8 +104,13 @@ def make_batch(batch_size: int, seed: int, target: str) -> tuple[torch.Tensor, t
         targets = tokens[:, 1:MODEL_CONTEXT + 1].clone()
         targets[targets == 0] = -100
         return inputs, targets
-    legal = torch.as_tensor(legal_tokens(games), dtype=torch.float32)
-    return inputs, legal / legal.sum(-1, keepdim=True).clamp(min=1)
+    return inputs, torch.as_tensor(legal_tokens(games))
+
+
+def target_distribution(legal: torch.Tensor) -> torch.Tensor:
+    """Uniform distribution over each position's legal moves (all zeros once the game is over)."""
+    legal = legal.float()
+    return legal / legal.sum(-1, keepdim=True).clamp(min=1)
 
 
 def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -108,15 +118,19 @@ def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if targets.dtype == torch.long:
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                ignore_index=-100)
-    valid = targets.sum(-1) > 0
-    nll = -(targets * torch.log_softmax(logits, -1)).sum(-1)
+    valid = targets.any(-1)
+    nll = -(target_distribution(targets) * torch.log_softmax(logits, -1)).sum(-1)
     return nll[valid].mean()
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
+def lr_at(step: int, cfg: TrainConfig, time_fraction: float | None = None) -> float:
+    """Linear warmup, then cosine to ``min_lr_ratio * lr`` over the steps or, when
+    ``time_fraction`` is given (time schedule), over the fraction of the time budget used."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    if time_fraction is not None:
+        progress = min(1.0, max(progress, time_fraction))
     floor = cfg.lr * cfg.min_lr_ratio
     return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
@@ -149,6 +163,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
     step, games_seen, elapsed_before = 0, 0, 0.0
     ckpt_path = run_dir / "checkpoint.pt"
+    if cfg.init_from and not (resume and ckpt_path.exists()):
+        from .weights import read_weights
+        model.load_state_dict({k: v.float() for k, v in read_weights(cfg.init_from).items()})
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(ckpt["model"])
@@ -156,7 +173,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         step, games_seen = int(ckpt["step"]), int(ckpt["games_seen"])
         elapsed_before = float(ckpt["elapsed_s"])
     if main_process:
-        (run_dir / "config.json").write_text(json.dumps(asdict(cfg) | {"shape": asdict(cfg.shape())}, indent=2))
+        history = command_history(run_dir) if resume else []
+        (run_dir / "config.json").write_text(json.dumps(
+            asdict(cfg) | {"shape": asdict(cfg.shape()), "command_history": history + [cfg.command]}, indent=2))
 
     trained = model
     if cfg.compile and device.startswith("cuda"):
@@ -175,6 +194,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     bar = tqdm(total=cfg.steps, initial=step, disable=not (progress and main_process),
                desc="train", unit="step", dynamic_ncols=True)
     start = time.time()
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes is not None else None
+    budget_start = None  # the budget clock starts after the first step (compilation excluded)
     metrics_file = open(run_dir / "metrics.jsonl", "a") if main_process else None
     batches = iter(loader)
     loss_value = float("nan")
@@ -182,11 +203,24 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         inputs, targets = next(batches)
         inputs = inputs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
+        used = None
+        if cfg.time_schedule and budget_s and budget_start is not None:
+            used = (time.time() - budget_start) / budget_s
+        lr = lr_at(step, cfg, used)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg)
+            group["lr"] = lr
         model.train()
         with autocast:
-            logits = trained(inputs)
+            try:
+                logits = trained(inputs)
+            except Exception as err:  # torch.compile failing on this machine: go on eagerly
+                if not cfg.compile or budget_start is not None:  # only the first step compiles
+                    raise
+                print(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly",
+                      file=sys.stderr)
+                trained = model if not distributed else DistributedDataParallel(
+                    model, device_ids=[device] if device.startswith("cuda") else None)
+                logits = trained(inputs)
         loss = loss_fn(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -198,26 +232,49 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         if step % 20 == 0:
             loss_value = loss.item()
             bar.set_postfix(loss=f"{loss_value:.3f}", games=games_seen)
+        if budget_start is None:
+            budget_start = window_start = time.time()
+            window_games = games_seen
         elapsed = elapsed_before + time.time() - start
-        out_of_time = cfg.max_minutes is not None and (time.time() - start) > cfg.max_minutes * 60
+        out_of_time = budget_s is not None and (time.time() - budget_start) > budget_s
         if main_process and (step % cfg.eval_every == 0 or step == cfg.steps or out_of_time):
+            now = time.time()
+            window = {"games_per_s": round((games_seen - window_games) / (now - window_start))}
             result = evaluate(lambda t: model(t), heldout, device=device)
             record = {"step": step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
-                      "loss": loss.item(), "lr": lr_at(step, cfg)} | result
+                      "loss": loss.item(), "lr": lr} | window | result
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
             bar.write(json.dumps(record))
+            window_start, window_games = time.time(), games_seen  # the next window excludes this eval
         if main_process and (step % cfg.save_every == 0 or step == cfg.steps or out_of_time):
             save_training_checkpoint(model, optimizer, step, games_seen, elapsed, ckpt_path)
         if out_of_time:
             break
     bar.close()
     if main_process:
+        elapsed = elapsed_before + time.time() - start
+        final = None
+        if cfg.final_eval_games:
+            final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=device)
+            record = {"step": step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
+                      "final": True} | final
+            metrics_file.write(json.dumps(record) + "\n")
+            bar.write(json.dumps(record))
         metrics_file.close()
-        export(model, run_dir, cfg, step, games_seen, elapsed_before + time.time() - start)
+        export(model, run_dir, cfg, step, games_seen, elapsed, final_eval=final)
     if distributed:
         torch.distributed.destroy_process_group()
     return run_dir
+
+
+def command_history(run_dir: Path) -> list[str]:
+    """The commands that trained this run folder so far (a resumed run appends its own)."""
+    path = run_dir / "config.json"
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    return old.get("command_history") or ([old["command"]] if "command" in old else [])
 
 
 def save_training_checkpoint(model, optimizer, step, games_seen, elapsed, path: Path) -> None:
@@ -241,15 +298,31 @@ def cpu_name(threads: int | None = None) -> str:
 
 
 def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_seen: int,
-           elapsed_s: float, shard_mb: float | None = None) -> None:
+           elapsed_s: float, shard_mb: float | None = None, final_eval: dict | None = None) -> None:
     """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts."""
     from .weights import save_model
     hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name(cfg.threads)
-    save_model(model, run_dir, extra_config={
-        "training": {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
-                     "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
-                     "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}},
-               shard_mb=shard_mb)
+    training = {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
+                "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
+                "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}
+    if final_eval is None:  # exporting a stopped run: keep the final evaluation it recorded
+        final_eval = last_final_eval(run_dir)
+    if final_eval is not None:
+        training["final_eval"] = final_eval
+    save_model(model, run_dir, extra_config={"training": training}, shard_mb=shard_mb)
+
+
+def read_metrics(path: Path | str) -> list[dict]:
+    """The records of a ``metrics.jsonl`` (empty when the file is missing)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def last_final_eval(run_dir: Path) -> dict | None:
+    finals = [r for r in read_metrics(run_dir / "metrics.jsonl") if r.get("final")]
+    return {k: v for k, v in finals[-1].items() if k not in ("step", "final")} if finals else None
 
 
 def export_checkpoint(run_dir: Path | str, shard_mb: float | None = None) -> Path:

@@ -193,5 +193,18 @@ def read_sharded(folder: Path) -> dict[str, torch.Tensor]:
     return sd
 
 
+def read_weights(path: Path | str) -> dict[str, torch.Tensor]:
+    """The state dict of a checkpoint file or a folder (sharded or ``model.safetensors``),
+    converted from minGPT names when it is one of the authors' checkpoints."""
+    path = Path(path)
+    if path.is_dir() and (path / SHARD_INDEX).exists():
+        sd = read_sharded(path)
+    else:
+        sd = read_state_dict(path / "model.safetensors" if path.is_dir() else path)
+    if "tok_emb.weight" in sd:
+        sd = convert_mingpt(sd)
+    return sd
+
+
 def n_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -6,7 +6,9 @@ import sys
 import torch
 
 from othello_core.model import load_model
-from othello_core.train import TrainConfig, lr_at, make_batch
+from othello_core.games import random_games
+from othello_core.evaluate import legal_tokens
+from othello_core.train import TrainConfig, lr_at, make_batch, target_distribution
 
 from .conftest import ROOT
 
@@ -34,6 +36,7 @@ def test_train_then_resume_writes_a_loadable_run_folder(tmp_path):
     assert resumed[-1]["legal_top1"] > 0.3  # random guessing over 60 tokens gives ~0.15
     config = json.loads((run / "config.json").read_text())
     assert config["training"]["games_seen"] == 80 * 32 and config["training"]["target"] == "legal"
+    assert len(config["command_history"]) == 2 and "--resume" in config["command_history"][1]
     model = load_model(str(run), device="cpu")
     assert model.cfg.n_layers == 2 and model.cfg.d_model == 32
     (run / "model.safetensors").unlink()  # a stopped run: export straight from checkpoint.pt
@@ -52,7 +55,10 @@ def test_next_token_targets_shift_by_one_and_ignore_padding():
 
 
 def test_legal_targets_are_uniform_over_legal_moves():
-    inputs, targets = make_batch(16, seed=0, target="legal")
+    inputs, legal = make_batch(16, seed=0, target="legal")
+    assert legal.dtype == torch.bool
+    assert torch.equal(legal, torch.as_tensor(legal_tokens(random_games(16, seed=0, labels=True))))
+    targets = target_distribution(legal)
     sums = targets.sum(-1)
     assert torch.allclose(sums[sums > 0], torch.ones_like(sums[sums > 0]))
     assert (targets[..., 0] == 0).all()
@@ -64,6 +70,27 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, warmup_steps=10, steps=110, min_lr_ratio=0.1)
     assert lr_at(0, cfg) == 1e-4 and abs(lr_at(9, cfg) - 1e-3) < 1e-12
     assert lr_at(60, cfg) < lr_at(20, cfg) and abs(lr_at(110, cfg) - 1e-4) < 1e-12
+
+
+def test_time_schedule_follows_the_budget_not_the_step_cap():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, steps=1_000_000, min_lr_ratio=0.1)
+    assert lr_at(5, cfg, time_fraction=0.9) == lr_at(5, cfg)  # warmup is counted in steps
+    half = lr_at(50, cfg, time_fraction=0.5)
+    assert abs(half - 0.55e-3) < 1e-12  # halfway down the cosine: (max + floor) / 2
+    assert abs(lr_at(50, cfg, time_fraction=1.0) - 1e-4) < 1e-12
+    assert lr_at(50, cfg, time_fraction=0.1) > half
+
+
+def test_time_budgeted_run_stops_on_time_and_records_a_final_evaluation(tmp_path):
+    run = tmp_path / "timed"
+    metrics = train(run, 1_000_000, "--target", "legal", "--max-minutes", "0.05", "--time-schedule",
+                    "--final-eval-games", "150")
+    final = metrics[-1]
+    assert final["final"] and final["games"] == 150 and 0 < final["legal_top1"] <= 1
+    assert metrics[-2]["step"] == final["step"] < 1_000_000
+    assert metrics[-2]["lr"] < 0.2 * 3e-3  # the cosine reached (nearly) its floor when time ran out
+    config = json.loads((run / "config.json").read_text())
+    assert config["training"]["final_eval"]["legal_top1"] == final["legal_top1"]
 
 
 def test_data_parallel_training_through_torchrun(tmp_path):
@@ -86,3 +113,39 @@ def test_the_training_path_needs_no_transformer_lens():
             "print('transformer_lens' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_init_from_starts_training_from_given_weights(tmp_path):
+    """--init-from loads a run folder's weights (fresh optimizer): at lr 0 they come out unchanged."""
+    from othello_core.weights import read_weights
+    source, copy, fresh = tmp_path / "source", tmp_path / "copy", tmp_path / "fresh"
+    train(source, 20, "--target", "legal")
+    train(copy, 5, "--target", "legal", "--init-from", str(source), "--lr", "0")
+    train(fresh, 5, "--target", "legal", "--lr", "0")
+    trained, copied, untrained = (read_weights(run) for run in (source, copy, fresh))
+    assert all(torch.equal(trained[k], copied[k]) for k in trained)  # (equal values: -0.0 == 0.0)
+    assert not all(torch.equal(trained[k], untrained[k]) for k in trained)
+
+
+def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weights(tmp_path):
+    run = tmp_path / "run"
+    train(run, 20, "--target", "legal")
+
+    def card(*extra):
+        out = subprocess.run([sys.executable, "-m", "othello_core", "card", str(run), "--games", "100", *extra],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads((run / "config.json").read_text())["eval"], (run / "model_card.md").read_text()
+
+    evaluation, text = card()
+    assert evaluation["synthetic"]["games"] == 100 and evaluation["eothello"]["games"] == 25_657
+    assert f"`{evaluation['model_hash']}`" in text and f"{evaluation['synthetic']['legal_top1']:.2%}" in text
+    config = json.loads((run / "config.json").read_text())
+    config["eval"]["synthetic"]["legal_top1"] = 0.123456  # a marker: reused figures keep it
+    (run / "config.json").write_text(json.dumps(config))
+    reused, text = card("--reuse-eval")
+    assert reused["synthetic"]["legal_top1"] == 0.123456 and "12.35%" in text
+    config["eval"]["model_hash"] = "other weights"
+    (run / "config.json").write_text(json.dumps(config))
+    fresh, _ = card("--reuse-eval")
+    assert fresh["synthetic"]["legal_top1"] == evaluation["synthetic"]["legal_top1"]
