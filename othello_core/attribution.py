@@ -81,11 +81,12 @@ def direct_logit_attribution(service, comp: Components, square: int) -> dict:
     model = service.model
     t = SQUARE_TO_TOKEN[square]
     u = model.W_U[:, t].float()
-    centred = comp.outputs - comp.outputs.mean(-1, keepdim=True)
-    contrib = (centred @ u) / comp.scale  # [C]
-    w_out = torch.stack([b.mlp.W_out for b in model.blocks]).float()  # [L, d_mlp, d]
-    w_out = w_out - w_out.mean(-1, keepdim=True)
-    neuron = comp.neurons * (w_out @ u) / comp.scale  # [L, d_mlp]
+    # The final LayerNorm centres each output over d_model; centring the unembedding column
+    # instead is the same dot product (sum (x - mean x) u = sum x (u - mean u)) and spares
+    # centring the [layers, d_mlp, d_model] output weights.
+    u = u - u.mean()
+    contrib = (comp.outputs @ u) / comp.scale  # [C]
+    neuron = comp.neurons * torch.stack([b.mlp.W_out.float() @ u for b in model.blocks]) / comp.scale  # [L, d_mlp]
     return {"names": comp.names, "contributions": contrib.cpu().numpy(),
             "bias": float(model.b_U[t]), "logit": float(comp.logits[t]) if comp.logits is not None else None,
             "neurons": neuron.cpu().numpy()}

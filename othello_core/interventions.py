@@ -100,6 +100,13 @@ class EditRows:
     to_move: np.ndarray  # [B, 60]
     squares: list[tuple[int, ...]]
 
+    def take(self, index: np.ndarray) -> "EditRows":
+        """These rows only, their tokens cut after the last position any of them reads
+        (causal attention: later tokens cannot change earlier logits)."""
+        length = int(self.pos[index].max()) + 1
+        return EditRows(self.tokens[index, :length], self.pos[index], self.relative[index],
+                        self.to_move[index], [self.squares[i] for i in index])
+
 
 def _direction_vectors(probes, stream: int, squares: np.ndarray, src: np.ndarray, dst: np.ndarray,
                        random: bool, gen: torch.Generator) -> torch.Tensor:
@@ -165,17 +172,25 @@ def _gradient_edit(x: torch.Tensor, probes, stream: int, target: np.ndarray, edi
     return out.to(x.dtype)
 
 
-def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0) -> np.ndarray:
-    """Move probabilities ``[B, 64]`` at each row's position, with ``edit`` applied (or clean)."""
+def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: int = 4) -> np.ndarray:
+    """Move probabilities ``[B, 64]`` at each row's position, with ``edit`` applied (or clean).
+
+    Rows run in ``chunks`` batches of similar position, each cut after its last position:
+    about half the work of running every row to the full 59 tokens."""
     from .evaluate import move_log_probs
-    hooks = []
-    if edit is not None:
-        names = stream_hooks(service.n_layers)
-        gen = torch.Generator().manual_seed(seed)
-        hooks = [(names[s], _make_hook(edit, service.probes, s, rows, gen)) for s in edit.layers]
-    logits, _ = service.run(rows.tokens, fwd_hooks=hooks)
-    at = logits[torch.arange(len(rows.pos)), torch.as_tensor(rows.pos)]
-    return tokens_to_square_probs(move_log_probs(at).exp().cpu().numpy())
+    names = stream_hooks(service.n_layers)
+    gen = torch.Generator().manual_seed(seed)
+    out = np.zeros((len(rows.pos), 64), dtype=np.float32)
+    for index in np.array_split(np.argsort(rows.pos, kind="stable"), chunks):
+        if not len(index):
+            continue
+        part = rows.take(index)
+        hooks = [] if edit is None else [(names[s], _make_hook(edit, service.probes, s, part, gen))
+                                         for s in edit.layers]
+        logits, _ = service.run(part.tokens, fwd_hooks=hooks)
+        at = logits[torch.arange(len(part.pos)), torch.as_tensor(part.pos)]
+        out[index] = tokens_to_square_probs(move_log_probs(at).exp().cpu().numpy())
+    return out
 
 
 @dataclass
