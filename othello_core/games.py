@@ -23,6 +23,7 @@ end. Labels are ``[games, 60, 64]`` (position ``p`` = the board *after* move ``p
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ _ONE = _U(1)
 
 from .paths import ASSETS  # noqa: E402
 
-EOTHELLO_CSV = ASSETS / "data" / "eothello_games.csv"
+EOTHELLO_CSV = ASSETS / "data" / "eothello_games.csv.gz"
 
 
 def _shift(b: np.ndarray, amount: int, mask: np.uint64) -> np.ndarray:
@@ -276,9 +277,11 @@ class RealGames:
 
 
 def load_eothello(path: Path | str = EOTHELLO_CSV) -> RealGames:
-    """Load the eOthello CSV (columns Othello_game_id, winner, game_moves run together)."""
+    """Load the eOthello CSV, plain or gzipped (columns Othello_game_id, winner, game_moves
+    run together)."""
     ids, winners, rows = [], [], []
-    with open(path, newline="") as fh:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", newline="") as fh:
         for row in csv.DictReader(fh):
             moves = row["game_moves"].strip()
             ids.append(int(row["Othello_game_id"]))

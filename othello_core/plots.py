@@ -168,6 +168,26 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     return fig
 
 
+def training_figure(rows: list[dict]) -> go.Figure:
+    """Held-out top-1 error (log scale) against games seen, from a run's ``metrics.jsonl``."""
+    periodic = [r for r in rows if not r.get("final")]
+    games = [r["games_seen"] for r in periodic]
+    error = [max(1 - r["legal_top1"], 1e-5) for r in periodic]
+    fig = go.Figure(go.Scatter(x=games, y=error, mode="lines+markers", name="held-out games",
+                               hovertemplate="%{x:,} games: top-1 error %{y:.3%}<extra></extra>"))
+    for r in rows:
+        if r.get("final"):
+            fig.add_trace(go.Scatter(x=[r["games_seen"]], y=[max(1 - r["legal_top1"], 1e-5)],
+                                     mode="markers", marker=dict(size=11, symbol="star"),
+                                     name=f"final, {r['games']:,} games"))
+    fig.add_hline(y=1e-4, line=dict(color="#999", dash="dot"),
+                  annotation_text="the paper's synthetic model (0.01%)", annotation_position="top right")
+    fig.update_layout(xaxis=dict(title="games seen"), yaxis=dict(title="legal top-1 error", type="log",
+                      tickformat=".2%"), height=320, margin=dict(l=10, r=10, t=20, b=10),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
 def legal_strip_figure(top1_legal: np.ndarray, current: int | None = None) -> go.Figure:
     """One cell per move: was the model's top-1 prediction legal there?"""
     values = np.asarray(top1_legal, float)

@@ -102,6 +102,13 @@ def test_every_page_renders_the_shared_game(page):
     assert not at.error
 
 
+def test_model_page_shows_the_bundled_model_and_its_training_curve():
+    at = app("f5").switch_page("views/model.py").run()
+    assert not at.exception, at.exception
+    assert "Training curve" in [h.value for h in at.subheader]
+    assert any("held-out" in c.value for c in at.caption)
+
+
 def test_probe_page_switches_basis_and_probe_type():
     at = app("f5d6c3d3c4").switch_page("views/probes.py").run()
     assert at.selectbox(key="probe_kind").value == "mine_theirs"

@@ -2,7 +2,7 @@
 import numpy as np
 
 from othello_core.board import parse_game
-from othello_core.plots import accuracy_figure, board_figure, selection_to_square
+from othello_core.plots import accuracy_figure, board_figure, selection_to_square, training_figure
 
 
 def traces(fig, name):
@@ -40,3 +40,14 @@ def test_accuracy_figure_has_one_curve_per_probe():
     assert names == ["linear mine/theirs", "linear black/white", "MLP-128 black/white", "MLP-512 black/white"]
     assert list(fig.data[0].y) == [0.8, 0.9, 0.95]
     assert list(accuracy_figure(report, "board_accuracy").data[0].y) == [0.4, 0.45, 0.475]
+
+
+def test_training_figure_plots_error_against_games_and_marks_the_final_evaluation():
+    rows = [{"games_seen": 1000, "legal_top1": 0.9}, {"games_seen": 2000, "legal_top1": 0.99},
+            {"games_seen": 2000, "legal_top1": 0.995, "final": True, "games": 10000}]
+    fig = training_figure(rows)
+    curve = traces(fig, "held-out games")[0]
+    assert list(curve.x) == [1000, 2000] and np.allclose(curve.y, [0.1, 0.01])
+    final = traces(fig, "final, 10,000 games")[0]
+    assert list(final.x) == [2000] and np.allclose(final.y, [0.005])
+    assert fig.layout.yaxis.type == "log"

@@ -4,6 +4,8 @@ import streamlit as st
 
 from app import common
 from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
+from othello_core.plots import training_figure
+from othello_core.train import read_metrics
 
 st.title("Model")
 svc = common.service()
@@ -22,6 +24,12 @@ st.caption(f"Weights hash `{info['hash']}` · probes: "
 if svc.card:
     with st.expander("Model card", expanded=True):
         st.markdown(svc.card)
+training = read_metrics(svc.folder / "training_metrics.jsonl") if svc.folder else []
+if training:
+    st.subheader("Training curve")
+    st.plotly_chart(training_figure(training), key="training_curve")
+    st.caption("Legal top-1 error on held-out games (2,000 at each point, the star on 10,000) against "
+               "the number of random games seen; the dotted line is the paper's synthetic model.")
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "
