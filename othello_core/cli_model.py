@@ -320,7 +320,7 @@ def during_training(training: dict) -> str:
     final = training.get("final_eval")
     if not final:
         return ""
-    return (f"At the end of training ({training.get('hardware', '?')}, float32 weights) the same "
+    return (f"At the end of training ({training.get('hardware', '?')}, float32 weights), "
             f"{final['games']:,} held-out games gave legal top-1 {final['legal_top1']:.3%}; the table "
             "above uses the float16 weights shipped here, on this machine.\n")
 

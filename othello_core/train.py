@@ -5,7 +5,10 @@ training step sees ``batch_size`` fresh games from the vectorized generator, run
 DataLoader worker processes so the accelerator never waits. AdamW with linear warmup and
 cosine decay, gradient clipping, bf16 autocast and optional ``torch.compile`` on GPU,
 checkpoint/resume, periodic held-out evaluation, and data-parallel training through
-``torchrun`` (DistributedDataParallel).
+``torchrun`` (DistributedDataParallel). For a fixed slot of accelerator time,
+``--max-minutes M --time-schedule`` runs the cosine over the wall-time budget (counted from the
+end of the first, compiling step) and ``--final-eval-games`` evaluates the result; ``--init-from``
+starts from saved weights with a fresh optimizer.
 
 Targets: ``next`` is the paper's next-token loss; ``legal`` is cross-entropy against the
 uniform distribution over the legal next moves (the optimum of the next-token loss under
@@ -305,8 +308,8 @@ def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_
     training = {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
                 "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
                 "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}
-    if final_eval is None:  # exporting a stopped run: keep the final evaluation it recorded
-        final_eval = last_final_eval(run_dir)
+    if final_eval is None:  # exporting a stopped run: keep the final evaluation of these weights
+        final_eval = last_final_eval(run_dir, step)
     if final_eval is not None:
         training["final_eval"] = final_eval
     save_model(model, run_dir, extra_config={"training": training}, shard_mb=shard_mb)
@@ -320,8 +323,8 @@ def read_metrics(path: Path | str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def last_final_eval(run_dir: Path) -> dict | None:
-    finals = [r for r in read_metrics(run_dir / "metrics.jsonl") if r.get("final")]
+def last_final_eval(run_dir: Path, step: int) -> dict | None:
+    finals = [r for r in read_metrics(run_dir / "metrics.jsonl") if r.get("final") and r["step"] == step]
     return {k: v for k, v in finals[-1].items() if k not in ("step", "final")} if finals else None
 
 
