@@ -8,46 +8,29 @@ For the bundled model and for the paper's shape (random weights): median latency
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from othello_core.games import random_games  # noqa: E402
 from othello_core.model import PAPER_SHAPE, build_model, load_model, n_parameters  # noqa: E402
+from timing import median_time  # noqa: E402
 
 
 def matmul_peak(device: str, n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    """The best of ``repeats`` n x n x n matrix products, in FLOP/s."""
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    best = float("inf")
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        a @ b
-        sync(device)
-        best = min(best, time.perf_counter() - start)
+    best = min(median_time(lambda: a @ b, repeats=1, warmup=0, device=device) for _ in range(repeats))
     return 2 * n ** 3 / best
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 @torch.inference_mode()
 def timed(model, tokens, repeats: int, device: str) -> float:
-    model(tokens[:1])  # warm-up
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        model(tokens)
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return median_time(lambda: model(tokens), repeats, warmup=1, device=device)
 
 
 def main() -> None:

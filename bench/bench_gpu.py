@@ -21,20 +21,17 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from othello_core.evaluate import evaluate, real_games  # noqa: E402
 from othello_core.games import random_games  # noqa: E402
 from othello_core.gpt import OthelloGPT  # noqa: E402
 from othello_core.notation import MODEL_CONTEXT  # noqa: E402
 from othello_core.weights import ModelShape, read_weights  # noqa: E402
+from timing import median_time  # noqa: E402
 
 H100_BF16_DENSE = 989.4e12
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: only to check the script
-
-
-def sync() -> None:
-    if DEVICE == "cuda":
-        torch.cuda.synchronize()
 
 
 def training_flops_per_game(shape: ModelShape) -> float:
@@ -45,16 +42,7 @@ def training_flops_per_game(shape: ModelShape) -> float:
 
 def median_seconds(fn, repeats: int) -> float:
     """Median seconds of ``fn()`` (synchronised on CUDA), after two warm-ups."""
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return median_time(fn, repeats, warmup=2, device=DEVICE)
 
 
 def matmul_peak(n: int = 8192) -> float:
