@@ -27,6 +27,7 @@ from othello_core.evaluate import evaluate, real_games  # noqa: E402
 from othello_core.games import random_games  # noqa: E402
 from othello_core.gpt import OthelloGPT  # noqa: E402
 from othello_core.notation import MODEL_CONTEXT  # noqa: E402
+from othello_core.train import read_metrics  # noqa: E402
 from othello_core.weights import ModelShape, read_weights  # noqa: E402
 from timing import median_time  # noqa: E402
 
@@ -60,7 +61,7 @@ def load_lean(run: Path) -> OthelloGPT:
 
 
 def part_training(run: Path, peak: float) -> dict:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = read_metrics(run / "metrics.jsonl")
     windows = [r for r in rows if "games_per_s" in r]
     steady = windows[1:] or windows  # the first window holds the warm-up
     games_per_s = sorted(r["games_per_s"] for r in steady)[len(steady) // 2]
