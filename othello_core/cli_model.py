@@ -12,6 +12,11 @@ from pathlib import Path
 from .paths import artifact_folder
 
 
+def invocation() -> str:
+    """This command as typed, for the reports and configs it writes."""
+    return "python -m othello_core " + " ".join(sys.argv[1:])
+
+
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", default="runs/othello-gpt")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
@@ -40,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and k != "command"})
-    cfg.command = "python -m othello_core " + " ".join(sys.argv[1:])
+    cfg.command = invocation()
     run_dir = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"wrote {run_dir}")
     return 0
@@ -107,7 +112,9 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from .games import random_games, replay_batch, load_eothello
+    import numpy as np
+
+    from .games import GameBatch, load_eothello, random_games, replay_batch
     from .model import load_model, model_hash
     from .probes import REPORT_FILE, collect_activations, summary_lines, train_probes
 
@@ -118,13 +125,12 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     digest = model_hash(model)
     if args.real:
         squares = load_eothello().squares
-        order = __import__("numpy").random.default_rng(args.seed).permutation(len(squares))
+        order = np.random.default_rng(args.seed).permutation(len(squares))
         batch = replay_batch(squares[order[: args.games]], labels=True)
     else:
         batch = random_games(args.games, seed=10_000 + args.seed, labels=True)
     n_test = max(1, int(len(batch) * args.test_fraction))
     split = len(batch) - n_test
-    from .games import GameBatch
     parts = [GameBatch(batch.squares[s], batch.lengths[s], {k: v[s] for k, v in batch.labels.items()})
              for s in (slice(0, split), slice(split, None))]
     acts = [collect_activations(model, part, args.positions, seed=args.seed, include_mid=not args.no_mid,
@@ -136,7 +142,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     report |= {"model": args.model, "data": "eothello" if args.real else "synthetic",
                "games": {"train": split, "test": n_test}, "positions_per_game": args.positions,
                "epochs": args.epochs, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
-               "command": "python -m othello_core " + " ".join(sys.argv[1:])}
+               "command": invocation()}
     folder = artifact_folder(args.model) if args.out is None else Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     probes.save(folder, meta={"model": args.model})
@@ -198,7 +204,7 @@ def cmd_edits_sweep(args: argparse.Namespace) -> int:
     result = run_sweep(service, rows, origin, progress=lambda jobs: tqdm(jobs, desc="edit settings"),
                        seed=args.seed)
     result |= {"model": args.model, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
-               "command": "python -m othello_core " + " ".join(sys.argv[1:])}
+               "command": invocation()}
     out = artifact_folder(args.model) / "edit_sweep.json" if args.out is None else Path(args.out)
     out.write_text(json.dumps(result, indent=1))
     if args.json:
@@ -236,7 +242,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     folder = artifact_folder(args.model)
     result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
                               games=args.games)
-    result["command"] = "python -m othello_core " + " ".join(sys.argv[1:])
+    result["command"] = invocation()
     out = folder / "findings.json"
     out.write_text(json.dumps(result, indent=1))
     for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
