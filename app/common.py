@@ -57,6 +57,15 @@ def service():
     return svc
 
 
+def service_with_probes(missing: str):
+    """The live service; without probes, a warning (``missing``, with ``{name}``) stops the page."""
+    svc = service()
+    if svc.probes is None:
+        st.warning(f"{missing.format(name=svc.name)}: {svc.probe_error}")
+        st.stop()
+    return svc
+
+
 def init_state() -> None:
     ss = st.session_state
     if "line" in ss:

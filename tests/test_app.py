@@ -167,3 +167,14 @@ def test_circuits_page_picks_a_neuron_from_the_attribution():
     layer, neuron = label.split()[0][1:].split("N")
     assert (at.session_state["neuron_layer"], at.session_state["neuron_index"]) == (int(layer), int(neuron))
     assert any(m.value.startswith(f"**Hypothesis from the weights:** L{layer}N{neuron}") for m in at.markdown)
+
+
+@pytest.mark.parametrize("page, says", [("views/probes.py", "No probes for"),
+                                        ("views/interventions.py", "Edits use the model's probes")])
+def test_pages_that_need_probes_say_so_for_a_model_without_them(tmp_path, page, says):
+    from othello_core.model import build_model
+    from othello_core.weights import ModelShape, save_model
+    save_model(build_model(ModelShape(n_layers=1, d_model=32, n_heads=2, d_mlp=64), device="cpu"), tmp_path)
+    at = app("f5d6", model=str(tmp_path)).switch_page(page).run()
+    assert not at.exception, at.exception
+    assert any(says in w.value and "no probes at" in w.value for w in at.warning)

@@ -14,10 +14,7 @@ from othello_core.plots import board_figure
 
 ss = st.session_state
 st.title("Interventions")
-svc = common.service()
-if svc.probes is None:
-    st.warning(f"Edits use the model's probes, and **{svc.name}** has none: {svc.probe_error}")
-    st.stop()
+svc = common.service_with_probes("Edits use the model's probes, and **{name}** has none")
 
 analysis, position = common.analysed_position()
 if position is None or analysis.to_move[position] == 0:

@@ -9,10 +9,7 @@ from othello_core.probes import CLASS_NAMES
 
 ss = st.session_state
 st.title("Probes")
-svc = common.service()
-if svc.probes is None:
-    st.warning(f"No probes for **{svc.name}**: {svc.probe_error}")
-    st.stop()
+svc = common.service_with_probes("No probes for **{name}**")
 
 report = svc.probe_report
 if report:
