@@ -70,13 +70,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     device = str(next(model.parameters()).device)
     batch = real_games(args.games) if args.real else heldout_games(args.games)
     with torch.inference_mode():
-        result = evaluate(model, batch, device=device)
+        result = evaluate(model, batch, device=device, by_move=args.by_move)
     result |= {"model": args.model, "data": "eothello" if args.real else "synthetic-heldout"}
     if args.json:
         print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>14}: {value}")
+        return 0
+    by_move = result.pop("by_move", None)
+    for key, value in result.items():
+        print(f"{key:>14}: {value}")
+    if by_move:
+        from .evaluate import error_rate_by_move
+        for first, last in MOVE_SPANS:
+            print(f"{f'error {first}-{last}':>14}: {error_rate_by_move(by_move, (first, last)):.4%}")
     return 0
 
 
@@ -99,6 +104,7 @@ def add_commands(sub) -> None:
     p.add_argument("--real", action="store_true", help="evaluate on the eOthello games")
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--by-move", action="store_true", help="also the top-1 errors per move number")
     p.set_defaults(func=cmd_eval)
     add_probe_commands(sub)
     add_edit_commands(sub)
@@ -272,12 +278,13 @@ def cmd_card(args: argparse.Namespace) -> int:
     device = str(next(model.parameters()).device)
     digest = model_hash(model)
     previous = config.get("eval", {})
-    if args.reuse_eval and previous.get("model_hash") == digest and previous["synthetic"]["games"] == args.games:
+    if (args.reuse_eval and previous.get("model_hash") == digest and previous["synthetic"]["games"] == args.games
+            and "by_move" in previous["synthetic"]):
         synthetic, real = previous["synthetic"], previous["eothello"]  # same weights: same figures
     else:
         with torch.inference_mode():
-            synthetic = evaluate(model, heldout_games(args.games), device=device)
-            real = evaluate(model, real_games(), device=device)
+            synthetic = evaluate(model, heldout_games(args.games), device=device, by_move=True)
+            real = evaluate(model, real_games(), device=device, by_move=True)
     config["eval"] = {"synthetic": synthetic, "eothello": real, "model_hash": digest}
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     t, s = config.get("training", {}), config["shape"]
@@ -306,12 +313,31 @@ the legal moves).
 | {synthetic['games']:,} held-out synthetic games | {synthetic['legal_top1']:.2%} | {synthetic['legal_set_f1']:.3f} | {synthetic['positions']:,} |
 | {real['games']:,} eOthello games | {real['legal_top1']:.2%} | {real['legal_set_f1']:.3f} | {real['positions']:,} |
 
+{errors_by_move_table(synthetic, real)}
 {during_training(t)}
 Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_parameters(model), synthetic)}
 """
     (folder / "model_card.md").write_text(card)
     print(card)
     return 0
+
+
+MOVE_SPANS = ((1, 20), (21, 40), (41, 59))
+
+
+def errors_by_move_table(synthetic: dict, real: dict) -> str:
+    """Where in the game the top-1 errors are: error rate per span of move numbers."""
+    from .evaluate import error_rate_by_move
+    if "by_move" not in synthetic or "by_move" not in real:
+        return ""
+    rows = "\n".join(f"| {a}–{b} | {error_rate_by_move(synthetic['by_move'], (a, b)):.3%} | "
+                     f"{error_rate_by_move(real['by_move'], (a, b)):.3%} |" for a, b in MOVE_SPANS)
+    return f"""Top-1 error by move number (the prediction made after that move):
+
+| moves | synthetic | eOthello |
+| --- | --- | --- |
+{rows}
+"""
 
 
 def weights_files(folder: Path) -> str:

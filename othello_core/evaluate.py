@@ -8,10 +8,15 @@
 A position counts when a next move exists: position ``p`` (after move ``p``) for
 ``p < 59`` while the game is not over. The padding token 0 is never a move: its logit is
 masked out before the softmax.
+
+``by_move=True`` also counts, per move number (index ``p`` = the prediction after move ``p + 1``),
+the positions and the top-1 errors: where in the game a model still fails.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -49,12 +54,13 @@ def position_metrics(probs: np.ndarray, legal: np.ndarray) -> dict[str, np.ndarr
 
 @torch.no_grad()
 def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
-             batch_size: int = 256, device: str = "cpu") -> dict:
+             batch_size: int = 256, device: str = "cpu", by_move: bool = False) -> dict:
     """Run ``model_fn`` (tokens -> logits) over a GameBatch with labels."""
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
     legal = legal_tokens(batch)
     valid = legal.any(-1)
     top1, f1 = [], []
+    errors_by_move = np.zeros(legal.shape[1], dtype=np.int64)
     for start in range(0, len(tokens), batch_size):
         chunk = tokens[start:start + batch_size].to(device)
         probs = move_log_probs(model_fn(chunk)).exp().cpu().numpy()
@@ -62,9 +68,23 @@ def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
         ok = valid[start:start + batch_size]
         top1.append(m["top1_legal"][ok])
         f1.append(m["set_f1"][ok])
+        errors_by_move += (ok & ~m["top1_legal"]).sum(0)
     top1_all, f1_all = np.concatenate(top1), np.concatenate(f1)
-    return {"legal_top1": float(top1_all.mean()), "legal_set_f1": float(f1_all.mean()),
-            "games": len(batch), "positions": int(valid.sum()), "set_threshold": SET_THRESHOLD}
+    result = {"legal_top1": float(top1_all.mean()), "legal_set_f1": float(f1_all.mean()),
+              "games": len(batch), "positions": int(valid.sum()), "set_threshold": SET_THRESHOLD}
+    if by_move:
+        result["by_move"] = {"positions": valid.sum(0).tolist(), "top1_errors": errors_by_move.tolist()}
+    return result
+
+
+def error_rate_by_move(by_move: dict, moves: tuple[int, int] | None = None) -> float | list[float | None]:
+    """Top-1 error rate per move number (``None`` where no position counts), or, with
+    ``moves=(first, last)`` (1-based, inclusive), the pooled rate over that span."""
+    positions, errors = np.asarray(by_move["positions"]), np.asarray(by_move["top1_errors"])
+    if moves is not None:
+        span = slice(moves[0] - 1, moves[1])
+        return float(errors[span].sum() / max(positions[span].sum(), 1))
+    return [float(e / n) if n else None for e, n in zip(errors, positions)]
 
 
 def heldout_games(n: int) -> GameBatch:
@@ -75,3 +95,12 @@ def real_games(n: int | None = None) -> GameBatch:
     games = load_eothello()
     squares = games.squares if n is None else games.squares[:n]
     return replay_batch(squares, labels=True)
+
+
+def stored_evaluation(folder: Path | str | None, model_hash: str) -> dict | None:
+    """The evaluation ``card`` wrote into ``folder/config.json``, if it was made on these weights."""
+    path = Path(folder) / "config.json" if folder is not None else None
+    if path is None or not path.exists():
+        return None
+    evaluation = json.loads(path.read_text()).get("eval")
+    return evaluation if evaluation and evaluation.get("model_hash") == model_hash else None

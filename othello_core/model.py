@@ -77,8 +77,9 @@ def state_dict_to_model(sd: dict[str, torch.Tensor], device: str | None = None,
             f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
     model.load_state_dict({k: v.float() for k, v in given.items()}, strict=False)
     if dtype != torch.float32:
-        model = model.to(dtype)
-    return model.to(device or default_device()).eval()
+        model = model.to(dtype, print_details=False)
+    # print_details=False: TransformerLens would print "Moving model to device" on stdout, into JSON output
+    return model.to(device or default_device(), print_details=False).eval()
 
 
 def load_checkpoint(path: Path | str, device: str | None = None,

@@ -259,7 +259,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         elapsed = elapsed_before + time.time() - start
         final = None
         if cfg.final_eval_games:
-            final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=device)
+            final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=device,
+                             by_move=True)
             record = {"step": step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
                       "final": True} | final
             metrics_file.write(json.dumps(record) + "\n")

@@ -7,7 +7,7 @@ import torch
 
 from othello_core.model import load_model
 from othello_core.games import random_games
-from othello_core.evaluate import legal_tokens
+from othello_core.evaluate import error_rate_by_move, legal_tokens
 from othello_core.train import TrainConfig, lr_at, make_batch, target_distribution
 
 from .conftest import ROOT
@@ -140,6 +140,18 @@ def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weigh
     evaluation, text = card()
     assert evaluation["synthetic"]["games"] == 100 and evaluation["eothello"]["games"] == 25_657
     assert f"`{evaluation['model_hash']}`" in text and f"{evaluation['synthetic']['legal_top1']:.2%}" in text
+    by_move = evaluation["synthetic"]["by_move"]
+    assert sum(by_move["positions"]) == evaluation["synthetic"]["positions"]
+    late = error_rate_by_move(by_move, (41, 59))
+    assert f"| 41–59 | {late:.3%} |" in text
+
+    def evaluate_cli(*extra):
+        out = subprocess.run([sys.executable, "-m", "othello_core", "eval", "--model", str(run), "--games", "100",
+                              "--by-move", *extra], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout
+    assert json.loads(evaluate_cli("--json"))["by_move"] == by_move  # the same held-out games as the card
+    assert f"error 41-59: {late:.4%}" in evaluate_cli()
     config = json.loads((run / "config.json").read_text())
     config["eval"]["synthetic"]["legal_top1"] = 0.123456  # a marker: reused figures keep it
     (run / "config.json").write_text(json.dumps(config))
