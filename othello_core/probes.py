@@ -280,12 +280,21 @@ def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int
     return (w1.detach() / scale, b1.detach(), w2.detach(), b2.detach())
 
 
-def accuracy_report(probs: torch.Tensor, targets: torch.Tensor) -> list[dict]:
-    """Per stream: cell accuracy, whole-board accuracy (all 64 right), per-square accuracy."""
+def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.ndarray | None = None) -> list[dict]:
+    """Per stream: cell accuracy, whole-board accuracy (all 64 right), per-square accuracy and,
+    given each sample's ``positions``, cell accuracy per move number (``by_move[p]``: after move
+    ``p + 1``; ``None`` where no sample has that position)."""
     correct = probs.argmax(-1) == targets[None]  # [L, n, 64]
-    return [{"cell_accuracy": round(float(c.float().mean()), 5),
+    rows = [{"cell_accuracy": round(float(c.float().mean()), 5),
              "board_accuracy": round(float(c.all(-1).float().mean()), 5),
              "per_square": [round(float(x), 4) for x in c.float().mean(0)]} for c in correct]
+    if positions is not None:
+        positions = torch.as_tensor(positions)
+        counts = torch.bincount(positions, minlength=MODEL_CONTEXT).float()
+        for row, c in zip(rows, correct):
+            right = torch.zeros(MODEL_CONTEXT).index_add_(0, positions, c.float().mean(-1))
+            row["by_move"] = [round(float(r / n), 4) if n else None for r, n in zip(right, counts)]
+    return rows
 
 
 def fit_features(train: Activations, test: Activations, ridge: float = 1.0) -> dict[str, list[float]]:
@@ -324,13 +333,13 @@ def train_probes(train: Activations, test: Activations, model_hash: str,
         y_test = torch.as_tensor(kind_targets(test.labels, kind))
         if method == "linear":
             probes.linear[kind] = fit_linear(train.resid, y, KINDS[kind], epochs=epochs, seed=seed)
-            report["linear"][kind] = accuracy_report(probes.linear_probs(kind, test.resid), y_test)
+            report["linear"][kind] = accuracy_report(probes.linear_probs(kind, test.resid), y_test, test.position)
             majority = torch.stack([torch.bincount(y[:, s], minlength=KINDS[kind]).argmax() for s in range(64)])
             report["baseline"][kind] = round(float((y_test == majority).float().mean()), 5)
         else:
             probes.mlp[(kind, width)] = fit_mlp(train.resid, y, KINDS[kind], width, epochs=epochs, seed=seed)
             report["mlp"].setdefault(kind, {})[str(width)] = accuracy_report(
-                probes.mlp_probs(kind, width, test.resid), y_test)
+                probes.mlp_probs(kind, width, test.resid), y_test, test.position)
     if train.mid is not None and test.mid is not None:  # the mid-layer streams: report only
         report["linear_mid"] = {}
         for kind in ("mine_theirs", "black_white"):
@@ -342,11 +351,21 @@ def train_probes(train: Activations, test: Activations, model_hash: str,
     return probes, report
 
 
+def report_rows(report: dict, method: str, kind: str, width: int | None = None) -> list[dict]:
+    """The per-layer rows of one probe (``method`` "linear" or "mlp") in a report."""
+    return report[method][kind] if method == "linear" else report[method][kind][str(width)]
+
+
 def curve(report: dict, method: str, kind: str, width: int | None = None,
           metric: str = "cell_accuracy") -> list[float]:
     """One accuracy-per-layer curve out of a report."""
-    rows = report[method][kind] if method == "linear" else report[method][kind][str(width)]
-    return [row[metric] for row in rows]
+    return [row[metric] for row in report_rows(report, method, kind, width)]
+
+
+def mean_by_move(row: dict, first: int, last: int) -> float:
+    """A row's ``by_move`` accuracy averaged over move numbers ``first..last`` (1-based, inclusive)."""
+    values = [a for a in row["by_move"][first - 1:last] if a is not None]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def summary_lines(report: dict) -> list[str]:

@@ -56,6 +56,20 @@ def test_mlp_probe_beats_linear_on_an_xor_feature():
     assert lin_acc["cell_accuracy"] < 0.65 and mlp_acc["cell_accuracy"] > 0.9
 
 
+def test_accuracy_by_move_puts_each_sample_at_its_move_number():
+    """Right on every square from position 30 on, wrong on 16 of 64 before: the report says so."""
+    positions = np.repeat(np.arange(0, 59, 2), 3)  # odd positions have no samples
+    targets = torch.randint(0, 3, (len(positions), 64), generator=torch.Generator().manual_seed(0))
+    guess = targets.clone()
+    early = torch.as_tensor(positions < 30)
+    guess[early, :16] = (guess[early, :16] + 1) % 3
+    probs = torch.nn.functional.one_hot(guess, 3).float()[None]
+    row, = P.accuracy_report(probs, targets, positions)
+    assert row["by_move"][0] == 0.75 and row["by_move"][30] == 1.0 and row["by_move"][1] is None
+    assert row["cell_accuracy"] == pytest.approx(np.mean([a for a in row["by_move"] if a is not None]), abs=1e-4)
+    assert "by_move" not in P.accuracy_report(probs, targets)[0]
+
+
 def test_kind_targets_follow_the_label_conventions_through_a_pass():
     squares = parse_moves(WITH_PASS)
     labels = replay_batch(np.array([squares])).labels
@@ -104,7 +118,8 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     assert set(report["linear"]) == set(P.KINDS)
     assert set(report["mlp"]) == set(P.MLP_KINDS) and set(report["mlp"]["black_white"]) == {"16"}
     row = report["linear"]["mine_theirs"][0]
-    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square"} and len(row["per_square"]) == 64
+    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square", "by_move"} and len(row["per_square"]) == 64
+    assert len(row["by_move"]) == 59 and all(a is None or 0 <= a <= 1 for a in row["by_move"])
     assert 0 <= row["board_accuracy"] <= row["cell_accuracy"] <= 1
     assert set(report["features_r2"]) >= {"n_black", "n_empty", "diagonal_occupancy", "black_to_move"}
     assert report["samples"]["train"] > report["samples"]["test"] > 0
