@@ -211,3 +211,35 @@ def head_summary_figure(mine_share: np.ndarray) -> go.Figure:
         hovertemplate="%{y} %{x}: %{z:.2f}<extra></extra>"))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
     return fig
+
+
+def error_by_move_figure(by_move: dict[str, dict]) -> go.Figure:
+    """Top-1 legal-move error rate per move number, one line per dataset
+    (``by_move[name]`` is an ``evaluate(..., by_move=True)["by_move"]``)."""
+    from .evaluate import error_rate_by_move
+    fig = go.Figure()
+    for (name, counts), colour in zip(by_move.items(), ("#1e88e5", "#fb8c00", "#43a047", "#8e24aa")):
+        rates = error_rate_by_move(counts)
+        fig.add_trace(go.Scatter(
+            x=list(range(1, len(rates) + 1)), y=rates, mode="lines+markers", name=name, line=dict(color=colour),
+            customdata=np.stack([counts["top1_errors"], counts["positions"]], -1),
+            hovertemplate="after move %{x}: %{y:.3%} (%{customdata[0]:,} of %{customdata[1]:,})"
+                          f"<extra>{name}</extra>"))
+    fig.update_layout(xaxis=dict(title="move number (the prediction made after it)", dtick=5),
+                      yaxis=dict(title="legal top-1 error", tickformat=".1%", rangemode="tozero"),
+                      height=320, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def probe_by_move_figure(rows: list[dict], layer_names: list[str], title: str) -> go.Figure:
+    """Layer x move-number heatmap of a probe's cell accuracy (``rows``: one report row per layer,
+    each with ``by_move``): where in the game, and from which layer on, the board can be read."""
+    z = np.array([[np.nan if a is None else a for a in row["by_move"]] for row in rows], float)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(1, z.shape[1] + 1)), y=layer_names, zmin=max(0.5, float(np.nanmin(z))), zmax=1,
+        colorscale="Viridis", colorbar=dict(title="cell<br>accuracy", tickformat=".0%"),
+        hovertemplate="%{y}, after move %{x}: %{z:.2%}<extra></extra>"))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=340,
+                      xaxis=dict(title="move number", dtick=5), yaxis=dict(autorange="reversed"),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig

@@ -119,6 +119,20 @@ def test_probe_page_switches_basis_and_probe_type():
     assert "MLP-128 black/white probe gets wrong" in captions
 
 
+def test_probe_page_shows_where_in_the_game_each_probe_reads_the_board():
+    at = app("f5").switch_page("views/probes.py").run()
+    assert "Where in the game the board can be read" in [h.value for h in at.subheader]
+    at.selectbox(key="by_move_probe").set_value(("mlp", "black_white", 128)).run()
+    assert not at.exception, at.exception
+    assert any("MLP-128 black/white probe by move number" in c.value for c in at.caption)
+
+
+def test_model_page_shows_where_in_the_game_the_model_errs():
+    at = app("f5").switch_page("views/model.py").run()
+    assert "Where in the game it still errs" in [h.value for h in at.subheader]
+    assert any("10,000 held-out synthetic games" in str(c.proto.spec) for c in at.get("plotly_chart"))
+
+
 def test_missing_hub_weights_fall_back_to_the_bundled_model_with_a_banner():
     at = app("f5d6", model="synthetic")
     assert not at.exception

@@ -2,7 +2,8 @@
 import numpy as np
 
 from othello_core.board import parse_game
-from othello_core.plots import accuracy_figure, board_figure, selection_to_square, training_figure
+from othello_core.plots import (accuracy_figure, board_figure, error_by_move_figure, probe_by_move_figure,
+                                selection_to_square, training_figure)
 
 
 def traces(fig, name):
@@ -51,3 +52,23 @@ def test_training_figure_plots_error_against_games_and_marks_the_final_evaluatio
     final = traces(fig, "final, 10,000 games")[0]
     assert list(final.x) == [2000] and np.allclose(final.y, [0.005])
     assert fig.layout.yaxis.type == "log"
+
+
+def test_error_by_move_figure_draws_one_rate_per_move_and_skips_moves_nobody_reached():
+    counts = {"positions": [100, 100, 50, 0], "top1_errors": [0, 1, 5, 0]}
+    fig = error_by_move_figure({"synthetic": counts, "eOthello": counts | {"top1_errors": [0, 0, 0, 0]}})
+    synthetic, = traces(fig, "synthetic")
+    assert list(synthetic.x) == [1, 2, 3, 4]
+    assert list(synthetic.y[:3]) == [0.0, 0.01, 0.1] and synthetic.y[3] is None
+    assert [list(c) for c in synthetic.customdata[:3]] == [[0, 100], [1, 100], [5, 50]]
+    assert list(traces(fig, "eOthello")[0].y[:3]) == [0.0, 0.0, 0.0]
+
+
+def test_probe_by_move_figure_is_a_layer_by_move_heatmap():
+    rows = [{"by_move": [0.9, None, 0.8]}, {"by_move": [1.0, None, 0.95]}]
+    fig = probe_by_move_figure(rows, ["embed", "after layer 1"], "linear mine/theirs")
+    heat = fig.data[0]
+    assert list(heat.y) == ["embed", "after layer 1"] and list(heat.x) == [1, 2, 3]
+    z = np.array(heat.z, float)
+    assert z[1, 2] == 0.95 and np.isnan(z[:, 1]).all()
+    assert heat.zmin == 0.8 and heat.zmax == 1

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from app import common
+from othello_core.evaluate import stored_evaluation
 from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
-from othello_core.plots import training_figure
+from othello_core.plots import error_by_move_figure, training_figure
 from othello_core.train import read_metrics
 
 st.title("Model")
@@ -17,7 +18,7 @@ info = svc.info
 cols = st.columns(4)
 cols[0].metric("Live weights", info["name"])
 cols[1].metric("Parameters", f"{info['parameters']:,}")
-cols[2].metric("Shape", f"{info['n_layers']}L × {info['n_heads']}H × {info['d_model']}d")
+cols[2].metric("Shape", f"{info['n_layers']}L·{info['n_heads']}H·{info['d_model']}d")
 cols[3].metric("Device", info["device"])
 st.caption(f"Weights hash `{info['hash']}` · probes: "
            + ("loaded" if svc.probes is not None else f"none ({svc.probe_error})"))
@@ -30,6 +31,16 @@ if training:
     st.plotly_chart(training_figure(training), key="training_curve")
     st.caption("Legal top-1 error on held-out games (2,000 at each point, the star on 10,000) against "
                "the number of random games seen; the dotted line is the paper's synthetic model.")
+evaluation = stored_evaluation(svc.folder, info["hash"])
+if evaluation and "by_move" in evaluation.get("synthetic", {}):
+    st.subheader("Where in the game it still errs")
+    st.plotly_chart(error_by_move_figure({
+        f"{evaluation['synthetic']['games']:,} held-out synthetic games": evaluation["synthetic"]["by_move"],
+        f"{evaluation['eothello']['games']:,} eOthello games": evaluation["eothello"]["by_move"]}),
+        key="error_by_move")
+    st.caption("Share of positions whose top-1 prediction is illegal, by move number (hover: errors of "
+               "positions). The errors grow as the game goes on: the later the position, the more flips the "
+               "model must have tracked.")
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "

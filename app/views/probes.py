@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from app import common
-from othello_core.plots import accuracy_figure, probe_grid_figure
-from othello_core.probes import CLASS_NAMES
+from othello_core.plots import accuracy_figure, probe_by_move_figure, probe_grid_figure
+from othello_core.probes import CLASS_NAMES, mean_by_move, report_rows
 
 ss = st.session_state
 st.title("Probes")
@@ -24,6 +24,20 @@ if report:
         "colour = mine/theirs XOR whose turn it is. "
         f"Held-out {report['samples']['test']:,} positions; "
         f"command: `{report.get('command', 'python -m othello_core probes train')}`")
+
+    if "by_move" in report["linear"]["mine_theirs"][0]:
+        st.subheader("Where in the game the board can be read")
+        probes_by_move = [("linear", k, None) for k in report["linear"]] + \
+            [("mlp", k, int(w)) for k in report["mlp"] for w in report["mlp"][k]]
+        label = lambda p: f"{'linear' if p[0] == 'linear' else f'MLP-{p[2]}'} {p[1].replace('_', '/')}"  # noqa: E731
+        chosen = st.selectbox("Probe", probes_by_move, format_func=label, key="by_move_probe")
+        rows = report_rows(report, *chosen)
+        st.plotly_chart(probe_by_move_figure(rows, report["layer_names"], label(chosen)), key="probe_by_move")
+        best = max(range(len(rows)), key=lambda l: rows[l]["cell_accuracy"])
+        st.caption(f"Cell accuracy of the {label(chosen)} probe by move number (held-out positions). "
+                   f"At its best layer ({report['layer_names'][best]}) it reads "
+                   f"{mean_by_move(rows[best], 1, 20):.1%} of cells after moves 1–20 and "
+                   f"{mean_by_move(rows[best], 41, 59):.1%} after moves 41–59 (means over move numbers).")
 
 st.subheader("This position, every layer")
 analysis, position = common.analysed_position()
