@@ -79,9 +79,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key, value in result.items():
         print(f"{key:>14}: {value}")
     if by_move:
-        from .evaluate import error_rate_by_move
+        from .evaluate import MOVE_SPANS, error_rate_over_moves
         for first, last in MOVE_SPANS:
-            print(f"{f'error {first}-{last}':>14}: {error_rate_by_move(by_move, (first, last)):.4%}")
+            print(f"{f'error {first}-{last}':>14}: {error_rate_over_moves(by_move, first, last):.4%}")
     return 0
 
 
@@ -322,16 +322,13 @@ Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_paramete
     return 0
 
 
-MOVE_SPANS = ((1, 20), (21, 40), (41, 59))
-
-
 def errors_by_move_table(synthetic: dict, real: dict) -> str:
     """Where in the game the top-1 errors are: error rate per span of move numbers."""
-    from .evaluate import error_rate_by_move
+    from .evaluate import MOVE_SPANS, error_rate_over_moves
     if "by_move" not in synthetic or "by_move" not in real:
         return ""
-    rows = "\n".join(f"| {a}–{b} | {error_rate_by_move(synthetic['by_move'], (a, b)):.3%} | "
-                     f"{error_rate_by_move(real['by_move'], (a, b)):.3%} |" for a, b in MOVE_SPANS)
+    rows = "\n".join(f"| {a}–{b} | {error_rate_over_moves(synthetic['by_move'], a, b):.3%} | "
+                     f"{error_rate_over_moves(real['by_move'], a, b):.3%} |" for a, b in MOVE_SPANS)
     return f"""Top-1 error by move number (the prediction made after that move):
 
 | moves | synthetic | eOthello |

@@ -77,14 +77,18 @@ def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
     return result
 
 
-def error_rate_by_move(by_move: dict, moves: tuple[int, int] | None = None) -> float | list[float | None]:
-    """Top-1 error rate per move number (``None`` where no position counts), or, with
-    ``moves=(first, last)`` (1-based, inclusive), the pooled rate over that span."""
-    positions, errors = np.asarray(by_move["positions"]), np.asarray(by_move["top1_errors"])
-    if moves is not None:
-        span = slice(moves[0] - 1, moves[1])
-        return float(errors[span].sum() / max(positions[span].sum(), 1))
-    return [float(e / n) if n else None for e, n in zip(errors, positions)]
+MOVE_SPANS = ((1, 20), (21, 40), (41, 59))  # opening, middle game, end game: how figures by move are pooled
+
+
+def error_rates_by_move(by_move: dict) -> list[float | None]:
+    """Top-1 error rate per move number (``None`` where no position counts)."""
+    return [e / n if n else None for e, n in zip(by_move["top1_errors"], by_move["positions"])]
+
+
+def error_rate_over_moves(by_move: dict, first: int, last: int) -> float:
+    """The top-1 error rate pooled over move numbers ``first..last`` (1-based, inclusive)."""
+    span = slice(first - 1, last)
+    return sum(by_move["top1_errors"][span]) / max(sum(by_move["positions"][span]), 1)
 
 
 def heldout_games(n: int) -> GameBatch:

@@ -216,10 +216,10 @@ def head_summary_figure(mine_share: np.ndarray) -> go.Figure:
 def error_by_move_figure(by_move: dict[str, dict]) -> go.Figure:
     """Top-1 legal-move error rate per move number, one line per dataset
     (``by_move[name]`` is an ``evaluate(..., by_move=True)["by_move"]``)."""
-    from .evaluate import error_rate_by_move
+    from .evaluate import error_rates_by_move
     fig = go.Figure()
     for (name, counts), colour in zip(by_move.items(), ("#1e88e5", "#fb8c00", "#43a047", "#8e24aa")):
-        rates = error_rate_by_move(counts)
+        rates = error_rates_by_move(counts)
         fig.add_trace(go.Scatter(
             x=list(range(1, len(rates) + 1)), y=rates, mode="lines+markers", name=name, line=dict(color=colour),
             customdata=np.stack([counts["top1_errors"], counts["positions"]], -1),

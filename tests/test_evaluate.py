@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core.evaluate import error_rate_by_move, evaluate, legal_tokens, real_games
+from othello_core.evaluate import error_rate_over_moves, error_rates_by_move, evaluate, legal_tokens, real_games
 
 FAIL_FROM_MOVE = 41  # the late-failing oracle's first wrong prediction is the one after move 41
 
@@ -36,10 +36,10 @@ def test_errors_are_counted_at_the_move_where_they_happen(games):
     assert (errors[: FAIL_FROM_MOVE - 1] == 0).all()
     assert np.array_equal(errors[FAIL_FROM_MOVE - 1:], positions[FAIL_FROM_MOVE - 1:])
     assert errors.sum() / positions.sum() == pytest.approx(1 - result["legal_top1"])
-    rates = error_rate_by_move(result["by_move"])
+    rates = error_rates_by_move(result["by_move"])
     assert rates[0] == 0.0 and rates[FAIL_FROM_MOVE - 1] == 1.0
-    assert error_rate_by_move(result["by_move"], (1, FAIL_FROM_MOVE - 1)) == 0.0
-    assert error_rate_by_move(result["by_move"], (FAIL_FROM_MOVE, 59)) == 1.0
+    assert error_rate_over_moves(result["by_move"], 1, FAIL_FROM_MOVE - 1) == 0.0
+    assert error_rate_over_moves(result["by_move"], FAIL_FROM_MOVE, 59) == 1.0
     # games that end early stop counting: fewer positions after the last move than after the first
     assert positions[-1] < len(games) and positions[0] == len(games)
 

@@ -7,7 +7,7 @@ import torch
 
 from othello_core.model import load_model
 from othello_core.games import random_games
-from othello_core.evaluate import error_rate_by_move, legal_tokens
+from othello_core.evaluate import error_rate_over_moves, legal_tokens
 from othello_core.train import TrainConfig, lr_at, make_batch, target_distribution
 
 from .conftest import ROOT
@@ -142,7 +142,7 @@ def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weigh
     assert f"`{evaluation['model_hash']}`" in text and f"{evaluation['synthetic']['legal_top1']:.2%}" in text
     by_move = evaluation["synthetic"]["by_move"]
     assert sum(by_move["positions"]) == evaluation["synthetic"]["positions"]
-    late = error_rate_by_move(by_move, (41, 59))
+    late = error_rate_over_moves(by_move, 41, 59)
     assert f"| 41–59 | {late:.3%} |" in text
 
     def evaluate_cli(*extra):

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import common
+from othello_core.evaluate import MOVE_SPANS
 from othello_core.plots import accuracy_figure, probe_by_move_figure, probe_grid_figure
 from othello_core.probes import CLASS_NAMES, mean_by_move, report_rows
 
@@ -34,10 +35,11 @@ if report:
         rows = report_rows(report, *chosen)
         st.plotly_chart(probe_by_move_figure(rows, report["layer_names"], label(chosen)), key="probe_by_move")
         best = max(range(len(rows)), key=lambda l: rows[l]["cell_accuracy"])
+        (a, b), (c, d) = MOVE_SPANS[0], MOVE_SPANS[-1]
         st.caption(f"Cell accuracy of the {label(chosen)} probe by move number (held-out positions). "
                    f"At its best layer ({report['layer_names'][best]}) it reads "
-                   f"{mean_by_move(rows[best], 1, 20):.1%} of cells after moves 1–20 and "
-                   f"{mean_by_move(rows[best], 41, 59):.1%} after moves 41–59 (means over move numbers).")
+                   f"{mean_by_move(rows[best], a, b):.1%} of cells after moves {a}–{b} and "
+                   f"{mean_by_move(rows[best], c, d):.1%} after moves {c}–{d} (means over move numbers).")
 
 st.subheader("This position, every layer")
 analysis, position = common.analysed_position()
