@@ -15,7 +15,6 @@ the positions and the top-1 errors: where in the game a model still fails.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +23,7 @@ import torch
 
 from .games import GameBatch, load_eothello, random_games, replay_batch
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .weights import read_config
 
 SET_THRESHOLD = 0.01
 EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([seed, rank, worker])
@@ -103,8 +103,5 @@ def real_games(n: int | None = None) -> GameBatch:
 
 def stored_evaluation(folder: Path | str | None, model_hash: str) -> dict | None:
     """The evaluation ``card`` wrote into ``folder/config.json``, if it was made on these weights."""
-    path = Path(folder) / "config.json" if folder is not None else None
-    if path is None or not path.exists():
-        return None
-    evaluation = json.loads(path.read_text()).get("eval")
+    evaluation = read_config(folder).get("eval")
     return evaluation if evaluation and evaluation.get("model_hash") == model_hash else None

@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from .evaluate import evaluate, heldout_games, legal_tokens
 from .games import random_games
 from .gpt import OthelloGPT
-from .weights import ModelShape
+from .weights import ModelShape, read_config
 from .notation import MODEL_CONTEXT
 
 
@@ -274,10 +274,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
 
 def command_history(run_dir: Path) -> list[str]:
     """The commands that trained this run folder so far (a resumed run appends its own)."""
-    path = run_dir / "config.json"
-    if not path.exists():
-        return []
-    old = json.loads(path.read_text())
+    old = read_config(run_dir)
     return old.get("command_history") or ([old["command"]] if "command" in old else [])
 
 

@@ -135,6 +135,12 @@ def model_hash(model: torch.nn.Module) -> str:
 SHARD_INDEX = "model.safetensors.index.json"
 
 
+def read_config(folder: Path | str | None) -> dict:
+    """A weights or run folder's ``config.json`` (shape, training facts, evaluation); {} if none."""
+    path = Path(folder) / "config.json" if folder is not None else None
+    return json.loads(path.read_text()) if path is not None and path.exists() else {}
+
+
 def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
                dtype: torch.dtype = torch.float16, shard_mb: float | None = None) -> Path:
     """Write the weights (HookedTransformer keys) and add the shape to ``config.json``.
@@ -173,10 +179,9 @@ def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | 
         written = folder / SHARD_INDEX
         written.write_text(json.dumps({"weight_map": weight_map}, indent=1))
     shape = ModelShape.from_state_dict(sd)
-    path = folder / "config.json"
-    config = json.loads(path.read_text()) if path.exists() else {}  # keep e.g. the training config
+    config = read_config(folder)  # keep e.g. the training config
     config |= {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
-    path.write_text(json.dumps(config, indent=2))
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
     return written
 
 
