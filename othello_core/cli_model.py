@@ -247,11 +247,11 @@ def cmd_findings(args: argparse.Namespace) -> int:
         return 2
     folder = artifact_folder(args.model)
     result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
-                              games=args.games)
+                              games=args.games, late_game_games=args.late_game_games)
     result["command"] = invocation()
     out = folder / "findings.json"
     out.write_text(json.dumps(result, indent=1))
-    for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
+    for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles"):
         if result.get(key):
             print(f"[{key}] {result[key]['sentence']}")
     print(f"wrote {out} in {result['wall_time_s']} s")
@@ -262,6 +262,8 @@ def add_findings_command(sub) -> None:
     p = sub.add_parser("findings", help="regenerate findings.json: the answers, with numbers")
     p.add_argument("--model", default="bundled")
     p.add_argument("--games", type=int, default=400)
+    p.add_argument("--late-game-games", type=int, default=3000,
+                   help="games for the per-move-number probes of the late-game finding")
     p.set_defaults(func=cmd_findings)
 
 

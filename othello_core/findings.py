@@ -11,6 +11,10 @@
     projections on the blank probe's directions), and a mean-ablation of the top components
     against a control ablation of random ones.
 (e) Head roles over many games: attention share on the mover's own moves, per layer x head.
+(f) Where the board fades: a linear probe trained at one move number only, with the same number
+    of positions at every move, against the shipped all-positions probe, a blank probe and the
+    model's own legal-move accuracy there. If even a probe of its own cannot read the colours
+    after the last moves, the information is absent, not merely hard for a shared probe.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ import torch
 from .attention import mover_share
 from .games import random_games
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
-from .probes import collect_activations, fit_linear, kind_targets, simple_features
+from .probes import (PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, report_rows,
+                     simple_features, stream_hooks)
+
+LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
+LATE_GAME_SEED = 60_000
 
 
 def _iterate(items, progress):
@@ -34,16 +42,18 @@ def _iterate(items, progress):
 
 
 def probe_finding(report: dict) -> dict:
-    from .probes import curve
     mt = curve(report, "linear", "mine_theirs")
     bw = curve(report, "linear", "black_white")
     widths = sorted(report["mlp"].get("black_white", {}), key=int)
     mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else None
+    span = [row.get("span_accuracy") for row in report_rows(report, "linear", "mine_theirs")]
     best = int(np.argmax(mt))
     gap = [m - b for m, b in zip(mt, bw)]
     ahead = sum(g > 0 for g in gap[1:])
-    sentence = (f"Best linear reading: {mt[best]:.1%} of cells in the mine/theirs basis (layer {best}) against "
-                f"{bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(gap) - 1} "
+    in_span = f" ({span[best]:.1%} over moves {PUBLISHED_SPAN[0]}–{PUBLISHED_SPAN[1]}, the span Nanda's " \
+              "and ARENA's probe code uses)" if span[best] is not None else ""
+    sentence = (f"Best linear reading: {mt[best]:.1%} of cells in the mine/theirs basis (layer {best}){in_span} "
+                f"against {bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(gap) - 1} "
                 "layers after the embedding.")
     closed = None
     if mlp:
@@ -57,6 +67,7 @@ def probe_finding(report: dict) -> dict:
         else:
             sentence += ", no better than the linear colour probe: it closes none of the gap on this model."
     return {"sentence": sentence, "layers": report["layers"], "linear_mine_theirs": mt,
+            "linear_mine_theirs_span": span, "span_moves": list(PUBLISHED_SPAN),
             "linear_black_white": bw, "mlp_black_white": mlp, "mlp_width": int(widths[-1]) if widths else None,
             "command": report.get("command", "python -m othello_core probes train")}
 
@@ -78,7 +89,6 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
     composed = torch.where(relative == 0, 0, torch.where((relative == 1) == mine_is_black, 1, 2))
     truth = torch.as_tensor(kind_targets({k: v[split:] for k, v in acts.labels.items()}, "black_white"))
     composed_acc = (composed == truth[None]).float().mean((1, 2)).numpy()
-    from .probes import curve
     widths = sorted(report["mlp"].get("black_white", {}), key=int)
     mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(turn_acc)
     best = int(np.argmax(composed_acc))
@@ -222,14 +232,95 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
             "games": games}
 
 
-def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
+def _legal_hits(logits: torch.Tensor, legal: np.ndarray) -> np.ndarray:
+    """Whether the model's top move is legal, per position: ``logits [..., vocab]``, ``legal [..., 64]``."""
     from .evaluate import move_log_probs
     squares = np.array(TOKEN_TO_SQUARE)
     best = move_log_probs(logits).argmax(-1).cpu().numpy()  # tokens
+    return np.take_along_axis(legal, squares[best][..., None].clip(0), -1)[..., 0]
+
+
+def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
     legal = labels["legal"]
-    ok = legal.any(-1)
-    hit = np.take_along_axis(legal, squares[best][..., None].clip(0), -1)[..., 0]
-    return float(hit[ok].mean())
+    return float(_legal_hits(logits, legal)[legal.any(-1)].mean())
+
+
+def _held_out_accuracy(x: torch.Tensor, y: np.ndarray, classes: int, train: int, seed: int) -> float:
+    """Fit a linear probe on the first ``train`` samples of ``x [n, d]``, score the rest."""
+    w, b = fit_linear(x[None, :train], torch.as_tensor(y[:train]), classes, epochs=30, seed=seed)
+    pred = (torch.einsum("nd,dsc->nsc", x[train:], w[0]) + b[0]).argmax(-1)
+    return float((pred == torch.as_tensor(y[train:])).float().mean())
+
+
+def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int, ...] = LATE_GAME_MOVES,
+                      seed: int = 0, batch_size: int = 100, progress=None) -> dict:
+    """Per move number: a linear mine/theirs probe and a blank probe trained at that move only
+    (80% of the games that reach it; scored on the rest), the shipped all-positions probe on the
+    same held-out positions, the model's legal top-1 there and how many legal moves there are.
+    Read at the stream where the shipped mine/theirs probe is best."""
+    layer = int(np.argmax(curve(report, "linear", "mine_theirs")))
+    hook = stream_hooks(service.n_layers)[layer]
+    positions = np.array(moves) - 1
+    batch = random_games(games, seed=LATE_GAME_SEED + seed, labels=True)
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    legal = batch.labels["legal"][:, positions]  # [g, k, 64]
+    resid, hits = [], []
+    for start in _iterate(range(0, games, batch_size), progress):
+        logits, cache = service.run(tokens[start:start + batch_size], names=[hook])
+        resid.append(cache[hook][:, positions].float().cpu())
+        hits.append(_legal_hits(logits[:, positions], legal[start:start + batch_size]))
+    resid, hits = torch.cat(resid), np.concatenate(hits)  # [g, k, d], [g, k]
+    shared_w, shared_b = service.probes.linear["mine_theirs"]
+    out: dict = {key: [] for key in ("own_probe_mine_theirs", "own_probe_blank", "shared_probe_mine_theirs",
+                                     "model_legal_top1", "legal_moves", "train", "test")}
+    for k, pos in enumerate(positions):
+        rows = np.nonzero(batch.labels["mover"][:, pos] != 0)[0]  # the games that reach this move
+        train = int(len(rows) * 0.8)
+        if train < 4 or len(rows) - train < 1:
+            for values in out.values():
+                values.append(None)
+            continue
+        x = resid[rows, k]
+        labels = {name: batch.labels[name][rows, pos] for name in ("relative", "board")}
+        mine_theirs, blank = kind_targets(labels, "mine_theirs"), kind_targets(labels, "blank")
+        shared = (torch.einsum("nd,dsc->nsc", x[train:], shared_w[layer]) + shared_b[layer]).argmax(-1)
+        out["own_probe_mine_theirs"].append(round(_held_out_accuracy(x, mine_theirs, 3, train, seed), 4))
+        out["own_probe_blank"].append(round(_held_out_accuracy(x, blank, 2, train, seed), 4))
+        out["shared_probe_mine_theirs"].append(
+            round(float((shared == torch.as_tensor(mine_theirs[train:])).float().mean()), 4))
+        can_move = legal[rows, k].any(-1)
+        out["model_legal_top1"].append(round(float(hits[rows, k][can_move].mean()), 4) if can_move.any() else None)
+        out["legal_moves"].append(round(float(legal[rows, k].sum(-1).mean()), 2))
+        out["train"].append(train)
+        out["test"].append(int(len(rows) - train))
+    out["sentence"] = _late_game_sentence(moves, out, report["layer_names"][layer])
+    return out | {"moves": list(moves), "layer": layer, "games": games}
+
+
+def _late_game_sentence(moves, out: dict, layer_name: str) -> str:
+    known = [k for k, v in enumerate(out["own_probe_mine_theirs"]) if v is not None]
+    if len(known) < 2:
+        return "Too few of these games reach the late moves to train a probe at each move number."
+    own, blank = out["own_probe_mine_theirs"], out["own_probe_blank"]
+    first, last = known[0], known[-1]
+    best = max(known, key=lambda k: own[k])
+    sentence = (f"A linear mine/theirs probe trained at one move number only ({layer_name}, "
+                f"{min(out['train'][k] for k in known):,}+ positions at each move) reads {own[first]:.1%} of cells after "
+                f"move {moves[first]} and {own[last]:.1%} after move {moves[last]}, where the shipped all-positions "
+                f"probe reads {out['shared_probe_mine_theirs'][last]:.1%}. A blank probe trained the same way reads "
+                f"{blank[last]:.1%} there")
+    top1 = out["model_legal_top1"][last]
+    sentence += (f", and the model's top move is legal {top1:.1%} of the time" if top1 is not None else "") + \
+        f" with {out['legal_moves'][last]:.1f} legal moves on average. "
+    if own[last] < own[best] - 0.1 and blank[last] >= 0.98:
+        sentence += ("So the colours are not in the stream at the end of the game, not merely hard for one shared "
+                     "probe to read: with the last moves (nearly) forced, knowing which squares are empty is "
+                     "enough, and the all-positions accuracy is pulled down by positions with nothing to read.")
+    elif own[last] >= own[best] - 0.02:
+        sentence += "The board stays readable to the end: the shared probe's late drop is the probe's limit."
+    else:
+        sentence += "The colours fade towards the end of the game more than the emptiness does."
+    return sentence
 
 
 def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -> dict:
@@ -252,10 +343,11 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
                         f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
 
 
-def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400) -> dict:
+def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
+                     late_game_games: int = 3000) -> dict:
     start = time.time()
     report = service.probe_report
-    steps = ["probes", "composition", "edits", "empty square", "head roles", "neurons"]
+    steps = ["probes", "composition", "late game", "edits", "empty square", "head roles", "neurons"]
     out: dict = {"model": service.name, "model_hash": service.hash,
                  "paper_weights": service.name in ("synthetic", "championship")}
     for step in _iterate(steps, progress):
@@ -263,6 +355,8 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["probes"] = probe_finding(report)
         elif step == "composition":
             out["simpler_features"] = composition_finding(service, report, games=games)
+        elif step == "late game":
+            out["late_game"] = late_game_finding(service, report, games=late_game_games)
         elif step == "edits":
             out["minimal_edit"] = edit_finding(folder, service)
         elif step == "empty square":

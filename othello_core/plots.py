@@ -142,6 +142,14 @@ def probe_grid_figure(probs: np.ndarray, layer_names: list[str], class_index: in
     return board_grid_figure(panels, titles, label=f"P({class_label})")
 
 
+def accuracy_metric_label(metric: str) -> str:
+    """How a probe report's per-layer metric reads on an axis or a button."""
+    from .probes import PUBLISHED_SPAN
+    if metric == "span_accuracy":
+        return "cell accuracy, moves {}–{}".format(*PUBLISHED_SPAN)
+    return metric.replace("_", " ")
+
+
 def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     """Probe accuracy per layer: linear colour vs linear mine/theirs vs MLP colour (+ MLP mine)."""
     from .probes import curve
@@ -162,7 +170,7 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
         fig.add_hline(y=baseline, line=dict(color="#999", dash="dot"),
                       annotation_text="per-square majority class", annotation_position="bottom right")
     fig.update_layout(xaxis=dict(title="layer (0 = embeddings)", tickvals=layers),
-                      yaxis=dict(title=metric.replace("_", " "), tickformat=".0%"),
+                      yaxis=dict(title=accuracy_metric_label(metric), tickformat=".0%"),
                       height=380, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.25))
     return fig
@@ -242,4 +250,28 @@ def probe_by_move_figure(rows: list[dict], layer_names: list[str], title: str) -
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=340,
                       xaxis=dict(title="move number", dtick=5), yaxis=dict(autorange="reversed"),
                       margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+LATE_GAME_SERIES = (("own_probe_mine_theirs", "mine/theirs probe trained at that move", "#1e88e5", "solid"),
+                    ("shared_probe_mine_theirs", "shipped mine/theirs probe (all positions)", "#1e88e5", "dot"),
+                    ("own_probe_blank", "blank probe trained at that move", "#43a047", "solid"),
+                    ("model_legal_top1", "model: top move legal", "#616161", "dash"))
+
+
+def late_game_figure(finding: dict) -> go.Figure:
+    """The late-game finding: per move number, what a probe of its own can read, what the shipped
+    probe reads, and whether the model still plays legally; hover adds the legal moves left."""
+    fig = go.Figure()
+    legal = [np.nan if v is None else v for v in finding["legal_moves"]]
+    for key, name, colour, dash in LATE_GAME_SERIES:
+        fig.add_trace(go.Scatter(
+            x=finding["moves"], y=finding[key], mode="lines+markers", name=name,
+            line=dict(color=colour, dash=dash), customdata=legal,
+            hovertemplate="after move %{x}: %{y:.1%} (%{customdata:.1f} legal moves on average)"
+                          f"<extra>{name}</extra>"))
+    fig.update_layout(xaxis=dict(title="move number (evenly spaced: the last moves are where it changes)",
+                                 type="category"),
+                      yaxis=dict(title="held-out accuracy", tickformat=".0%"),
+                      height=340, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.35))
     return fig

@@ -46,6 +46,10 @@ CLASS_NAMES = {
     "legal": ("illegal", "legal"),
 }
 MLP_KINDS = ("mine_theirs", "black_white")
+# Move numbers (1-based, inclusive) that Nanda's and ARENA's probe code trains and scores on
+# (positions 5 to n_ctx - 5). Reports give ``span_accuracy`` over them next to the all-positions
+# ``cell_accuracy``: the figure to set beside theirs.
+PUBLISHED_SPAN = (6, 54)
 MLP_WIDTHS = (128, 512)
 PROBES_FILE = "probes.safetensors"
 REPORT_FILE = "probes_report.json"
@@ -283,7 +287,8 @@ def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int
 def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.ndarray | None = None) -> list[dict]:
     """Per stream: cell accuracy, whole-board accuracy (all 64 right), per-square accuracy and,
     given each sample's ``positions``, cell accuracy per move number (``by_move[p]``: after move
-    ``p + 1``; ``None`` where no sample has that position)."""
+    ``p + 1``; ``None`` where no sample has that position) and over ``PUBLISHED_SPAN``
+    (``span_accuracy``; ``None`` where no sample falls in it)."""
     correct = probs.argmax(-1) == targets[None]  # [L, n, 64]
     rows = [{"cell_accuracy": round(float(c.float().mean()), 5),
              "board_accuracy": round(float(c.all(-1).float().mean()), 5),
@@ -291,9 +296,12 @@ def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.nd
     if positions is not None:
         positions = torch.as_tensor(positions)
         counts = torch.bincount(positions, minlength=MODEL_CONTEXT).float()
+        first, last = PUBLISHED_SPAN
+        in_span = (positions >= first - 1) & (positions <= last - 1)
         for row, c in zip(rows, correct):
             right = torch.zeros(MODEL_CONTEXT).index_add_(0, positions, c.float().mean(-1))
             row["by_move"] = [round(float(r / n), 4) if n else None for r, n in zip(right, counts)]
+            row["span_accuracy"] = round(float(c[in_span].float().mean()), 5) if in_span.any() else None
     return rows
 
 
@@ -370,10 +378,13 @@ def mean_by_move(row: dict, first: int, last: int) -> float:
 
 def summary_lines(report: dict) -> list[str]:
     """Human-readable per-layer table of the headline curves."""
-    lines = ["layer  " + "  ".join(f"{n:>12}" for n in ("lin mine/th", "lin colour", "mlp colour"))]
+    first, last = PUBLISHED_SPAN
+    lines = ["layer  " + "  ".join(f"{n:>12}" for n in ("lin mine/th", f"(moves {first}-{last})",
+                                                        "lin colour", "mlp colour"))]
     mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
+    span = [row.get("span_accuracy") for row in report_rows(report, "linear", "mine_theirs")]
     widths = sorted(report["mlp"].get("black_white", {}), key=int)
     mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(mt)
-    for layer, row in enumerate(zip(mt, bw, mlp)):
-        lines.append(f"{layer:>5}  " + "  ".join(f"{x:>12.4f}" for x in row))
+    for layer, row in enumerate(zip(mt, span, bw, mlp)):
+        lines.append(f"{layer:>5}  " + "  ".join(f"{float('nan') if x is None else x:>12.4f}" for x in row))
     return lines

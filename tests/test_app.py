@@ -133,6 +133,15 @@ def test_model_page_shows_where_in_the_game_the_model_errs():
     assert any("10,000 held-out synthetic games" in str(c.proto.spec) for c in at.get("plotly_chart"))
 
 
+def test_findings_page_shows_where_the_board_fades_with_its_figure():
+    at = app("f5").switch_page("views/findings.py").run()
+    assert not at.exception, at.exception
+    assert "(f) Where the board fades: the last moves" in [h.value for h in at.header]
+    assert any("trained at one move number only" in m.value and "after move 59" in m.value for m in at.markdown)
+    late = [c for c in at.get("plotly_chart") if "blank probe trained at that move" in str(c.proto.spec)]
+    assert len(late) == 1 and "model: top move legal" in str(late[0].proto.spec)
+
+
 def test_missing_hub_weights_fall_back_to_the_bundled_model_with_a_banner():
     at = app("f5d6", model="synthetic")
     assert not at.exception

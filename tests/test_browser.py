@@ -93,8 +93,9 @@ def test_circuits_and_findings_pages_render(server, page):
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)  # the DLA bars
     page.goto(server + "/findings?moves=f5d6")
     wait_for_app(page)
-    page.wait_for_function("() => document.body.innerText.includes('(d) A small circuit')", timeout=90_000)
-    assert "python -m othello_core" in page.inner_text("body")
+    page.wait_for_function("() => document.body.innerText.includes('(f) Where the board fades')", timeout=90_000)
+    body = page.inner_text("body")
+    assert "python -m othello_core" in body and "(d) A small circuit" in body
 
 
 def test_an_illegal_click_explains_why(server, page):

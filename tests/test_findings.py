@@ -26,14 +26,14 @@ def test_findings_schema_and_sentences(service, tmp_path):
     rows, origin = benchmark_rows(4, 2, seed=0)
     sweep = run_sweep(service, rows, origin, settings=sweep_settings(2, scales=(0.5,)))
     (tmp_path / "edit_sweep.json").write_text(json.dumps(sweep | {"command": "x"}))
-    result = json.loads(json.dumps(Fd.compute_findings(service, tmp_path, games=60)))
-    assert set(result) >= {"model", "model_hash", "paper_weights", "probes", "simpler_features",
+    result = json.loads(json.dumps(Fd.compute_findings(service, tmp_path, games=60, late_game_games=60)))
+    assert set(result) >= {"model", "model_hash", "paper_weights", "probes", "simpler_features", "late_game",
                            "minimal_edit", "empty_square", "head_roles", "neurons", "wall_time_s"}
     assert (tmp_path / Fd.NEURON_FILE).exists()
     assert result["paper_weights"] is False and result["model_hash"] == service.hash
-    for key in ("probes", "simpler_features", "minimal_edit", "empty_square", "head_roles"):
+    for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles"):
         assert isinstance(result[key]["sentence"], str) and len(result[key]["sentence"]) > 40
-    assert len(result["probes"]["linear_mine_theirs"]) == 3
+    assert len(result["probes"]["linear_mine_theirs"]) == len(result["probes"]["linear_mine_theirs_span"]) == 3
     assert len(result["simpler_features"]["composed_colour_accuracy"]) == 3
     blank = result["empty_square"]
     assert set(blank["blank_accuracy"]) == {"clean", "ablate_top", "ablate_random"}
@@ -60,3 +60,24 @@ def test_neuron_top_positions_are_the_true_maxima(service):
         assert np.allclose(top["values"][1, neuron], expected, atol=1e-6)
         g, p = top["index"][1, neuron, 0]
         assert acts[g, p, neuron] == pytest.approx(expected[0], abs=1e-6)
+
+
+def test_late_game_finding_counts_the_legal_moves_left(service):
+    late = Fd.late_game_finding(service, service.probe_report, games=60, moves=(11, 40, 59))
+    assert late["moves"] == [11, 40, 59] and late["games"] == 60
+    assert late["legal_moves"][0] > 3 and late["legal_moves"][-1] <= 1  # one empty square after move 59
+    assert late["train"][0] == 48 and late["test"][0] == 12  # every game reaches move 11
+    assert late["train"][-1] + late["test"][-1] <= 60
+    for key in ("own_probe_mine_theirs", "own_probe_blank", "shared_probe_mine_theirs", "model_legal_top1"):
+        assert all(v is None or 0 <= v <= 1 for v in late[key])
+
+
+def test_held_out_accuracy_reads_a_planted_board_and_not_noise():
+    import numpy as np
+    import torch
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, (600, 64))
+    onehot = torch.nn.functional.one_hot(torch.as_tensor(y), 3).float().reshape(600, -1)
+    x = onehot @ torch.randn(192, 256, generator=torch.Generator().manual_seed(0)) + 0.1 * torch.randn(600, 256)
+    assert Fd._held_out_accuracy(x, y, 3, 480, seed=0) > 0.95
+    assert Fd._held_out_accuracy(x, rng.permutation(y), 3, 480, seed=0) < 0.5

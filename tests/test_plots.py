@@ -2,8 +2,8 @@
 import numpy as np
 
 from othello_core.board import parse_game
-from othello_core.plots import (accuracy_figure, board_figure, error_by_move_figure, probe_by_move_figure,
-                                selection_to_square, training_figure)
+from othello_core.plots import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
+                                late_game_figure, probe_by_move_figure, selection_to_square, training_figure)
 
 
 def traces(fig, name):
@@ -72,3 +72,14 @@ def test_probe_by_move_figure_is_a_layer_by_move_heatmap():
     z = np.array(heat.z, float)
     assert z[1, 2] == 0.95 and np.isnan(z[:, 1]).all()
     assert heat.zmin == 0.8 and heat.zmax == 1
+
+
+def test_late_game_figure_draws_each_series_against_the_move_numbers():
+    finding = {"moves": [11, 58, 59], "legal_moves": [8.5, 1.9, None],
+               "own_probe_mine_theirs": [0.98, 0.84, None], "shared_probe_mine_theirs": [0.99, 0.85, None],
+               "own_probe_blank": [1.0, 1.0, None], "model_legal_top1": [1.0, 0.999, None]}
+    fig = late_game_figure(finding)
+    assert len(fig.data) == len(LATE_GAME_SERIES)
+    own, = traces(fig, LATE_GAME_SERIES[0][1])
+    assert list(own.x) == [11, 58, 59] and list(own.y) == [0.98, 0.84, None]
+    assert own.customdata[0] == 8.5 and np.isnan(own.customdata[2])

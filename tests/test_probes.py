@@ -67,7 +67,10 @@ def test_accuracy_by_move_puts_each_sample_at_its_move_number():
     row, = P.accuracy_report(probs, targets, positions)
     assert row["by_move"][0] == 0.75 and row["by_move"][30] == 1.0 and row["by_move"][1] is None
     assert row["cell_accuracy"] == pytest.approx(np.mean([a for a in row["by_move"] if a is not None]), abs=1e-4)
+    # moves 6..54 are positions 5..53: the even ones 6..28 read 75%, 30..52 read 100%
+    assert P.PUBLISHED_SPAN == (6, 54) and row["span_accuracy"] == 0.875
     assert "by_move" not in P.accuracy_report(probs, targets)[0]
+    assert "span_accuracy" not in P.accuracy_report(probs, targets)[0]
 
 
 def test_kind_targets_follow_the_label_conventions_through_a_pass():
@@ -118,7 +121,7 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     assert set(report["linear"]) == set(P.KINDS)
     assert set(report["mlp"]) == set(P.MLP_KINDS) and set(report["mlp"]["black_white"]) == {"16"}
     row = report["linear"]["mine_theirs"][0]
-    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square", "by_move"} and len(row["per_square"]) == 64
+    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square", "by_move", "span_accuracy"} and len(row["per_square"]) == 64
     assert len(row["by_move"]) == 59 and all(a is None or 0 <= a <= 1 for a in row["by_move"])
     assert 0 <= row["board_accuracy"] <= row["cell_accuracy"] <= 1
     assert set(report["features_r2"]) >= {"n_black", "n_empty", "diagonal_occupancy", "black_to_move"}

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import common
-from othello_core.plots import head_summary_figure
+from othello_core.plots import head_summary_figure, late_game_figure
 
 st.title("Findings")
 svc = common.service()
@@ -39,7 +39,9 @@ def curves(layers, series, title, yformat=".0%"):
 st.header("(a) Why nonlinear probes beat linear ones in colour, not in mine/theirs")
 p = findings["probes"]
 st.markdown(f"**{p['sentence']}**")
+span_name = "linear mine/theirs, moves {}–{}".format(*p.get("span_moves", ("?", "?")))
 st.plotly_chart(curves(p["layers"], {"linear mine/theirs": p["linear_mine_theirs"],
+                                     span_name: p.get("linear_mine_theirs_span"),
                                      "linear black/white": p["linear_black_white"],
                                      f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"]},
                        "cell accuracy per layer"), key="f_probes")
@@ -106,5 +108,16 @@ st.header("(e) Head roles over many games")
 h = findings["head_roles"]
 st.markdown(f"**{h['sentence']}**")
 st.plotly_chart(head_summary_figure(np.array(h["mover_share"])), key="f_heads")
+
+st.header("(f) Where the board fades: the last moves")
+late = findings.get("late_game")
+if late:
+    st.markdown(f"**{late['sentence']}**")
+    st.plotly_chart(late_game_figure(late), key="f_late")
+    st.caption(f"Probes trained on one move number each ({late['games']:,} random games; 80% of the games that "
+               "reach the move train, the rest score), read at the stream where the shipped mine/theirs probe "
+               "is best. About as many positions train each move's probe, so a drop is the stream's, not the data's.")
+else:
+    st.info("These findings predate the late-game check: regenerate them.")
 st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
            f"({findings['wall_time_s']} s).")

@@ -5,8 +5,8 @@ import streamlit as st
 
 from app import common
 from othello_core.evaluate import MOVE_SPANS
-from othello_core.plots import accuracy_figure, probe_by_move_figure, probe_grid_figure
-from othello_core.probes import CLASS_NAMES, mean_by_move, report_rows
+from othello_core.plots import accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure
+from othello_core.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows
 
 ss = st.session_state
 st.title("Probes")
@@ -15,14 +15,18 @@ svc = common.service_with_probes("No probes for **{name}**")
 report = svc.probe_report
 if report:
     st.subheader("How well each probe reads the board, per layer")
-    metric = st.radio("Metric", ["cell_accuracy", "board_accuracy"], horizontal=True,
-                      format_func=lambda m: m.replace("_", " "), key="probe_metric")
+    metrics = ["cell_accuracy", "board_accuracy"]
+    if "span_accuracy" in report["linear"]["mine_theirs"][0]:
+        metrics.insert(1, "span_accuracy")
+    metric = st.radio("Metric", metrics, horizontal=True, format_func=accuracy_metric_label, key="probe_metric")
     st.plotly_chart(accuracy_figure(report, metric), key="accuracy_curves")
     st.caption(
         "Linear mine/theirs (blue) vs linear black/white (red) vs MLP probes (dashed). "
         "If the model stores the board relative to the player to move, a linear probe reads it "
         "in the mine/theirs basis, while the colour basis needs a nonlinearity: "
         "colour = mine/theirs XOR whose turn it is. "
+        "Moves {}–{} are the positions Nanda's and ARENA's probe code trains and scores on: the figure to "
+        "set beside theirs. The Findings page (f) shows what the stream holds after them. ".format(*PUBLISHED_SPAN) +
         f"Held-out {report['samples']['test']:,} positions; "
         f"command: `{report.get('command', 'python -m othello_core probes train')}`")
 
