@@ -79,10 +79,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key, value in result.items():
         print(f"{key:>14}: {value}")
     if by_move:
-        from .evaluate import MOVE_SPANS, error_rate_over_moves
+        from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_errors, pass_errors_sentence
         for first, last in MOVE_SPANS:
             print(f"{f'error {first}-{last}':>14}: {error_rate_over_moves(by_move, first, last):.4%}")
+        print(pass_errors_sentence(pass_errors(by_move)))
     return 0
+
 
 
 def add_commands(sub) -> None:
@@ -281,7 +283,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     digest = model_hash(model)
     previous = config.get("eval", {})
     if (args.reuse_eval and previous.get("model_hash") == digest and previous["synthetic"]["games"] == args.games
-            and "by_move" in previous["synthetic"]):
+            and "pass_positions" in previous["synthetic"].get("by_move", {})):
         synthetic, real = previous["synthetic"], previous["eothello"]  # same weights: same figures
     else:
         with torch.inference_mode():
@@ -326,16 +328,20 @@ Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_paramete
 
 def errors_by_move_table(synthetic: dict, real: dict) -> str:
     """Where in the game the top-1 errors are: error rate per span of move numbers."""
-    from .evaluate import MOVE_SPANS, error_rate_over_moves
+    from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_errors, pass_errors_sentence
     if "by_move" not in synthetic or "by_move" not in real:
         return ""
     rows = "\n".join(f"| {a}–{b} | {error_rate_over_moves(synthetic['by_move'], a, b):.3%} | "
                      f"{error_rate_over_moves(real['by_move'], a, b):.3%} |" for a, b in MOVE_SPANS)
+    passes = "\n".join(f"- {name}: {pass_errors_sentence(pass_errors(ev['by_move']))}"
+                       for name, ev in (("Synthetic", synthetic), ("eOthello", real)) if pass_errors(ev["by_move"]))
     return f"""Top-1 error by move number (the prediction made after that move):
 
 | moves | synthetic | eOthello |
 | --- | --- | --- |
 {rows}
+
+{passes}
 """
 
 

@@ -10,7 +10,10 @@ A position counts when a next move exists: position ``p`` (after move ``p``) for
 masked out before the softmax.
 
 ``by_move=True`` also counts, per move number (index ``p`` = the prediction after move ``p + 1``),
-the positions and the top-1 errors: where in the game a model still fails.
+the positions and the top-1 errors: where in the game a model still fails; and the same two counts
+at the positions where a pass has made the next mover differ from strict alternation
+(``pass_positions``, ``pass_top1_errors``): the model must see from the board that a player
+cannot move.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .games import GameBatch, load_eothello, random_games, replay_batch
+from .games import GameBatch, load_eothello, mover_not_alternating, random_games, replay_batch
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
 from .weights import read_config
 
@@ -59,8 +62,10 @@ def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
     legal = legal_tokens(batch)
     valid = legal.any(-1)
+    passed = valid & mover_not_alternating(batch.labels["to_move"][:, :MODEL_CONTEXT], np.arange(legal.shape[1]))
     top1, f1 = [], []
     errors_by_move = np.zeros(legal.shape[1], dtype=np.int64)
+    pass_errors_by_move = np.zeros(legal.shape[1], dtype=np.int64)
     for start in range(0, len(tokens), batch_size):
         chunk = tokens[start:start + batch_size].to(device)
         probs = move_log_probs(model_fn(chunk)).exp().cpu().numpy()
@@ -69,11 +74,13 @@ def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
         top1.append(m["top1_legal"][ok])
         f1.append(m["set_f1"][ok])
         errors_by_move += (ok & ~m["top1_legal"]).sum(0)
+        pass_errors_by_move += (passed[start:start + batch_size] & ~m["top1_legal"]).sum(0)
     top1_all, f1_all = np.concatenate(top1), np.concatenate(f1)
     result = {"legal_top1": float(top1_all.mean()), "legal_set_f1": float(f1_all.mean()),
               "games": len(batch), "positions": int(valid.sum()), "set_threshold": SET_THRESHOLD}
     if by_move:
-        result["by_move"] = {"positions": valid.sum(0).tolist(), "top1_errors": errors_by_move.tolist()}
+        result["by_move"] = {"positions": valid.sum(0).tolist(), "top1_errors": errors_by_move.tolist(),
+                             "pass_positions": passed.sum(0).tolist(), "pass_top1_errors": pass_errors_by_move.tolist()}
     return result
 
 
@@ -89,6 +96,27 @@ def error_rate_over_moves(by_move: dict, first: int, last: int) -> float:
     """The top-1 error rate pooled over move numbers ``first..last`` (1-based, inclusive)."""
     span = slice(first - 1, last)
     return sum(by_move["top1_errors"][span]) / max(sum(by_move["positions"][span]), 1)
+
+
+def pass_errors(by_move: dict) -> dict | None:
+    """How the top-1 errors split between positions after a pass and the rest (``None`` for a
+    ``by_move`` counted before passes were)."""
+    if "pass_positions" not in by_move:
+        return None
+    n, errors = sum(by_move["positions"]), sum(by_move["top1_errors"])
+    n_pass, errors_pass = sum(by_move["pass_positions"]), sum(by_move["pass_top1_errors"])
+    return {"share_of_positions": n_pass / max(n, 1), "share_of_errors": errors_pass / max(errors, 1),
+            "error_after_pass": errors_pass / max(n_pass, 1),
+            "error_otherwise": (errors - errors_pass) / max(n - n_pass, 1)}
+
+
+def pass_errors_sentence(split: dict | None) -> str:
+    """``pass_errors`` in one sentence ("" without it)."""
+    if split is None:
+        return ""
+    return (f"After a pass (the next mover is not the one strict alternation gives; {split['share_of_positions']:.2%} "
+            f"of positions) the top-1 error is {split['error_after_pass']:.2%}, against "
+            f"{split['error_otherwise']:.3%} elsewhere: {split['share_of_errors']:.0%} of all errors.")
 
 
 def heldout_games(n: int) -> GameBatch:

@@ -11,10 +11,11 @@
     projections on the blank probe's directions), and a mean-ablation of the top components
     against a control ablation of random ones.
 (e) Head roles over many games: attention share on the mover's own moves, per layer x head.
-(f) Where the board fades: a linear probe trained at one move number only, with the same number
-    of positions at every move, against the shipped all-positions probe, a blank probe and the
-    model's own legal-move accuracy there. If even a probe of its own cannot read the colours
-    after the last moves, the information is absent, not merely hard for a shared probe.
+(f) Where the board fades: linear probes trained at one move number only (mine/theirs, colour,
+    blank), with about the same number of positions at every move, against the shipped
+    all-positions probe and the model's own legal-move accuracy there. If even a probe of its own
+    cannot read the colours after the last moves, the information is absent, not merely hard for
+    a shared probe; where colour reads better than mine/theirs, passes explain the difference.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import numpy as np
 import torch
 
 from .attention import mover_share
-from .games import random_games
+from .games import mover_not_alternating, random_games
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
-from .probes import (PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, report_rows,
+from .probes import (KINDS, PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, report_rows,
                      simple_features, stream_hooks)
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
@@ -254,10 +255,12 @@ def _held_out_accuracy(x: torch.Tensor, y: np.ndarray, classes: int, train: int,
 
 def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int, ...] = LATE_GAME_MOVES,
                       seed: int = 0, batch_size: int = 100, progress=None) -> dict:
-    """Per move number: a linear mine/theirs probe and a blank probe trained at that move only
-    (80% of the games that reach it; scored on the rest), the shipped all-positions probe on the
-    same held-out positions, the model's legal top-1 there and how many legal moves there are.
-    Read at the stream where the shipped mine/theirs probe is best."""
+    """Per move number: linear mine/theirs, black/white and blank probes trained at that move only
+    (80% of the games that reach it; scored on the rest), the shipped all-positions mine/theirs
+    probe on the same held-out positions, the model's legal top-1 there, how many legal moves
+    there are, and how often a pass has made the next mover differ from strict alternation (at a
+    fixed move the black/white probe is the mine/theirs probe by alternation, so the two differ
+    only there). Read at the stream where the shipped mine/theirs probe is best."""
     layer = int(np.argmax(curve(report, "linear", "mine_theirs")))
     hook = stream_hooks(service.n_layers)[layer]
     positions = np.array(moves) - 1
@@ -271,8 +274,9 @@ def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int
         hits.append(_legal_hits(logits[:, positions], legal[start:start + batch_size]))
     resid, hits = torch.cat(resid), np.concatenate(hits)  # [g, k, d], [g, k]
     shared_w, shared_b = service.probes.linear["mine_theirs"]
-    out: dict = {key: [] for key in ("own_probe_mine_theirs", "own_probe_blank", "shared_probe_mine_theirs",
-                                     "model_legal_top1", "legal_moves", "train", "test")}
+    out: dict = {key: [] for key in ("own_probe_mine_theirs", "own_probe_black_white", "own_probe_blank",
+                                     "shared_probe_mine_theirs", "model_legal_top1", "legal_moves",
+                                     "mover_not_alternating", "train", "test")}
     for k, pos in enumerate(positions):
         rows = np.nonzero(batch.labels["mover"][:, pos] != 0)[0]  # the games that reach this move
         train = int(len(rows) * 0.8)
@@ -282,15 +286,17 @@ def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int
             continue
         x = resid[rows, k]
         labels = {name: batch.labels[name][rows, pos] for name in ("relative", "board")}
-        mine_theirs, blank = kind_targets(labels, "mine_theirs"), kind_targets(labels, "blank")
+        targets = {kind: kind_targets(labels, kind) for kind in ("mine_theirs", "black_white", "blank")}
+        for kind, values in targets.items():
+            out[f"own_probe_{kind}"].append(round(_held_out_accuracy(x, values, KINDS[kind], train, seed), 4))
         shared = (torch.einsum("nd,dsc->nsc", x[train:], shared_w[layer]) + shared_b[layer]).argmax(-1)
-        out["own_probe_mine_theirs"].append(round(_held_out_accuracy(x, mine_theirs, 3, train, seed), 4))
-        out["own_probe_blank"].append(round(_held_out_accuracy(x, blank, 2, train, seed), 4))
         out["shared_probe_mine_theirs"].append(
-            round(float((shared == torch.as_tensor(mine_theirs[train:])).float().mean()), 4))
+            round(float((shared == torch.as_tensor(targets["mine_theirs"][train:])).float().mean()), 4))
         can_move = legal[rows, k].any(-1)
         out["model_legal_top1"].append(round(float(hits[rows, k][can_move].mean()), 4) if can_move.any() else None)
         out["legal_moves"].append(round(float(legal[rows, k].sum(-1).mean()), 2))
+        passed = mover_not_alternating(batch.labels["to_move"][rows, pos], pos)
+        out["mover_not_alternating"].append(round(float(passed.mean()), 4))
         out["train"].append(train)
         out["test"].append(int(len(rows) - train))
     out["sentence"] = _late_game_sentence(moves, out, report["layer_names"][layer])
@@ -301,26 +307,28 @@ def _late_game_sentence(moves, out: dict, layer_name: str) -> str:
     known = [k for k, v in enumerate(out["own_probe_mine_theirs"]) if v is not None]
     if len(known) < 2:
         return "Too few of these games reach the late moves to train a probe at each move number."
-    own, blank = out["own_probe_mine_theirs"], out["own_probe_blank"]
+    mine, colour, blank = out["own_probe_mine_theirs"], out["own_probe_black_white"], out["own_probe_blank"]
     first, last = known[0], known[-1]
-    best = max(known, key=lambda k: own[k])
-    sentence = (f"A linear mine/theirs probe trained at one move number only ({layer_name}, "
-                f"{min(out['train'][k] for k in known):,}+ positions at each move) reads {own[first]:.1%} of cells after "
-                f"move {moves[first]} and {own[last]:.1%} after move {moves[last]}, where the shipped all-positions "
-                f"probe reads {out['shared_probe_mine_theirs'][last]:.1%}. A blank probe trained the same way reads "
-                f"{blank[last]:.1%} there")
+    sentence = (f"Linear probes trained at one move number only ({layer_name}, {min(out['train'][k] for k in known):,}+ "
+                f"positions at each move) read mine/theirs at {mine[first]:.1%} of cells after move {moves[first]} and "
+                f"{mine[last]:.1%} after move {moves[last]} (the shipped all-positions probe: "
+                f"{out['shared_probe_mine_theirs'][last]:.1%}); in the colour basis {colour[first]:.1%} and "
+                f"{colour[last]:.1%}; blank {blank[last]:.1%} after move {moves[last]}")
     top1 = out["model_legal_top1"][last]
-    sentence += (f", and the model's top move is legal {top1:.1%} of the time" if top1 is not None else "") + \
+    sentence += (f", where the model's top move is legal {top1:.1%} of the time" if top1 is not None else "") + \
         f" with {out['legal_moves'][last]:.1f} legal moves on average. "
-    if own[last] < own[best] - 0.1 and blank[last] >= 0.98:
-        sentence += ("So the colours are not in the stream at the end of the game, not merely hard for one shared "
-                     "probe to read: with the last moves (nearly) forced, knowing which squares are empty is "
-                     "enough, and the all-positions accuracy is pulled down by positions with nothing to read.")
-    elif own[last] >= own[best] - 0.02:
-        sentence += "The board stays readable to the end: the shared probe's late drop is the probe's limit."
-    else:
-        sentence += "The colours fade towards the end of the game more than the emptiness does."
-    return sentence
+    if colour[last] < max(colour[k] for k in known) - 0.1 and blank[last] >= 0.98:
+        sentence += ("At the last move the colours are gone from the stream in either basis, not merely hard for one "
+                     "shared probe to read; only the emptiness is left, which is all a forced last move needs. ")
+    before = [k for k in known[:-1] if out["mover_not_alternating"][k] > 0.03]
+    if before:
+        k = max(before, key=lambda k: colour[k] - mine[k])
+        if colour[k] - mine[k] > 0.03:
+            sentence += (f"Before it, after move {moves[k]}, the colour basis (at a fixed move, mine/theirs by strict "
+                         f"alternation) reads {colour[k]:.1%} against {mine[k]:.1%} for mine/theirs by the true next "
+                         f"mover: in {out['mover_not_alternating'][k]:.0%} of these games a pass has changed who "
+                         "moves next, and the stream's board does not follow it.")
+    return sentence.strip()
 
 
 def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -> dict:

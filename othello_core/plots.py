@@ -255,21 +255,24 @@ def probe_by_move_figure(rows: list[dict], layer_names: list[str], title: str) -
 
 LATE_GAME_SERIES = (("own_probe_mine_theirs", "mine/theirs probe trained at that move", "#1e88e5", "solid"),
                     ("shared_probe_mine_theirs", "shipped mine/theirs probe (all positions)", "#1e88e5", "dot"),
+                    ("own_probe_black_white", "colour probe trained at that move", "#e53935", "solid"),
                     ("own_probe_blank", "blank probe trained at that move", "#43a047", "solid"),
                     ("model_legal_top1", "model: top move legal", "#616161", "dash"))
 
 
 def late_game_figure(finding: dict) -> go.Figure:
-    """The late-game finding: per move number, what a probe of its own can read, what the shipped
-    probe reads, and whether the model still plays legally; hover adds the legal moves left."""
+    """The late-game finding: per move number, what probes of its own can read, what the shipped
+    probe reads, and whether the model still plays legally; hover adds the legal moves left and
+    how many games have a next mover other than strict alternation's (a pass)."""
     fig = go.Figure()
-    legal = [np.nan if v is None else v for v in finding["legal_moves"]]
+    extra = np.array([[np.nan if v is None else v for v in finding[key]]
+                      for key in ("legal_moves", "mover_not_alternating")], float).T
     for key, name, colour, dash in LATE_GAME_SERIES:
         fig.add_trace(go.Scatter(
             x=finding["moves"], y=finding[key], mode="lines+markers", name=name,
-            line=dict(color=colour, dash=dash), customdata=legal,
-            hovertemplate="after move %{x}: %{y:.1%} (%{customdata:.1f} legal moves on average)"
-                          f"<extra>{name}</extra>"))
+            line=dict(color=colour, dash=dash), customdata=extra,
+            hovertemplate="after move %{x}: %{y:.1%} (%{customdata[0]:.1f} legal moves on average; "
+                          f"a pass changed the next mover in %{{customdata[1]:.0%}} of games)<extra>{name}</extra>"))
     fig.update_layout(xaxis=dict(title="move number (not to scale)",
                                  type="category"),
                       yaxis=dict(title="held-out accuracy", tickformat=".0%"),

@@ -6,8 +6,9 @@ Collects the streams after layers 5-7 at every position of ``--games`` random ga
 linear mine/theirs probe (``probes.fit_linear``, as ``probes train`` does) on growing training
 sets and on the published span only (moves 6-54, as Nanda's and ARENA's probes are trained), and
 prints held-out cell accuracy overall, over the published span, over moves 1-20 and 41-59 and at
-the final position. Paper-size model on 2 CPU threads: ~3 min of forwards, ~6 min of fitting,
-~2 GB of memory per 8,000 games.
+the final position. The last fit labels "mine" by strict alternation (black after an even number
+of moves), as ARENA's code does, instead of by the true next mover after passes. Paper-size model
+on 2 CPU threads: ~4 min of forwards, ~5 min of fitting, ~2 GB of memory per 8,000 games.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ LAYERS = (5, 6, 7)  # blocks.{L-1}.hook_resid_post: "after layer L"
 
 @torch.no_grad()
 def every_position(model, games: int, seed: int, batch_size: int = 128):
-    """Streams ``[layers, samples, d]`` (float16), targets ``[samples, 64]``, positions, games."""
+    """Streams ``[layers, samples, d]`` (float16), mine/theirs targets ``[samples, 64]`` by the true
+    next mover and by strict alternation, positions, games."""
     batch = random_games(games, seed=seed, labels=True)
     hooks = [f"blocks.{layer - 1}.hook_resid_post" for layer in LAYERS]
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
@@ -37,12 +39,15 @@ def every_position(model, games: int, seed: int, batch_size: int = 128):
                                         stop_at_layer=max(LAYERS))
         chunks.append(torch.stack([cache[h] for h in hooks]).half())
     game, pos = np.nonzero(np.arange(MODEL_CONTEXT)[None] < np.minimum(batch.lengths, MODEL_CONTEXT)[:, None])
-    targets = kind_targets({k: v[game, pos] for k, v in batch.labels.items()}, "mine_theirs")
-    return torch.cat(chunks, 1)[:, game, pos], torch.as_tensor(targets), pos, game
+    labels = {k: v[game, pos] for k, v in batch.labels.items()}
+    colour = kind_targets(labels, "black_white")  # 0 empty, 1 black, 2 white
+    mine_by_alternation = np.where(pos % 2 == 1, 1, 2)[:, None]  # black moves after an odd position
+    by_alternation = np.where(colour == 0, 0, np.where(colour == mine_by_alternation, 1, 2))
+    return (torch.cat(chunks, 1)[:, game, pos], torch.as_tensor(kind_targets(labels, "mine_theirs")),
+            torch.as_tensor(by_alternation), pos, game)
 
 
-def print_scores(w, b, test, label: str) -> None:
-    x, y, pos, _ = test
+def print_scores(w, b, x, y, pos, label: str) -> None:
     right = ((torch.einsum("lnd,ldsc->lnsc", x.float(), w) + b[:, None]).argmax(-1) == y[None]).float()
     first, last = PUBLISHED_SPAN
     masks = {"all": pos >= 0, f"moves {first}-{last}": (pos >= first - 1) & (pos <= last - 1),
@@ -64,18 +69,24 @@ def main() -> None:
     test = every_position(model, args.test_games, seed=456)
     print(f"activations: {train[0].shape[1]:,} train / {test[0].shape[1]:,} test positions "
           f"in {time.time() - start:.0f} s", flush=True)
-    x, y, pos, game = train
+    x, y, y_alternation, pos, game = train
+    x_test, y_test, y_test_alternation, pos_test, _ = test
     rng = np.random.default_rng(0)
     first, last = PUBLISHED_SPAN
     small = min(2400, args.games)
-    for label, rows, epochs in [
-            (f"{small} games x 20 positions (as shipped)", _sample(game, pos, small, 20, rng), 12),
-            (f"{args.games} games x 20 positions", _sample(game, pos, args.games, 20, rng), 12),
-            (f"{args.games} games x every position", np.arange(len(pos)), 6),
-            (f"{args.games} games, moves {first}-{last} only", np.nonzero((pos >= first - 1) & (pos <= last - 1))[0], 6)]:
+    every = np.arange(len(pos))
+    for label, rows, epochs, alternation in [
+            (f"{small} games x 20 positions (as shipped)", _sample(game, pos, small, 20, rng), 12, False),
+            (f"{args.games} games x 20 positions", _sample(game, pos, args.games, 20, rng), 12, False),
+            (f"{args.games} games x every position", every, 6, False),
+            (f"{args.games} games, moves {first}-{last} only", np.nonzero((pos >= first - 1) & (pos <= last - 1))[0],
+             6, False),
+            (f"{args.games} games x every position, by alternation", every, 6, True)]:
         t = time.time()
-        w, b = fit_linear(x[:, torch.as_tensor(rows)], y[rows], 3, epochs=epochs)
-        print_scores(w, b, test, f"{label} ({len(rows):,}, {time.time() - t:.0f} s)")
+        targets = y_alternation if alternation else y
+        w, b = fit_linear(x[:, torch.as_tensor(rows)], targets[rows], 3, epochs=epochs)
+        print_scores(w, b, x_test, y_test_alternation if alternation else y_test, pos_test,
+                     f"{label} ({len(rows):,}, {time.time() - t:.0f} s)")
 
 
 def _sample(game: np.ndarray, pos: np.ndarray, games: int, per_game: int, rng) -> np.ndarray:

@@ -130,6 +130,8 @@ def test_probe_page_shows_where_in_the_game_each_probe_reads_the_board():
 def test_model_page_shows_where_in_the_game_the_model_errs():
     at = app("f5").switch_page("views/model.py").run()
     assert "Where in the game it still errs" in [h.value for h in at.subheader]
+    passes = [m.value for m in at.markdown if m.value.startswith(("**Synthetic.**", "**eOthello.**"))]
+    assert len(passes) == 2 and all("After a pass" in p and "of all errors" in p for p in passes)
     assert any("10,000 held-out synthetic games" in str(c.proto.spec) for c in at.get("plotly_chart"))
 
 

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core.evaluate import error_rate_over_moves, error_rates_by_move, evaluate, legal_tokens, real_games
+from othello_core.evaluate import (error_rate_over_moves, error_rates_by_move, evaluate, heldout_games, legal_tokens,
+                                   pass_errors, real_games)
+from othello_core.games import mover_not_alternating
 
 FAIL_FROM_MOVE = 41  # the late-failing oracle's first wrong prediction is the one after move 41
 
@@ -46,3 +48,20 @@ def test_errors_are_counted_at_the_move_where_they_happen(games):
 
 def test_by_move_is_left_out_unless_asked(games):
     assert "by_move" not in evaluate(oracle(games), games, batch_size=len(games))
+
+
+def test_errors_after_a_pass_are_counted_apart():
+    """An oracle wrong exactly where a pass changed the next mover: every such error is a pass error."""
+    games = heldout_games(300)
+    passed = mover_not_alternating(games.labels["to_move"][:, :59], np.arange(59)) & legal_tokens(games).any(-1)
+    assert 0 < passed.sum() < 0.1 * passed.size  # random games do pass, rarely
+    legal = torch.as_tensor(legal_tokens(games))
+    logits = torch.where(torch.as_tensor(passed)[..., None], ~legal, legal).float() * 10
+    result = evaluate(lambda tokens: logits[: len(tokens)], games, batch_size=len(games), by_move=True)
+    by_move = result["by_move"]
+    assert by_move["pass_positions"] == by_move["pass_top1_errors"] == by_move["top1_errors"]
+    assert by_move["pass_positions"] == passed.sum(0).tolist()
+    split = pass_errors(by_move)
+    assert split["share_of_errors"] == 1.0 and split["error_after_pass"] == 1.0 and split["error_otherwise"] == 0.0
+    assert split["share_of_positions"] == pytest.approx(passed.sum() / result["positions"])
+    assert pass_errors({"positions": [1], "top1_errors": [0]}) is None

@@ -62,13 +62,15 @@ def test_neuron_top_positions_are_the_true_maxima(service):
         assert acts[g, p, neuron] == pytest.approx(expected[0], abs=1e-6)
 
 
-def test_late_game_finding_counts_the_legal_moves_left(service):
+def test_late_game_finding_counts_the_legal_moves_left_and_the_passes(service):
     late = Fd.late_game_finding(service, service.probe_report, games=60, moves=(11, 40, 59))
     assert late["moves"] == [11, 40, 59] and late["games"] == 60
     assert late["legal_moves"][0] > 3 and late["legal_moves"][-1] <= 1  # one empty square after move 59
     assert late["train"][0] == 48 and late["test"][0] == 12  # every game reaches move 11
     assert late["train"][-1] + late["test"][-1] <= 60
-    for key in ("own_probe_mine_theirs", "own_probe_blank", "shared_probe_mine_theirs", "model_legal_top1"):
+    assert late["mover_not_alternating"][0] == 0  # nobody can pass before move 11
+    for key in ("own_probe_mine_theirs", "own_probe_black_white", "own_probe_blank", "shared_probe_mine_theirs",
+                "model_legal_top1", "mover_not_alternating"):
         assert all(v is None or 0 <= v <= 1 for v in late[key])
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from othello_core.board import BLACK, WHITE, parse_game, replay
 from othello_core.games import (
-    final_counts, load_eothello, random_games, replay_batch, tokens_to_squares, unpack,
+    final_counts, load_eothello, mover_not_alternating, random_games, replay_batch, tokens_to_squares, unpack,
 )
 from othello_core.notation import MoveError, TOKEN_TO_SQUARE, parse_moves
 
@@ -72,6 +72,16 @@ def test_relative_labels_follow_the_player_to_move_through_a_pass():
     assert lab["mover"][0, last - 1] == BLACK and lab["to_move"][0, last - 1] == WHITE
     black = lab["board"][0, last - 1] == 1
     assert (lab["relative"][0, last - 1][black] == 2).all()
+
+
+def test_mover_not_alternating_marks_the_positions_after_a_pass_and_not_the_end():
+    squares = parse_game(WITH_PASS).moves
+    lab = replay_batch(np.array([squares]), labels=True).labels
+    marked = mover_not_alternating(lab["to_move"][0], np.arange(60))
+    assert list(np.nonzero(marked)[0]) == [len(squares) - 1]  # after c1 white moves again
+    end = parse_game(SHORTEST).moves
+    over = replay_batch(np.array([end]), labels=True).labels
+    assert not mover_not_alternating(over["to_move"][0], np.arange(60)).any()
 
 
 def test_labels_after_the_game_ends():

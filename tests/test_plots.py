@@ -75,11 +75,13 @@ def test_probe_by_move_figure_is_a_layer_by_move_heatmap():
 
 
 def test_late_game_figure_draws_each_series_against_the_move_numbers():
-    finding = {"moves": [11, 58, 59], "legal_moves": [8.5, 1.9, None],
+    finding = {"moves": [11, 58, 59], "legal_moves": [8.5, 1.9, None], "mover_not_alternating": [0.0, 0.13, None],
                "own_probe_mine_theirs": [0.98, 0.84, None], "shared_probe_mine_theirs": [0.99, 0.85, None],
-               "own_probe_blank": [1.0, 1.0, None], "model_legal_top1": [1.0, 0.999, None]}
+               "own_probe_black_white": [0.98, 0.93, None], "own_probe_blank": [1.0, 1.0, None],
+               "model_legal_top1": [1.0, 0.999, None]}
     fig = late_game_figure(finding)
     assert len(fig.data) == len(LATE_GAME_SERIES)
     own, = traces(fig, LATE_GAME_SERIES[0][1])
     assert list(own.x) == [11, 58, 59] and list(own.y) == [0.98, 0.84, None]
-    assert own.customdata[0] == 8.5 and np.isnan(own.customdata[2])
+    assert list(own.customdata[1]) == [1.9, 0.13] and np.isnan(own.customdata[2]).all()
+    assert list(traces(fig, "colour probe trained at that move")[0].y) == [0.98, 0.93, None]

@@ -7,7 +7,7 @@ import torch
 
 from othello_core.model import load_model
 from othello_core.games import random_games
-from othello_core.evaluate import error_rate_over_moves, legal_tokens
+from othello_core.evaluate import error_rate_over_moves, legal_tokens, pass_errors
 from othello_core.train import TrainConfig, lr_at, make_batch, target_distribution
 
 from .conftest import ROOT
@@ -144,6 +144,9 @@ def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weigh
     assert sum(by_move["positions"]) == evaluation["synthetic"]["positions"]
     late = error_rate_over_moves(by_move, 41, 59)
     assert f"| 41–59 | {late:.3%} |" in text
+    split = pass_errors(by_move)
+    assert sum(by_move["pass_positions"]) > 0  # 100 random games hold a few passes
+    assert "Synthetic: After a pass" in text and f"{split['share_of_positions']:.2%} of positions" in text
 
     def evaluate_cli(*extra):
         out = subprocess.run([sys.executable, "-m", "othello_core", "eval", "--model", str(run), "--games", "100",
@@ -151,7 +154,8 @@ def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weigh
         assert out.returncode == 0, out.stderr[-2000:]
         return out.stdout
     assert json.loads(evaluate_cli("--json"))["by_move"] == by_move  # the same held-out games as the card
-    assert f"error 41-59: {late:.4%}" in evaluate_cli()
+    printed = evaluate_cli()
+    assert f"error 41-59: {late:.4%}" in printed and f"the top-1 error is {split['error_after_pass']:.2%}" in printed
     config = json.loads((run / "config.json").read_text())
     config["eval"]["synthetic"]["legal_top1"] = 0.123456  # a marker: reused figures keep it
     (run / "config.json").write_text(json.dumps(config))
