@@ -86,7 +86,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_commands(sub) -> None:
     """Register the model commands; nothing here imports torch until a command runs."""
     p = sub.add_parser("train", help="train an Othello-GPT on random legal games")
