@@ -33,10 +33,15 @@ EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([
 _TOKEN_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
 
 
+def squares_to_tokens(legal: np.ndarray) -> np.ndarray:
+    """``[..., 64]`` legal squares -> ``[..., 61]`` legal tokens (token 0 never legal)."""
+    legal = legal[..., _TOKEN_SQUARES]
+    return np.concatenate([np.zeros(legal.shape[:-1] + (1,), dtype=bool), legal], axis=-1)
+
+
 def legal_tokens(batch: GameBatch) -> np.ndarray:
     """[games, 59, 61] bool: legal next moves in token space (token 0 never legal)."""
-    legal = batch.labels["legal"][:, :MODEL_CONTEXT][..., _TOKEN_SQUARES]
-    return np.concatenate([np.zeros(legal.shape[:-1] + (1,), dtype=bool), legal], axis=-1)
+    return squares_to_tokens(batch.labels["legal"][:, :MODEL_CONTEXT])
 
 
 def move_log_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -46,9 +51,15 @@ def move_log_probs(logits: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(logits, dim=-1)
 
 
+def top1_is_legal(scores: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """Whether the highest-scoring token is legal, per position: scores (probabilities or
+    log-probabilities) and legal ``[..., 61]``."""
+    return np.take_along_axis(legal, scores.argmax(-1)[..., None], -1)[..., 0]
+
+
 def position_metrics(probs: np.ndarray, legal: np.ndarray) -> dict[str, np.ndarray]:
     """Per-position metrics from probs/legal ``[..., 61]``."""
-    top1_legal = np.take_along_axis(legal, probs.argmax(-1)[..., None], -1)[..., 0]
+    top1_legal = top1_is_legal(probs, legal)
     predicted = probs >= SET_THRESHOLD
     tp = (predicted & legal).sum(-1)
     f1 = 2 * tp / np.maximum(predicted.sum(-1) + legal.sum(-1), 1)
