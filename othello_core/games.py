@@ -178,12 +178,16 @@ def labels_from_bits(black_bits, white_bits, flipped_bits, legal_bits, to_move, 
             "mover": np.array(mover, dtype=np.int8)}
 
 
+def mover_by_alternation(positions: np.ndarray) -> np.ndarray:
+    """The next mover if nobody ever passed, at 0-based ``positions`` (after move ``p + 1``):
+    black moves first, so black is next when ``p`` is odd."""
+    return np.where(np.asarray(positions) % 2 == 1, BLACK, -BLACK)
+
+
 def mover_not_alternating(to_move: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Where a pass has made the next mover differ from strict alternation: ``to_move`` labels at
-    0-based ``positions`` (after move ``p + 1``; black moves first, so black is next when ``p`` is
-    odd). False once the game is over."""
-    by_alternation = np.where(np.asarray(positions) % 2 == 1, BLACK, -BLACK)
-    return (to_move != 0) & (to_move != by_alternation)
+    0-based ``positions``. False once the game is over."""
+    return (to_move != 0) & (to_move != mover_by_alternation(positions))
 
 
 def game_labels(moves) -> dict[str, np.ndarray]:

@@ -50,6 +50,14 @@ MLP_KINDS = ("mine_theirs", "black_white")
 # (positions 5 to n_ctx - 5). Reports give ``span_accuracy`` over them next to the all-positions
 # ``cell_accuracy``: the figure to set beside theirs.
 PUBLISHED_SPAN = (6, 54)
+
+
+def in_published_span(positions):
+    """Whether 0-based ``positions`` (after move ``p + 1``) fall in ``PUBLISHED_SPAN``."""
+    first, last = PUBLISHED_SPAN
+    return (positions >= first - 1) & (positions <= last - 1)
+
+
 MLP_WIDTHS = (128, 512)
 PROBES_FILE = "probes.safetensors"
 REPORT_FILE = "probes_report.json"
@@ -296,8 +304,7 @@ def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.nd
     if positions is not None:
         positions = torch.as_tensor(positions)
         counts = torch.bincount(positions, minlength=MODEL_CONTEXT).float()
-        first, last = PUBLISHED_SPAN
-        in_span = (positions >= first - 1) & (positions <= last - 1)
+        in_span = in_published_span(positions)
         for row, c in zip(rows, correct):
             right = torch.zeros(MODEL_CONTEXT).index_add_(0, positions, c.float().mean(-1))
             row["by_move"] = [round(float(r / n), 4) if n else None for r, n in zip(right, counts)]

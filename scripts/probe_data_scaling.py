@@ -18,10 +18,11 @@ import time
 import numpy as np
 import torch
 
-from othello_core.games import random_games
+from othello_core.board import BLACK
+from othello_core.games import mover_by_alternation, random_games
 from othello_core.model import load_model
 from othello_core.notation import MODEL_CONTEXT
-from othello_core.probes import PUBLISHED_SPAN, fit_linear, kind_targets
+from othello_core.probes import PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets
 
 LAYERS = (5, 6, 7)  # blocks.{L-1}.hook_resid_post: "after layer L"
 
@@ -41,7 +42,7 @@ def every_position(model, games: int, seed: int, batch_size: int = 128):
     game, pos = np.nonzero(np.arange(MODEL_CONTEXT)[None] < np.minimum(batch.lengths, MODEL_CONTEXT)[:, None])
     labels = {k: v[game, pos] for k, v in batch.labels.items()}
     colour = kind_targets(labels, "black_white")  # 0 empty, 1 black, 2 white
-    mine_by_alternation = np.where(pos % 2 == 1, 1, 2)[:, None]  # black moves after an odd position
+    mine_by_alternation = np.where(mover_by_alternation(pos) == BLACK, 1, 2)[:, None]  # as colour classes
     by_alternation = np.where(colour == 0, 0, np.where(colour == mine_by_alternation, 1, 2))
     return (torch.cat(chunks, 1)[:, game, pos], torch.as_tensor(kind_targets(labels, "mine_theirs")),
             torch.as_tensor(by_alternation), pos, game)
@@ -50,7 +51,7 @@ def every_position(model, games: int, seed: int, batch_size: int = 128):
 def print_scores(w, b, x, y, pos, label: str) -> None:
     right = ((torch.einsum("lnd,ldsc->lnsc", x.float(), w) + b[:, None]).argmax(-1) == y[None]).float()
     first, last = PUBLISHED_SPAN
-    masks = {"all": pos >= 0, f"moves {first}-{last}": (pos >= first - 1) & (pos <= last - 1),
+    masks = {"all": pos >= 0, f"moves {first}-{last}": in_published_span(pos),
              "moves 1-20": pos < 20, "moves 41-59": pos >= 40, "move 59": pos == MODEL_CONTEXT - 1}
     for i, layer in enumerate(LAYERS):
         cells = "  ".join(f"{name} {right[i][torch.as_tensor(m)].mean():.4f}" for name, m in masks.items())
@@ -79,8 +80,7 @@ def main() -> None:
             (f"{small} games x 20 positions (as shipped)", _sample(game, pos, small, 20, rng), 12, False),
             (f"{args.games} games x 20 positions", _sample(game, pos, args.games, 20, rng), 12, False),
             (f"{args.games} games x every position", every, 6, False),
-            (f"{args.games} games, moves {first}-{last} only", np.nonzero((pos >= first - 1) & (pos <= last - 1))[0],
-             6, False),
+            (f"{args.games} games, moves {first}-{last} only", np.nonzero(in_published_span(pos))[0], 6, False),
             (f"{args.games} games x every position, by alternation", every, 6, True)]:
         t = time.time()
         targets = y_alternation if alternation else y
