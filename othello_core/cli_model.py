@@ -332,8 +332,8 @@ def errors_by_move_table(synthetic: dict, real: dict) -> str:
         return ""
     rows = "\n".join(f"| {a}–{b} | {error_rate_over_moves(synthetic['by_move'], a, b):.3%} | "
                      f"{error_rate_over_moves(real['by_move'], a, b):.3%} |" for a, b in MOVE_SPANS)
-    passes = "\n".join(f"- {name}: {pass_errors_sentence(pass_errors(ev['by_move']))}"
-                       for name, ev in (("Synthetic", synthetic), ("eOthello", real)) if pass_errors(ev["by_move"]))
+    splits = {name: pass_errors(ev["by_move"]) for name, ev in (("Synthetic", synthetic), ("eOthello", real))}
+    passes = "\n".join(f"- {name}: {pass_errors_sentence(split)}" for name, split in splits.items() if split)
     return f"""Top-1 error by move number (the prediction made after that move):
 
 | moves | synthetic | eOthello |

@@ -43,8 +43,8 @@ if evaluation and "by_move" in evaluation.get("synthetic", {}):
                "model must have tracked.")
     for name, counts in (("Synthetic", evaluation["synthetic"]["by_move"]),
                          ("eOthello", evaluation["eothello"]["by_move"])):
-        if pass_errors(counts):
-            st.markdown(f"**{name}.** {pass_errors_sentence(pass_errors(counts))}")
+        if split := pass_errors(counts):
+            st.markdown(f"**{name}.** {pass_errors_sentence(split)}")
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "
