@@ -5,11 +5,12 @@
 #   device run:  bash scripts/gpu_train.sh     (carry .whl for the TransformerLens timing)
 # Training needs only torch, numpy, safetensors, tqdm; TransformerLens is used only by the last
 # timing, from wheels in .whl (ignored by git; installed there into /tmp/site): transformer_lens
-# 3.9.0, datasets 5.2.0, dill 0.4.1, multiprocess 0.70.19, better_abc 0.0.3, fancy_einsum 0.0.3,
-# typeguard 4.6.1, beartype 0.23.1, fetched with `pip download --no-deps --only-binary=:all:
-# --python-version 3.12 --platform manylinux2014_x86_64 --platform any -d .whl NAME==VERSION`. Check it on a CPU at tiny scale with
-#   OUT=/tmp/o RUN=/tmp/r MINUTES=0.1 WORKERS=1 SHAPE="--n-layers 2 --d-model 32 --n-heads 4" \
-#   EVAL_EVERY=20 FINAL_EVAL=200 bash scripts/gpu_train.sh
+# 3.9.0, datasets 5.2.0, dill 0.4.1, multiprocess 0.70.19, better_abc 0.0.3, fetched with
+# `pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64
+# --platform any -d .whl NAME==VERSION`. Only these: TL's other needs are on the device image or never
+# imported by the app core (beartype, typeguard, fancy_einsum: checked with them absent), and with
+# them the tree would pass the device's 64 MiB. Before the device call, on the CPU (no device time):
+#   bash scripts/gpu_preflight.sh     (travelling size, then this script end to end at tiny scale)
 # INIT=assets/models/bundled continues from the bundled weights (fresh optimizer; e.g. LR=3e-4),
 # since a run's checkpoint.pt (weights + AdamW state, ~300 MB) cannot come back from the device.
 # Back here: copy the shards, and config.json, model.safetensors.index.json, metrics.jsonl out of
