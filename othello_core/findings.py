@@ -146,9 +146,10 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
         sentence += f"; the best multi-layer recipe ('{best_multi['name']}') reaches {best_multi['success_rate']:.0%}"
     if direct_share is not None:
         sentence += (f". Summed over {len(totals)} edited positions, {direct_share:.0%} of the logit change is the "
-                     "edit's direct effect (later components frozen); "
-                     "letting one later component respond adds most for "
-                     + ", ".join(f"{k} ({v:+.0%})" for k, v in top) + ".")
+                     "edit's direct effect (later components frozen); ")
+        sentence += ("letting one later component respond adds most for "
+                     + ", ".join(f"{k} ({v:+.0%})" for k, v in top) + "." if top else
+                     "no head or MLP comes after the edited stream, so nothing later can respond.")
     return {"sentence": sentence, "sweep": sweep, "direct_share": direct_share,
             "component_share": mean_share, "positions_decomposed": len(totals),
             "command": sweep.get("command", "python -m othello_core edits sweep")}

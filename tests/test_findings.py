@@ -42,6 +42,16 @@ def test_findings_schema_and_sentences(service, tmp_path):
     assert len(roles) == 2 and len(roles[0]) == 4 and all(0 <= x <= 1 for row in roles for x in row)
 
 
+def test_minimal_edit_finding_after_the_final_layer_has_no_later_component(service, tmp_path):
+    rows, origin = benchmark_rows(4, 2, seed=0)
+    sweep = run_sweep(service, rows, origin, settings=sweep_settings(2, scales=(1.0,)))
+    last = next(r for r in sweep["settings"] if r["kind"] == "single" and tuple(r["edit"]["layers"]) == (2,))
+    (tmp_path / "edit_sweep.json").write_text(json.dumps(sweep | {"best_single_layer": last["name"]}))
+    result = Fd.edit_finding(tmp_path, service, positions=6)
+    assert result["component_share"] == {}
+    assert "nothing later can respond" in result["sentence"] and "adds most for" not in result["sentence"]
+
+
 def test_minimal_edit_finding_is_absent_without_a_sweep(service, tmp_path):
     assert Fd.edit_finding(tmp_path, service) is None
 
