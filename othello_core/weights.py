@@ -123,8 +123,13 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 def model_hash(model: torch.nn.Module) -> str:
     """Content hash of the weights (fp32 bytes of every parameter, in name order)."""
+    return state_dict_hash(model.state_dict())
+
+
+def state_dict_hash(sd: dict[str, torch.Tensor]) -> str:
+    """``model_hash`` of the model these tensors load into (fp16 files hash as their fp32 values)."""
     digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
+    for name, tensor in sorted(sd.items()):
         if _is_buffer_key(name):
             continue
         digest.update(name.encode())
@@ -180,7 +185,8 @@ def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | 
         written.write_text(json.dumps({"weight_map": weight_map}, indent=1))
     shape = ModelShape.from_state_dict(sd)
     config = read_config(folder)  # keep e.g. the training config
-    config |= {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", "")} | (extra_config or {})
+    config |= {"shape": asdict(shape), "dtype": str(dtype).replace("torch.", ""),
+               "weights_hash": state_dict_hash(sd)} | (extra_config or {})
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     return written
 
@@ -206,9 +212,25 @@ def read_weights(path: Path | str) -> dict[str, torch.Tensor]:
         sd = read_sharded(path)
     else:
         sd = read_state_dict(path / "model.safetensors" if path.is_dir() else path)
+    if path.is_dir():
+        check_weights_hash(path, sd)
     if "tok_emb.weight" in sd:
         sd = convert_mingpt(sd)
     return sd
+
+
+def check_weights_hash(folder: Path, sd: dict[str, torch.Tensor]) -> None:
+    """Refuse weights that differ from what ``save_model`` wrote (its ``weights_hash``), e.g. a
+    shard copied from an older run, cut short or corrupted on the way back from a device."""
+    expected = read_config(folder).get("weights_hash")
+    if expected is None:  # written before the hash was recorded
+        return
+    found = state_dict_hash(sd)
+    if found != expected:
+        raise ModelLoadError(
+            f"the weights in {folder} hash to {found}, but its config.json records {expected} from "
+            "when they were written: a file is stale, cut short or corrupted. Copy the model files and "
+            "config.json again from the same run.")
 
 
 def n_parameters(model: torch.nn.Module) -> int:

@@ -2,7 +2,8 @@
 # Run here, on the CPU, before issue 8's device call (scripts/gpu_train.sh): it costs no device time.
 #   1. the working tree that travels (tracked + untracked-not-ignored files + the carried .whl) must
 #      stay under the device's 64 MiB, or the call is refused;
-#   2. the whole device script runs end to end at tiny scale (~45 s on 2 cores).
+#   2. the whole device script runs end to end at tiny scale, and what it leaves in OUT unpacks and
+#      passes scripts/unpack_gpu_run.sh (~45 s on 2 cores).
 # Usage: bash scripts/gpu_preflight.sh          (SKIP_DRY_RUN=1 for the size check alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,5 @@ grep -q '"final": true' "$tmp/log" || { cat "$tmp/log"; echo "dry run: no final 
 [ -f "$tmp/out/run_meta.tgz" ] && ls "$tmp"/out/model-*-of-*.safetensors >/dev/null \
   || { cat "$tmp/log"; echo "dry run: weights or run_meta.tgz missing from OUT" >&2; exit 1; }
 grep -E '^\[(training|forward|real games|app analysis)' "$tmp/log"
-echo "dry run passed (log: $tmp/log)"
+bash scripts/unpack_gpu_run.sh "$tmp/out" "$tmp/unpacked"
+echo "dry run passed, through the unpacking back here (log: $tmp/log)"

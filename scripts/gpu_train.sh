@@ -13,8 +13,8 @@
 #   bash scripts/gpu_preflight.sh     (travelling size, then this script end to end at tiny scale)
 # INIT=assets/models/bundled continues from the bundled weights (fresh optimizer; e.g. LR=3e-4),
 # since a run's checkpoint.pt (weights + AdamW state, ~300 MB) cannot come back from the device.
-# Back here: copy the shards, and config.json, model.safetensors.index.json, metrics.jsonl out of
-# run_meta.tgz, into one run folder RUN; then scripts/refresh_bundled.sh RUN.
+# Back here: bash scripts/unpack_gpu_run.sh FILES_AT RUN (shards + run_meta.tgz into one run folder,
+# checked against the weights hash recorded at export); then scripts/refresh_bundled.sh RUN.
 # Run on an H100 on 2026-11-26 (bench/RESULTS.md): 22.4k games/s, 20.6% MFU.
 set -uo pipefail
 export PYTHONUNBUFFERED=1

@@ -190,3 +190,19 @@ def test_sharded_weights_reassemble(tmp_path, tokens):
     loaded = M.load_model(str(tmp_path), device="cpu")
     M.save_model(twin, tmp_path / "whole")
     assert M.model_hash(loaded) == M.model_hash(M.load_model(str(tmp_path / "whole"), device="cpu"))
+
+
+def test_a_shard_from_another_run_is_refused_by_the_recorded_hash(tmp_path):
+    import json
+    import shutil
+    for folder, seed in (("run", 4), ("other", 5)):
+        M.save_model(random_twin(seed=seed), tmp_path / folder, shard_mb=0.03)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["weights_hash"] == M.model_hash(M.load_model(str(tmp_path / "run"), device="cpu"))
+    stale = sorted((tmp_path / "other").glob("model-*-of-*.safetensors"))[-1]
+    shutil.copy(stale, tmp_path / "run" / stale.name)  # same keys and shapes, other values
+    with pytest.raises(M.ModelLoadError, match="stale, cut short or corrupted"):
+        M.load_model(str(tmp_path / "run"), device="cpu")
+    del config["weights_hash"]  # folders written before the hash was recorded still load
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    M.load_model(str(tmp_path / "run"), device="cpu")

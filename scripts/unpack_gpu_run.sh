@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# After issue 8's device call: gather what came back into one run folder and check it, before the
+# ~45 CPU-minutes of scripts/refresh_bundled.sh.
+#   bash scripts/unpack_gpu_run.sh FILES_AT [RUN_DIR]     (RUN_DIR defaults to runs/paper-gpu-new)
+# FILES_AT is the folder the device reply names (the shards, run_meta.tgz, log.txt). The weights
+# are loaded here, which checks them against the hash export recorded on the GPU (config.json's
+# weights_hash), and the run's own held-out evaluation is printed with its pass split.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FROM=${1:?usage: scripts/unpack_gpu_run.sh FILES_AT [RUN_DIR]}
+RUN=${2:-runs/paper-gpu-new}
+PY=${PY:-.venv/bin/python}
+mkdir -p "$RUN"
+tar -C "$RUN" -xzf "$FROM/run_meta.tgz"
+cp "$FROM"/model-*-of-*.safetensors "$RUN/"
+[ -f "$FROM/log.txt" ] && cp "$FROM/log.txt" "$RUN/device_log.txt"
+PYTHONPATH=. "$PY" - "$RUN" <<'PY'
+import sys
+from pathlib import Path
+
+from othello_core.evaluate import pass_errors, pass_errors_sentence
+from othello_core.model import load_model, model_hash
+from othello_core.weights import read_config
+
+run = Path(sys.argv[1])
+model = load_model(str(run), device="cpu")  # raises if a shard does not match weights_hash
+config = read_config(run)
+print(f"{run}: weights hash {model_hash(model)} matches the one recorded on the device")
+final = config.get("training", {}).get("final_eval")
+if final:
+    print(f"device evaluation: legal top-1 {final['legal_top1']:.3%} on {final['games']:,} held-out games "
+          f"after {config['training']['games_seen']:,} games of training "
+          f"({config['training']['wall_time_s'] / 60:.1f} min on {config['training']['hardware']})")
+    sentence = pass_errors_sentence(pass_errors(final.get("by_move", {})))
+    if sentence:
+        print(sentence)
+print(f"next: scripts/refresh_bundled.sh {run}")
+PY
