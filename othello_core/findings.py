@@ -272,7 +272,6 @@ def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int
         resid.append(cache[hook][:, positions].float().cpu())
         hits.append(_legal_hits(logits[:, positions], legal[start:start + batch_size]))
     resid, hits = torch.cat(resid), np.concatenate(hits)  # [g, k, d], [g, k]
-    shared_w, shared_b = service.probes.linear["mine_theirs"]
     out: dict = {key: [] for key in ("own_probe_mine_theirs", "own_probe_black_white", "own_probe_blank",
                                      "shared_probe_mine_theirs", "model_legal_top1", "legal_moves",
                                      "mover_not_alternating", "train", "test")}
@@ -288,7 +287,7 @@ def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int
         targets = {kind: kind_targets(labels, kind) for kind in ("mine_theirs", "black_white", "blank")}
         for kind, values in targets.items():
             out[f"own_probe_{kind}"].append(round(_held_out_accuracy(x, values, KINDS[kind], train, seed), 4))
-        shared = (torch.einsum("nd,dsc->nsc", x[train:], shared_w[layer]) + shared_b[layer]).argmax(-1)
+        shared = service.probes.linear_probs("mine_theirs", x[None, train:], streams=[layer])[0].argmax(-1)
         out["shared_probe_mine_theirs"].append(
             round(float((shared == torch.as_tensor(targets["mine_theirs"][train:])).float().mean()), 4))
         can_move = legal[rows, k].any(-1)

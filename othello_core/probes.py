@@ -160,9 +160,12 @@ class ProbeSet:
     mlp: dict[tuple[str, int], tuple[torch.Tensor, ...]] = field(default_factory=dict)
 
     @torch.no_grad()
-    def linear_probs(self, kind: str, resid: torch.Tensor) -> torch.Tensor:
-        """``resid [streams, n, d]`` -> class probabilities ``[streams, n, 64, C]``."""
+    def linear_probs(self, kind: str, resid: torch.Tensor, streams: list[int] | None = None) -> torch.Tensor:
+        """``resid [streams, n, d]`` -> class probabilities ``[streams, n, 64, C]``; with ``streams``,
+        ``resid`` holds just those streams, in that order."""
         w, b = self.linear[kind]
+        if streams is not None:
+            w, b = w[streams], b[streams]
         logits = torch.einsum("lnd,ldsc->lnsc", resid.float(), w) + b[:, None]
         return logits.softmax(-1)
 
