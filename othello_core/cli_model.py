@@ -327,13 +327,13 @@ Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_paramete
 
 def errors_by_move_table(synthetic: dict, real: dict) -> str:
     """Where in the game the top-1 errors are: error rate per span of move numbers."""
-    from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_errors, pass_errors_sentence
+    from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_error_sentences
     if "by_move" not in synthetic or "by_move" not in real:
         return ""
     rows = "\n".join(f"| {a}–{b} | {error_rate_over_moves(synthetic['by_move'], a, b):.3%} | "
                      f"{error_rate_over_moves(real['by_move'], a, b):.3%} |" for a, b in MOVE_SPANS)
-    splits = {name: pass_errors(ev["by_move"]) for name, ev in (("Synthetic", synthetic), ("eOthello", real))}
-    passes = "\n".join(f"- {name}: {pass_errors_sentence(split)}" for name, split in splits.items() if split)
+    passes = "\n".join(f"- {name}: {sentence}" for name, sentence
+                       in pass_error_sentences({"synthetic": synthetic, "eothello": real}).items())
     return f"""Top-1 error by move number (the prediction made after that move):
 
 | moves | synthetic | eOthello |

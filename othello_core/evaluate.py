@@ -130,6 +130,17 @@ def pass_errors_sentence(split: dict | None) -> str:
             f"{split['error_otherwise']:.3%} elsewhere: {split['share_of_errors']:.0%} of all errors.")
 
 
+def pass_error_sentences(evaluation: dict) -> dict[str, str]:
+    """``pass_errors_sentence`` per dataset of a stored evaluation (``{"synthetic": ..., "eothello": ...}``),
+    keyed by the dataset's display name; datasets counted before passes were are left out."""
+    sentences = {}
+    for key, name in (("synthetic", "Synthetic"), ("eothello", "eOthello")):
+        split = pass_errors(evaluation.get(key, {}).get("by_move", {}))
+        if split:
+            sentences[name] = pass_errors_sentence(split)
+    return sentences
+
+
 def heldout_games(n: int) -> GameBatch:
     return random_games(n, seed=EVAL_SEED, labels=True)
 

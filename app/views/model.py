@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import common
-from othello_core.evaluate import pass_errors, pass_errors_sentence, stored_evaluation
+from othello_core.evaluate import pass_error_sentences, stored_evaluation
 from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
 from othello_core.plots import error_by_move_figure, training_figure
 from othello_core.train import read_metrics
@@ -41,10 +41,8 @@ if evaluation and "by_move" in evaluation.get("synthetic", {}):
     st.caption("Share of positions whose top-1 prediction is illegal, by move number (hover: errors of "
                "positions). The errors grow as the game goes on: the later the position, the more flips the "
                "model must have tracked.")
-    for name, counts in (("Synthetic", evaluation["synthetic"]["by_move"]),
-                         ("eOthello", evaluation["eothello"]["by_move"])):
-        if split := pass_errors(counts):
-            st.markdown(f"**{name}.** {pass_errors_sentence(split)}")
+    for name, sentence in pass_error_sentences(evaluation).items():
+        st.markdown(f"**{name}.** {sentence}")
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "
