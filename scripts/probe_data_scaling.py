@@ -22,9 +22,9 @@ from othello_core.board import BLACK
 from othello_core.games import mover_by_alternation, random_games
 from othello_core.model import load_model
 from othello_core.notation import MODEL_CONTEXT
-from othello_core.probes import PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets
+from othello_core.probes import PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets, stream_hooks
 
-LAYERS = (5, 6, 7)  # blocks.{L-1}.hook_resid_post: "after layer L"
+LAYERS = (5, 6, 7)  # streams "after layer L" (probes.stream_hooks)
 
 
 @torch.no_grad()
@@ -32,7 +32,7 @@ def every_position(model, games: int, seed: int, batch_size: int = 128):
     """Streams ``[layers, samples, d]`` (float16), mine/theirs targets ``[samples, 64]`` by the true
     next mover and by strict alternation, positions, games."""
     batch = random_games(games, seed=seed, labels=True)
-    hooks = [f"blocks.{layer - 1}.hook_resid_post" for layer in LAYERS]
+    hooks = [stream_hooks(model.cfg.n_layers)[layer] for layer in LAYERS]
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
     chunks = []
     for start in range(0, games, batch_size):

@@ -23,8 +23,10 @@ from othello_core.model import load_model, model_hash
 from othello_core.weights import read_config
 
 run = Path(sys.argv[1])
-model = load_model(str(run), device="cpu")  # raises if a shard does not match weights_hash
 config = read_config(run)
+if "weights_hash" not in config:
+    sys.exit(f"{run}/config.json records no weights_hash: the export predates it, so the shards cannot be checked")
+model = load_model(str(run), device="cpu")  # raises if a shard does not match weights_hash
 print(f"{run}: weights hash {model_hash(model)} matches the one recorded on the device")
 final = config.get("training", {}).get("final_eval")
 if final:
