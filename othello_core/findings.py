@@ -31,7 +31,7 @@ import torch
 from .attention import mover_share
 from .games import mover_not_alternating, random_games
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
-from .probes import (KINDS, PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, report_rows,
+from .probes import (KINDS, PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, span_curve,
                      simple_features, stream_hooks)
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
@@ -47,7 +47,7 @@ def probe_finding(report: dict) -> dict:
     bw = curve(report, "linear", "black_white")
     widths = sorted(report["mlp"].get("black_white", {}), key=int)
     mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else None
-    span = [row.get("span_accuracy") for row in report_rows(report, "linear", "mine_theirs")]
+    span = span_curve(report)
     best = int(np.argmax(mt))
     gap = [m - b for m, b in zip(mt, bw)]
     ahead = sum(g > 0 for g in gap[1:])

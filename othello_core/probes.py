@@ -380,6 +380,12 @@ def curve(report: dict, method: str, kind: str, width: int | None = None,
     return [row[metric] for row in report_rows(report, method, kind, width)]
 
 
+def span_curve(report: dict) -> list[float | None]:
+    """The linear mine/theirs probe's accuracy per layer over ``PUBLISHED_SPAN``; ``None`` per layer
+    for a report fitted without move positions (it has no ``span_accuracy``)."""
+    return [row.get("span_accuracy") for row in report_rows(report, "linear", "mine_theirs")]
+
+
 def mean_by_move(row: dict, first: int, last: int) -> float:
     """A row's ``by_move`` accuracy averaged over move numbers ``first..last`` (1-based, inclusive)."""
     values = [a for a in row["by_move"][first - 1:last] if a is not None]
@@ -392,7 +398,7 @@ def summary_lines(report: dict) -> list[str]:
     lines = ["layer  " + "  ".join(f"{n:>12}" for n in ("lin mine/th", f"(moves {first}-{last})",
                                                         "lin colour", "mlp colour"))]
     mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
-    span = [row.get("span_accuracy") for row in report_rows(report, "linear", "mine_theirs")]
+    span = span_curve(report)
     widths = sorted(report["mlp"].get("black_white", {}), key=int)
     mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(mt)
     for layer, row in enumerate(zip(mt, span, bw, mlp)):

@@ -71,6 +71,9 @@ def test_accuracy_by_move_puts_each_sample_at_its_move_number():
     assert P.PUBLISHED_SPAN == (6, 54) and row["span_accuracy"] == 0.875
     assert "by_move" not in P.accuracy_report(probs, targets)[0]
     assert "span_accuracy" not in P.accuracy_report(probs, targets)[0]
+    with_span = {"linear": {"mine_theirs": [row, row]}}
+    without = {"linear": {"mine_theirs": P.accuracy_report(probs, targets)}}
+    assert P.span_curve(with_span) == [0.875, 0.875] and P.span_curve(without) == [None]
 
 
 def test_kind_targets_follow_the_label_conventions_through_a_pass():
