@@ -273,8 +273,7 @@ def late_game_figure(finding: dict) -> go.Figure:
             line=dict(color=colour, dash=dash), customdata=extra,
             hovertemplate="after move %{x}: %{y:.1%} (%{customdata[0]:.1f} legal moves on average; "
                           f"a pass changed the next mover in %{{customdata[1]:.0%}} of games)<extra>{name}</extra>"))
-    fig.update_layout(xaxis=dict(title="move number (not to scale)",
-                                 type="category"),
+    fig.update_layout(xaxis=dict(title="move number (not to scale)", type="category"),
                       yaxis=dict(title="held-out accuracy", tickformat=".0%"),
                       height=340, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.35))
     return fig

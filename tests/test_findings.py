@@ -1,7 +1,9 @@
 """The findings pipeline end to end on a tiny model with probes of its own: schema and sense."""
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from othello_core import findings as Fd
 from othello_core.games import random_games
@@ -57,8 +59,6 @@ def test_minimal_edit_finding_is_absent_without_a_sweep(service, tmp_path):
 
 
 def test_neuron_top_positions_are_the_true_maxima(service):
-    import numpy as np
-    import torch
     top = Fd.neuron_top_positions(service, games=20, k=3, batch_size=7)
     assert top["values"].shape == (2, 64, 3) and top["index"].shape == (2, 64, 3, 2)
     games = random_games(20, seed=Fd.NEURON_SEED)
@@ -85,8 +85,6 @@ def test_late_game_finding_counts_the_legal_moves_left_and_the_passes(service):
 
 
 def test_held_out_accuracy_reads_a_planted_board_and_not_noise():
-    import numpy as np
-    import torch
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, (600, 64))
     onehot = torch.nn.functional.one_hot(torch.as_tensor(y), 3).float().reshape(600, -1)

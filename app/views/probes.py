@@ -6,7 +6,7 @@ import streamlit as st
 from app import common
 from othello_core.evaluate import MOVE_SPANS
 from othello_core.plots import accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure
-from othello_core.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows
+from othello_core.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 
 ss = st.session_state
 st.title("Probes")
@@ -16,7 +16,7 @@ report = svc.probe_report
 if report:
     st.subheader("How well each probe reads the board, per layer")
     metrics = ["cell_accuracy", "board_accuracy"]
-    if "span_accuracy" in report["linear"]["mine_theirs"][0]:
+    if span_curve(report)[0] is not None:
         metrics.insert(1, "span_accuracy")
     metric = st.radio("Metric", metrics, horizontal=True, format_func=accuracy_metric_label, key="probe_metric")
     st.plotly_chart(accuracy_figure(report, metric), key="accuracy_curves")
