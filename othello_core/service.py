@@ -76,7 +76,8 @@ class ModelService:
 
     def __init__(self, model, name: str, probes: ProbeSet | None = None,
                  probe_report: dict | None = None, card: str | None = None,
-                 probe_error: str | None = None):
+                 probe_error: str | None = None, weights_hash: str | None = None):
+        """``weights_hash``: the model's ``model_hash`` when the caller has computed it already."""
         self.model = model
         self.name = name
         self.probes = probes
@@ -84,7 +85,7 @@ class ModelService:
         self.probe_error = probe_error
         self.card = card
         self.folder: Path | None = None  # where its probes, reports and findings live
-        self.hash = model_hash(model)
+        self.hash = weights_hash or model_hash(model)
         self.lock = threading.RLock()
         self.n_layers = model.cfg.n_layers
         self.device = str(next(model.parameters()).device)
@@ -108,7 +109,7 @@ class ModelService:
             error = str(err)
         if (folder / "model_card.md").exists():
             card = (folder / "model_card.md").read_text()
-        service = cls(model, source, probes, report, card, error)
+        service = cls(model, source, probes, report, card, error, weights_hash=digest)
         service.folder = folder
         return service
 

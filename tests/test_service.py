@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from othello_core.board import parse_game
-from othello_core.model import ModelShape, build_model
+from othello_core.model import ModelShape, build_model, model_hash, save_model
 from othello_core.service import ModelService
 from othello_core.notation import parse_moves
 
@@ -18,6 +18,17 @@ from .test_board import SHORTEST
 def service():
     model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=0)
     return ModelService(model, "tiny")
+
+
+def test_a_loaded_service_carries_the_hash_of_its_weights(service, tmp_path):
+    """Loaded from a folder: the hash it reports is the weights' own and the one recorded at export;
+    a folder without probes still loads and says why there are none."""
+    import json
+    save_model(service.model, tmp_path)
+    loaded = ModelService.load(str(tmp_path), device="cpu")
+    recorded = json.loads((tmp_path / "config.json").read_text())["weights_hash"]
+    assert loaded.hash == model_hash(loaded.model) == recorded  # of the fp16 weights written, not the fp32 original
+    assert loaded.probes is None and loaded.probe_error and loaded.folder == tmp_path
 
 
 def test_analysis_matches_the_rules(service):
