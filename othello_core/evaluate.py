@@ -33,7 +33,7 @@ EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([
 _TOKEN_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
 
 
-def squares_to_tokens(legal: np.ndarray) -> np.ndarray:
+def legal_squares_to_tokens(legal: np.ndarray) -> np.ndarray:
     """``[..., 64]`` legal squares -> ``[..., 61]`` legal tokens (token 0 never legal)."""
     legal = legal[..., _TOKEN_SQUARES]
     return np.concatenate([np.zeros(legal.shape[:-1] + (1,), dtype=bool), legal], axis=-1)
@@ -41,7 +41,7 @@ def squares_to_tokens(legal: np.ndarray) -> np.ndarray:
 
 def legal_tokens(batch: GameBatch) -> np.ndarray:
     """[games, 59, 61] bool: legal next moves in token space (token 0 never legal)."""
-    return squares_to_tokens(batch.labels["legal"][:, :MODEL_CONTEXT])
+    return legal_squares_to_tokens(batch.labels["legal"][:, :MODEL_CONTEXT])
 
 
 def move_log_probs(logits: torch.Tensor) -> torch.Tensor:

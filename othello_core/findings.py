@@ -236,8 +236,8 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
 
 def _legal_hits(logits: torch.Tensor, legal: np.ndarray) -> np.ndarray:
     """Whether the model's top move is legal, per position: ``logits [..., vocab]``, ``legal [..., 64]``."""
-    from .evaluate import move_log_probs, squares_to_tokens, top1_is_legal
-    return top1_is_legal(move_log_probs(logits).cpu().numpy(), squares_to_tokens(legal))
+    from .evaluate import legal_squares_to_tokens, move_log_probs, top1_is_legal
+    return top1_is_legal(move_log_probs(logits).cpu().numpy(), legal_squares_to_tokens(legal))
 
 
 def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
