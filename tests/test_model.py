@@ -1,6 +1,8 @@
 """Every loading path of othello_core.model, offline, on checkpoints made here."""
+import json
 import math
 import pickle
+import shutil
 
 import pytest
 import torch
@@ -193,8 +195,6 @@ def test_sharded_weights_reassemble(tmp_path, tokens):
 
 
 def test_a_shard_from_another_run_is_refused_by_the_recorded_hash(tmp_path):
-    import json
-    import shutil
     for folder, seed in (("run", 4), ("other", 5)):
         M.save_model(random_twin(seed=seed), tmp_path / folder, shard_mb=0.03)
     config = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -1,4 +1,5 @@
 """The single locked model service: analysis values, hook hygiene, session isolation."""
+import json
 import threading
 import time
 
@@ -23,7 +24,6 @@ def service():
 def test_a_loaded_service_carries_the_hash_of_its_weights(service, tmp_path):
     """Loaded from a folder: the hash it reports is the weights' own and the one recorded at export;
     a folder without probes still loads and says why there are none."""
-    import json
     save_model(service.model, tmp_path)
     loaded = ModelService.load(str(tmp_path), device="cpu")
     recorded = json.loads((tmp_path / "config.json").read_text())["weights_hash"]
