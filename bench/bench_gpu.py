@@ -28,7 +28,7 @@ from othello_core.games import random_games  # noqa: E402
 from othello_core.gpt import OthelloGPT  # noqa: E402
 from othello_core.notation import MODEL_CONTEXT  # noqa: E402
 from othello_core.train import read_metrics  # noqa: E402
-from othello_core.weights import ModelShape, read_weights  # noqa: E402
+from othello_core.weights import ModelShape, read_config, read_weights  # noqa: E402
 from timing import median_time  # noqa: E402
 
 H100_BF16_DENSE = 989.4e12
@@ -61,11 +61,13 @@ def load_lean(run: Path) -> OthelloGPT:
 
 
 def part_training(run: Path, peak: float) -> dict:
+    config = read_config(run)
+    steps_before = config.get("earlier_training", {}).get("steps", 0)  # windows inherited via --init-from
     rows = read_metrics(run / "metrics.jsonl")
-    windows = [r for r in rows if "games_per_s" in r]
+    windows = [r for r in rows if "games_per_s" in r and r["step"] > steps_before]
     steady = windows[1:] or windows  # the first window holds the warm-up
     games_per_s = sorted(r["games_per_s"] for r in steady)[len(steady) // 2]
-    shape = ModelShape(**json.loads((run / "config.json").read_text())["shape"])
+    shape = ModelShape(**config["shape"])
     flops = games_per_s * training_flops_per_game(shape)
     return {"train_games_per_s_median": games_per_s, "train_tflops": flops / 1e12,
             "mfu_vs_h100_bf16_spec": flops / H100_BF16_DENSE, "mfu_vs_measured_matmul": flops / peak,

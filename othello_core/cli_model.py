@@ -308,7 +308,7 @@ the legal moves).
 | wall time | {t.get('wall_time_s', 0) / 60:.1f} min |
 | seed | {t.get('seed', '?')} |
 | command{'s, in order' if len(config.get('command_history', [])) > 1 else ''} | {' then '.join(f'`{c}`' for c in config.get('command_history') or [t.get('command', '?')])} |
-
+{continued_from(config.get('earlier_training'))}
 ## Evaluation
 
 | data | legal top-1 | legal-set F1 (p >= 1%) | positions |
@@ -318,11 +318,19 @@ the legal moves).
 
 {errors_by_move_table(synthetic, real)}
 {during_training(t)}
-Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_parameters(model), synthetic)}
+Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_parameters(model), synthetic, t.get('games_seen', 0))}
 """
     (folder / "model_card.md").write_text(card)
     print(card)
     return 0
+
+
+def continued_from(earlier: dict | None) -> str:
+    """The card's row for a run trained on from earlier weights (``train.inherited_training``)."""
+    if not earlier:
+        return ""
+    return (f"| continued from | weights `{earlier.get('weights_hash')}` ({earlier.get('from')}) after "
+            f"{earlier.get('games_seen', 0):,} games on {earlier.get('hardware')}; fresh optimizer |\n")
 
 
 def errors_by_move_table(synthetic: dict, real: dict) -> str:
@@ -361,12 +369,13 @@ def during_training(training: dict) -> str:
             "above uses the float16 weights shipped here, on this machine.\n")
 
 
-def paper_comparison(parameters: int, synthetic: dict) -> str:
+def paper_comparison(parameters: int, synthetic: dict, games_seen: int) -> str:
     error = 1 - synthetic["legal_top1"]
     if parameters >= 20_000_000:
         return (f"Its top-1 error is {error:.3%}; the paper's synthetic model makes 0.01% and an "
                 "independent check of the released weights found 0.07%. It has the paper's shape and "
-                "saw fewer games, so read probe, edit and circuit figures as those of a close but "
+                f"saw {games_seen / 1e6:.1f}M games (the paper's synthetic set holds 20M), with its own "
+                "objective and seed, so read probe, edit and circuit figures as those of a close but "
                 "not identical model.")
     return (f"Its top-1 error is {error:.2%}; the paper's synthetic model makes 0.01%. This model is far "
             "smaller and saw far fewer games, so its world model is weaker: read every probe, edit "

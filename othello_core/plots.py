@@ -177,17 +177,20 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
 
 
 def training_figure(rows: list[dict]) -> go.Figure:
-    """Held-out top-1 error (log scale) against games seen, from a run's ``metrics.jsonl``."""
+    """Held-out top-1 error (log scale) against games seen, from a run's ``metrics.jsonl`` (a run
+    trained on from earlier weights carries the earlier runs' records: one curve, a star per run)."""
     periodic = [r for r in rows if not r.get("final")]
     games = [r["games_seen"] for r in periodic]
     error = [max(1 - r["legal_top1"], 1e-5) for r in periodic]
     fig = go.Figure(go.Scatter(x=games, y=error, mode="lines+markers", name="held-out games",
                                hovertemplate="%{x:,} games: top-1 error %{y:.3%}<extra></extra>"))
-    for r in rows:
-        if r.get("final"):
-            fig.add_trace(go.Scatter(x=[r["games_seen"]], y=[max(1 - r["legal_top1"], 1e-5)],
-                                     mode="markers", marker=dict(size=11, symbol="star"),
-                                     name=f"final, {r['games']:,} games"))
+    finals = [r for r in rows if r.get("final")]  # one per run: a model trained on has several
+    if finals:
+        fig.add_trace(go.Scatter(
+            x=[r["games_seen"] for r in finals], y=[max(1 - r["legal_top1"], 1e-5) for r in finals],
+            customdata=[r["games"] for r in finals], mode="markers", marker=dict(size=11, symbol="star"),
+            name="end of a run (larger held-out set)",
+            hovertemplate="%{x:,} games: top-1 error %{y:.3%} on %{customdata:,} held-out games<extra></extra>"))
     fig.add_hline(y=1e-4, line=dict(color="#999", dash="dot"),
                   annotation_text="the paper's synthetic model (0.01%)", annotation_position="top right")
     fig.update_layout(xaxis=dict(title="games seen"), yaxis=dict(title="legal top-1 error", type="log",

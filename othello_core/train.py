@@ -164,21 +164,30 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
-    step, games_seen, elapsed_before = 0, 0, 0.0
+    step, games_seen, elapsed_before = 0, 0, 0.0  # step: this run's (it drives the schedule)
     ckpt_path = run_dir / "checkpoint.pt"
-    if cfg.init_from and not (resume and ckpt_path.exists()):
+    resuming = resume and ckpt_path.exists()
+    # Weights from an earlier run carry its totals: steps, games and time count on from them.
+    earlier = read_config(run_dir).get("earlier_training", {}) if resuming else inherited_training(cfg.init_from)
+    steps_before = int(earlier.get("steps", 0))
+    if cfg.init_from and not resuming:
         from .weights import read_weights
         model.load_state_dict({k: v.float() for k, v in read_weights(cfg.init_from).items()})
-    if resume and ckpt_path.exists():
+        games_seen, elapsed_before = int(earlier.get("games_seen", 0)), float(earlier.get("wall_time_s", 0.0))
+        if main_process:  # the training curve goes on from the earlier run's
+            (run_dir / "metrics.jsonl").write_text(
+                "".join(json.dumps(r) + "\n" for r in inherited_metrics(cfg.init_from)))
+    if resuming:
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step, games_seen = int(ckpt["step"]), int(ckpt["games_seen"])
         elapsed_before = float(ckpt["elapsed_s"])
     if main_process:
-        history = command_history(run_dir) if resume else []
+        history = command_history(run_dir) if resuming else command_history(Path(cfg.init_from)) if earlier else []
         (run_dir / "config.json").write_text(json.dumps(
-            asdict(cfg) | {"shape": asdict(cfg.shape()), "command_history": history + [cfg.command]}, indent=2))
+            asdict(cfg) | {"shape": asdict(cfg.shape()), "command_history": history + [cfg.command]}
+            | ({"earlier_training": earlier} if earlier else {}), indent=2))
 
     trained = model
     if cfg.compile and device.startswith("cuda"):
@@ -186,7 +195,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     if distributed:
         trained = DistributedDataParallel(trained, device_ids=[device] if device.startswith("cuda") else None)
 
-    stream = GameStream(cfg.batch_size, cfg.target, seed=cfg.seed * 1000 + step, rank=rank)
+    # seeded by the lineage's step count, so that a run from earlier weights sees new games
+    stream = GameStream(cfg.batch_size, cfg.target, seed=cfg.seed * 1000 + steps_before + step, rank=rank)
     loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                         pin_memory=device.startswith("cuda"),
                         prefetch_factor=4 if cfg.workers else None, persistent_workers=cfg.workers > 0)
@@ -244,7 +254,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
             now = time.time()
             window = {"games_per_s": round((games_seen - window_games) / (now - window_start))}
             result = evaluate(lambda t: model(t), heldout, device=device)
-            record = {"step": step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
+            record = {"step": steps_before + step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
                       "loss": loss.item(), "lr": lr} | window | result
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
@@ -261,15 +271,41 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         if cfg.final_eval_games:
             final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=device,
                              by_move=True)
-            record = {"step": step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
+            record = {"step": steps_before + step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
                       "final": True} | final
             metrics_file.write(json.dumps(record) + "\n")
             bar.write(json.dumps(record))
         metrics_file.close()
-        export(model, run_dir, cfg, step, games_seen, elapsed, final_eval=final)
+        export(model, run_dir, cfg, steps_before + step, games_seen, elapsed, final_eval=final, earlier=earlier)
     if distributed:
         torch.distributed.destroy_process_group()
     return run_dir
+
+
+def inherited_training(init_from: str | None) -> dict:
+    """What the weights a run starts from (``--init-from``) had been through, from their folder's
+    config.json: the steps, games and wall time the new run counts on from, the hardware and the
+    weights hash. {} for a bare weights file or a folder with no training facts."""
+    if not init_from or not Path(init_from).is_dir():
+        return {}
+    config = read_config(init_from)
+    done = config.get("training")
+    if not done:
+        return {}
+    return {"from": str(init_from), "weights_hash": config.get("weights_hash"),
+            "steps": done.get("steps", 0), "games_seen": done.get("games_seen", 0),
+            "wall_time_s": done.get("wall_time_s", 0.0), "hardware": done.get("hardware")}
+
+
+def inherited_metrics(init_from: str | None) -> list[dict]:
+    """The held-out evaluations logged while the ``--init-from`` weights trained (a run folder's
+    metrics.jsonl, or the training_metrics.jsonl a bundled model keeps); [] if there are none."""
+    if not init_from or not Path(init_from).is_dir():
+        return []
+    for name in ("metrics.jsonl", "training_metrics.jsonl"):
+        if (Path(init_from) / name).exists():
+            return read_metrics(Path(init_from) / name)
+    return []
 
 
 def command_history(run_dir: Path) -> list[str]:
@@ -299,10 +335,16 @@ def cpu_name(threads: int | None = None) -> str:
 
 
 def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_seen: int,
-           elapsed_s: float, shard_mb: float | None = None, final_eval: dict | None = None) -> None:
-    """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts."""
+           elapsed_s: float, shard_mb: float | None = None, final_eval: dict | None = None,
+           earlier: dict | None = None) -> None:
+    """Write the fp16 weights (HookedTransformer keys, optionally sharded) and training facts.
+
+    ``step``, ``games_seen`` and ``elapsed_s`` are totals over the lineage; ``earlier`` (see
+    ``inherited_training``) names the hardware the earlier runs used."""
     from .weights import save_model
     hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name(cfg.threads)
+    if earlier and earlier.get("hardware") and not earlier["hardware"].endswith(hardware):
+        hardware = f"{earlier['hardware']}, then {hardware}"
     training = {"steps": step, "games_seen": games_seen, "wall_time_s": round(elapsed_s, 1),
                 "hardware": hardware, "seed": cfg.seed, "target": cfg.target,
                 "batch_size": cfg.batch_size, "lr": cfg.lr, "command": cfg.command}
@@ -335,6 +377,7 @@ def export_checkpoint(run_dir: Path | str, shard_mb: float | None = None) -> Pat
     ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     model = OthelloGPT(cfg.shape())
     model.load_state_dict(ckpt["model"])
-    export(model, run_dir, cfg, int(ckpt["step"]), int(ckpt["games_seen"]), float(ckpt["elapsed_s"]),
-           shard_mb=shard_mb)
+    earlier = raw.get("earlier_training", {})
+    export(model, run_dir, cfg, int(earlier.get("steps", 0)) + int(ckpt["step"]), int(ckpt["games_seen"]),
+           float(ckpt["elapsed_s"]), shard_mb=shard_mb, earlier=earlier)
     return run_dir

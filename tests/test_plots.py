@@ -43,14 +43,17 @@ def test_accuracy_figure_has_one_curve_per_probe():
     assert list(accuracy_figure(report, "board_accuracy").data[0].y) == [0.4, 0.45, 0.475]
 
 
-def test_training_figure_plots_error_against_games_and_marks_the_final_evaluation():
+def test_training_figure_plots_error_against_games_and_marks_each_runs_final_evaluation():
     rows = [{"games_seen": 1000, "legal_top1": 0.9}, {"games_seen": 2000, "legal_top1": 0.99},
-            {"games_seen": 2000, "legal_top1": 0.995, "final": True, "games": 10000}]
+            {"games_seen": 2000, "legal_top1": 0.995, "final": True, "games": 10000},
+            {"games_seen": 3000, "legal_top1": 0.996},  # a second run, trained on from the first
+            {"games_seen": 3000, "legal_top1": 0.998, "final": True, "games": 5000}]
     fig = training_figure(rows)
     curve = traces(fig, "held-out games")[0]
-    assert list(curve.x) == [1000, 2000] and np.allclose(curve.y, [0.1, 0.01])
-    final = traces(fig, "final, 10,000 games")[0]
-    assert list(final.x) == [2000] and np.allclose(final.y, [0.005])
+    assert list(curve.x) == [1000, 2000, 3000] and np.allclose(curve.y, [0.1, 0.01, 0.004])
+    finals, = traces(fig, "end of a run (larger held-out set)")
+    assert list(finals.x) == [2000, 3000] and np.allclose(finals.y, [0.005, 0.002])
+    assert list(finals.customdata) == [10000, 5000]
     assert fig.layout.yaxis.type == "log"
 
 

@@ -127,6 +127,39 @@ def test_init_from_starts_training_from_given_weights(tmp_path):
     assert not all(torch.equal(trained[k], untrained[k]) for k in trained)
 
 
+def test_a_run_from_earlier_weights_counts_on_from_their_training(tmp_path):
+    """--init-from a run folder continues its lineage: steps, games, commands and the training curve
+    count on from the earlier run, also through a resume."""
+    source, after = tmp_path / "source", tmp_path / "after"
+    earlier = train(source, 40, "--target", "legal")
+    first = train(after, 20, "--target", "legal", "--init-from", str(source))
+    assert first[:len(earlier)] == earlier
+    assert [m["step"] for m in first[len(earlier):]] == [60]
+    assert first[-1]["games_seen"] == 60 * 32 and first[-1]["elapsed_s"] > earlier[-1]["elapsed_s"]
+    resumed = train(after, 40, "--target", "legal", "--init-from", str(source), "--resume",
+                    "--final-eval-games", "50")
+    assert [m["step"] for m in resumed] == [20, 40, 60, 80, 80]
+    # the device's path: the weights exported again from checkpoint.pt, in shards
+    out = subprocess.run([sys.executable, "-m", "othello_core", "export", str(after), "--shard-mb", "0.1"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    config = json.loads((after / "config.json").read_text())
+    assert config["training"]["final_eval"]["legal_top1"] == resumed[-1]["legal_top1"]
+    source_config = json.loads((source / "config.json").read_text())
+    assert config["training"]["steps"] == 80 and config["training"]["games_seen"] == 80 * 32
+    assert config["earlier_training"]["weights_hash"] == source_config["weights_hash"]
+    history = config["command_history"]
+    assert len(history) == 3 and "--init-from" in history[1] and "--resume" in history[2]
+    assert history[0] == source_config["command_history"][0]
+    out = subprocess.run([sys.executable, "-m", "othello_core", "card", str(after), "--games", "50"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    card = (after / "model_card.md").read_text()
+    assert f"| games seen | {80 * 32:,} (80 steps of 32) |" in card
+    assert f"| continued from | weights `{source_config['weights_hash']}`" in card
+    assert f"after {40 * 32:,} games" in card
+
+
 def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weights(tmp_path):
     run = tmp_path / "run"
     train(run, 20, "--target", "legal")

@@ -29,8 +29,9 @@ training = read_metrics(svc.folder / "training_metrics.jsonl") if svc.folder els
 if training:
     st.subheader("Training curve")
     st.plotly_chart(training_figure(training), key="training_curve")
-    st.caption("Legal top-1 error on held-out games (2,000 at each point, the star on 10,000) against "
-               "the number of random games seen; the dotted line is the paper's synthetic model.")
+    st.caption("Legal top-1 error on held-out games (2,000 at each point; a star on 10,000 at the end of "
+               "each training run, a later run going on from the earlier weights) against the number of "
+               "random games seen; the dotted line is the paper's synthetic model.")
 evaluation = stored_evaluation(svc.folder, info["hash"])
 if evaluation and "by_move" in evaluation.get("synthetic", {}):
     st.subheader("Where in the game it still errs")
