@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from othello_core.board import Game, replay  # noqa: E402
+from othello_core.model_sources import SourcePolicy, resolve_source  # noqa: E402
+from othello_core.user_input import escape_markdown, excerpt, shown  # noqa: E402
+from othello_core.weights import ModelLoadError  # noqa: E402
 from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves  # noqa: E402
 
 from app import state as S  # noqa: E402
@@ -22,36 +27,65 @@ MODEL_CHOICES = ("bundled", "synthetic", "championship")
 DEFAULT_MODEL = os.environ.get("OTHELLO_EXPLORER_MODEL", "bundled")
 
 
-@st.cache_resource(show_spinner="Loading the model and its probes…")
+MAX_MODELS = int(os.environ.get("OTHELLO_MAX_MODELS", "3"))  # loaded models kept per server process
+_FAILED: "OrderedDict[str, str]" = OrderedDict()  # recent failed loads: source -> short message
+_FAILED_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner="Loading the model and its probes…", max_entries=MAX_MODELS)
 def load_service(source: str):
-    """(service, error): loaded once per process; a failure is cached too (no retry storm)."""
+    """The service of a resolved source, loaded once per process (at most ``MAX_MODELS`` kept). A
+    failure raises, so it is never cached as a model."""
     from othello_core.service import ModelService
+    return ModelService.load(source)
+
+
+def source_policy() -> SourcePolicy:
+    return SourcePolicy.from_env(address=str(st.get_option("server.address") or "127.0.0.1"))
+
+
+def try_service(wanted: str):
+    """(service, None) or (None, message) for a source a visitor asked for. The message names the
+    source and the reason, never a file's contents; recent failures are remembered (bounded) so a
+    page rerun does not retry a slow failing load."""
     try:
-        return ModelService.load(source), None
-    except Exception as err:  # hub unreachable, bad path, ...
-        return None, f"{type(err).__name__}: {err}"
+        key = resolve_source(wanted, source_policy())
+    except ModelLoadError as err:
+        return None, str(err)
+    with _FAILED_LOCK:
+        if key in _FAILED:
+            return None, _FAILED[key]
+    try:
+        return load_service(key), None
+    except ModelLoadError as err:
+        message = excerpt(str(err), 400)
+    except Exception as err:  # noqa: BLE001 - the page must fall back, and say so
+        message = f"loading failed ({type(err).__name__})"
+    with _FAILED_LOCK:
+        _FAILED[key] = message
+        while len(_FAILED) > 32:
+            _FAILED.popitem(last=False)
+    return None, message
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def analyze(source: str, moves: tuple[int, ...]):
-    service, _ = load_service(source)
-    return service.analyze(moves)
+    return load_service(source).analyze(moves)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def probe_position(source: str, moves: tuple[int, ...], position: int) -> dict:
     """Every probe's reconstruction of one position (cheap: one position, every layer)."""
-    svc, _ = load_service(source)
-    return svc.probe_position(analyze(source, moves), position)
+    return load_service(source).probe_position(analyze(source, moves), position)
 
 
 def service():
     """The live service; falls back to the bundled model (and says so) when needed."""
     wanted = st.session_state.get("model", DEFAULT_MODEL)
-    svc, error = load_service(wanted)
+    svc, error = try_service(wanted)
     if svc is None:
         st.session_state["model_error"] = (wanted, error)
-        svc, _ = load_service("bundled")
+        svc = load_service("bundled")
     else:
         st.session_state.pop("model_error", None)
     return svc
@@ -61,7 +95,7 @@ def service_with_probes(missing: str):
     """The live service; without probes, a warning (``missing``, with ``{name}``) stops the page."""
     svc = service()
     if svc.probes is None:
-        st.warning(f"{missing.format(name=svc.name)}: {svc.probe_error}")
+        st.warning(f"{missing.format(name=shown(svc.name, 60))}: {escape_markdown(excerpt(svc.probe_error or '', 400))}")
         st.stop()
     return svc
 
@@ -74,10 +108,13 @@ def init_state() -> None:
     loaded = S.from_query(params)
     ss["line"], ss["cursor"] = loaded.line, loaded.cursor
     if loaded.error:
-        ss["flash_error"] = f"The shared link's moves are not a legal game: {loaded.error}"
-    ss["model"] = params.get("model", DEFAULT_MODEL)
-    layer = params.get("layer")
-    ss["layer"] = int(layer) if layer and layer.isdigit() else None
+        err = loaded.error
+        ss["flash_error"] = (f"The shared link's moves are not a legal game: move {err.index + 1} "
+                             f"(“{shown(err.move)}”): {escape_markdown(err.detail)}")
+    elif loaded.notes:
+        ss["flash_error"] = escape_markdown("The shared link was read in part: " + "; ".join(loaded.notes) + ".")
+    ss["model"] = str(params.get("model", DEFAULT_MODEL))[:1000]
+    ss["layer"] = loaded.layer
     ss["redo_hint"] = None
 
 

@@ -5,6 +5,8 @@ import streamlit as st
 from app import common
 from app import state as S
 from othello_core.notation import format_moves
+from othello_core.user_input import escape_markdown, shown
+from othello_core.weights import UNVERIFIED
 
 
 def model_panel() -> None:
@@ -16,8 +18,9 @@ def model_panel() -> None:
     picked = st.selectbox("Model", choices, index=choices.index(current), key="model_select",
                           help="bundled: trained by this project, ships in assets/. synthetic / "
                                "championship: the paper's weights (need the file or internet).")
-    path = st.text_input("…or a local checkpoint path", "", key="model_path",
-                         placeholder="/path/to/model.pth or a run folder")
+    path = st.text_input("…or a checkpoint under the model folders", "", key="model_path", max_chars=1000,
+                         placeholder="assets/models/<run folder or .pth>",
+                         help=f"This server loads {common.source_policy().describe()}.")
     wanted = path.strip() or picked
     if wanted != current:
         ss["model"] = wanted
@@ -25,9 +28,13 @@ def model_panel() -> None:
     svc = common.service()
     failed = ss.get("model_error")
     if failed:
-        st.warning(f"**{failed[0]}** could not be loaded, so the bundled model is live.\n\n{failed[1]}")
+        st.warning(f"**{shown(failed[0])}** could not be loaded, so the bundled model is live.\n\n"
+                   f"{escape_markdown(failed[1])}")
     info = svc.info
-    st.caption(f"Live: **{info['name']}** · {info['parameters']:,} params · {info['n_layers']} layers × "
+    if info["weights"] == UNVERIFIED:
+        st.warning("Unverified weights: this folder's config.json records no weights hash, so nothing "
+                   "vouches that the files are the ones its run wrote.", icon=":material/gpp_maybe:")
+    st.caption(f"Live: **{shown(info['name'], 60)}** · {info['parameters']:,} params · {info['n_layers']} layers × "
                f"{info['n_heads']} heads · d_model {info['d_model']} · {info['device']} · "
                f"hash `{info['hash']}`" + ("" if info["probes"] else " · no probes"))
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from othello_core.board import Game, parse_game, replay
 from othello_core.notation import MoveError, format_moves
+from othello_core.user_input import InputError, parse_int
+
+EMPTY = "empty"  # MoveError.reason of an empty paste
 
 
 def play_move(line: tuple[int, ...], cursor: int, square: int) -> tuple[tuple[int, ...], int]:
@@ -32,23 +35,42 @@ class Loaded:
     line: tuple[int, ...]
     cursor: int
     error: MoveError | None = None
+    layer: int | None = None
+    notes: tuple[str, ...] = ()  # what in the link was refused or clamped, for the page to say
 
 
 def from_text(text: str, integers: str | None = None) -> Game:
-    """Parse a pasted sequence; raises MoveError for the page to show."""
+    """Parse a pasted sequence; raises MoveError for the page to show (an empty paste too)."""
+    if not text.strip():
+        raise MoveError(0, "", EMPTY, "the paste box is empty: type or paste moves, e.g. 'f5 d6 c3'")
     return parse_game(text, integers=integers)
 
 
-def from_query(params: dict) -> Loaded:
-    """The position a shared URL names (an invalid one yields the empty game + the error)."""
-    text = params.get("moves", "") or ""
+def from_query(params: dict, n_layers: int = 8) -> Loaded:
+    """The position a shared URL names. Bad moves yield the empty game and the error; a bad ``at``
+    or ``layer`` is dropped (or clamped) with a note. Never raises."""
+    notes: list[str] = []
+    text = str(params.get("moves", "") or "")
     try:
         game = parse_game(text)
     except MoveError as err:
         return Loaded((), 0, err)
-    at = params.get("at")
-    cursor = len(game) if at is None or not str(at).isdigit() else min(int(at), len(game))
-    return Loaded(game.moves, cursor)
+    cursor = len(game)
+    if params.get("at") is not None:
+        try:
+            cursor = parse_int(params["at"], "the link's position (at)", 0, 10 ** 6)
+        except InputError as err:
+            notes.append(f"{err}; showing the end of the game")
+        if cursor > len(game):
+            notes.append(f"the link's position {cursor} is past the game's {len(game)} moves; showing the end")
+            cursor = len(game)
+    layer = None
+    if params.get("layer") is not None:
+        try:
+            layer = parse_int(params["layer"], "the link's layer", 0, n_layers)
+        except InputError as err:
+            notes.append(f"{err}; the layer is left unset")
+    return Loaded(game.moves, cursor, None, layer, tuple(notes))
 
 
 def to_query(line: tuple[int, ...], cursor: int, model: str, layer: int | None) -> dict[str, str]:

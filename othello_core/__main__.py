@@ -38,6 +38,9 @@ def cmd_board(args: argparse.Namespace) -> int:
                 out = board_json(parse_game(line, integers=args.integers))
             except MoveError as err:
                 out = err.to_dict()
+            except Exception as err:  # noqa: BLE001 - one bad line must not end the stream
+                out = {"error": f"this line could not be read ({type(err).__name__})", "reason": "unreadable",
+                       "index": None, "move": None}
             print(json.dumps(out), flush=True)
         return 0
     try:

@@ -250,6 +250,11 @@ def parse_game(text: str, integers: str | None = None,
                max_moves: int = MAX_GAME_MOVES) -> Game:
     """Parse pasted text and replay it: the one call the CLI and the app use."""
     from .notation import piece_to_square, split_moves
+    from .user_input import MAX_MOVES_TEXT, excerpt
+    if len(text) > MAX_MOVES_TEXT:
+        raise MoveError(0, excerpt(text), TOO_LONG,
+                        f"the text is {len(text):,} characters long; at most {MAX_MOVES_TEXT:,} are read "
+                        "(a whole game is about 180): paste one game")
     typed = split_moves(text)
     squares = [piece_to_square(i, piece, integers) for i, piece in enumerate(typed)]
     return replay(squares, typed=typed, max_moves=max_moves)

@@ -119,47 +119,39 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    import numpy as np
-
-    from .games import GameBatch, load_eothello, random_games, replay_batch
     from .model import load_model, model_hash
-    from .probes import REPORT_FILE, collect_activations, summary_lines, train_probes
+    from .probe_suite import SuiteConfig, compare_lines, run_suite
+    from .probes import REPORT_FILE, summary_lines
 
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.time()
     model = load_model(args.model, device=args.device)
     digest = model_hash(model)
-    if args.real:
-        squares = load_eothello().squares
-        order = np.random.default_rng(args.seed).permutation(len(squares))
-        batch = replay_batch(squares[order[: args.games]], labels=True)
-    else:
-        batch = random_games(args.games, seed=10_000 + args.seed, labels=True)
-    n_test = max(1, int(len(batch) * args.test_fraction))
-    split = len(batch) - n_test
-    parts = [GameBatch(batch.squares[s], batch.lengths[s], {k: v[s] for k, v in batch.labels.items()})
-             for s in (slice(0, split), slice(split, None))]
-    acts = [collect_activations(model, part, args.positions, seed=args.seed, include_mid=not args.no_mid,
-                                progress=lambda it, d=desc: tqdm(it, desc=d))
-            for part, desc in zip(parts, ("activations (train)", "activations (test)"))]
     widths = tuple(int(w) for w in args.mlp_widths.split(",") if w)
-    probes, report = train_probes(acts[0], acts[1], digest, mlp_widths=widths, epochs=args.epochs,
-                                  seed=args.seed, progress=lambda jobs: tqdm(jobs, desc="probes"))
-    report |= {"model": args.model, "data": "eothello" if args.real else "synthetic",
-               "games": {"train": split, "test": n_test}, "positions_per_game": args.positions,
-               "epochs": args.epochs, "seed": args.seed, "wall_time_s": round(time.time() - start, 1),
-               "command": invocation()}
+    cfg = SuiteConfig(train_games=args.train_games, test_games=args.test_games, mlp_widths=widths,
+                      ship_widths=tuple(int(w) for w in args.ship_widths.split(",") if w),
+                      li_games=args.li_games, control=not args.no_control, li=not args.no_li, seed=args.seed,
+                      max_epochs=args.max_epochs)
+    bar = lambda it, total=None, desc=None: tqdm(it, total=total, desc=desc, leave=False)  # noqa: E731
     folder = artifact_folder(args.model) if args.out is None else Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    probes.save(folder, meta={"model": args.model})
-    (folder / REPORT_FILE).write_text(json.dumps(report, indent=1))
-    print("\n".join(summary_lines(report)))
-    print(f"wrote {folder} in {report['wall_time_s']} s")
+
+    def save(probes, report):  # after every stage: the report so far
+        report |= {"model": args.model, "data": "synthetic", "seed": args.seed,
+                   "wall_time_s": round(time.time() - start, 1), "command": invocation()}
+        probes.save(folder, meta={"model": args.model})
+        (folder / REPORT_FILE).write_text(json.dumps(report, indent=1))
+
+    probes, report = run_suite(model, cfg, Path(args.work_dir) / args.model.replace("/", "_"), digest,
+                               progress=bar, log=lambda line: tqdm.write(line), checkpoint=save)
+    print("\n".join(summary_lines(report) + [""] + compare_lines(report)))
+    print(f"wrote {folder} in {report['wall_time_s']} s (peak RSS {report['peak_rss_mb']} MB)")
     return 0
 
 
 def cmd_probes_report(args: argparse.Namespace) -> int:
+    from .probe_suite import compare_lines, compare_table
     from .probes import REPORT_FILE, summary_lines
     path = artifact_folder(args.model) / REPORT_FILE
     if not path.exists():
@@ -167,23 +159,31 @@ def cmd_probes_report(args: argparse.Namespace) -> int:
               f"--model {args.model}`", file=sys.stderr)
         return 2
     report = json.loads(path.read_text())
-    print(json.dumps(report) if args.json else "\n".join(summary_lines(report)))
+    if args.compare:
+        print(json.dumps(compare_table(report)) if args.json else "\n".join(compare_lines(report)))
+    else:
+        print(json.dumps(report) if args.json else "\n".join(summary_lines(report)))
     return 0
 
 
 def add_probe_commands(sub) -> None:
     probes = sub.add_parser("probes", help="train board probes / print their report")
     psub = probes.add_subparsers(dest="probes_command", required=True)
-    p = psub.add_parser("train", help="fit linear and MLP probes for every layer")
+    p = psub.add_parser("train", help="fit every probe kind on every stream, with the random-init control "
+                                      "and Li et al.'s protocol")
     p.add_argument("--model", default="bundled")
-    p.add_argument("--games", type=int, default=3000)
-    p.add_argument("--positions", type=int, default=20, help="sampled positions per game")
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--train-games", type=int, default=6000, help="synthetic training games (every position)")
+    p.add_argument("--test-games", type=int, default=1000, help="other synthetic games, held out")
+    p.add_argument("--li-games", type=int, default=3000, help="eOthello games for Li et al.'s protocol")
     p.add_argument("--mlp-widths", default="128,512")
+    p.add_argument("--ship-widths", default="128", help="MLP widths saved in probes.safetensors")
+    p.add_argument("--no-control", action="store_true", help="skip the random-init control model")
+    p.add_argument("--no-li", action="store_true", help="skip Li et al.'s protocol")
+    p.add_argument("--max-epochs", type=int, default=None,
+                   help="cap every probe's epochs (quick runs; default: until converged, at most 12; Li: 16)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--real", action="store_true", help="use eOthello games instead of synthetic")
-    p.add_argument("--no-mid", action="store_true", help="skip the mid-layer streams (report only)")
+    p.add_argument("--work-dir", default="runs/probe-suite",
+                   help="activation stores and finished streams (a rerun resumes from them)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default=None, help="folder (default: next to the model's weights)")
@@ -191,6 +191,7 @@ def add_probe_commands(sub) -> None:
     p = psub.add_parser("report", help="print the probe report")
     p.add_argument("--model", default="bundled")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--compare", action="store_true", help="the reproduction table against the published figures")
     p.set_defaults(func=cmd_probes_report)
 
 

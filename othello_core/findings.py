@@ -31,45 +31,100 @@ import torch
 from .attention import mover_share
 from .games import mover_not_alternating, random_games
 from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
-from .probes import (KINDS, PUBLISHED_SPAN, collect_activations, curve, fit_linear, kind_targets, span_curve,
+from .probe_suite import compare_table, kind_curve
+from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, collect_activations, curve, fit_linear, kind_targets, span_curve,
                      simple_features, stream_hooks)
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
 LATE_GAME_SEED = 60_000
+# The findings' own small probes (a few thousand positions each): many small steps, no early stop.
+SMALL_FIT = FitSettings(lr=2e-2, batch=128, max_epochs=30, lr_decay=0.95, stop_delta=None)
 
 
 def _iterate(items, progress):
     return progress(items) if progress else items
 
 
+def _best(curve_: list[float] | None) -> tuple[int, float] | None:
+    """(layer, value) of a curve's maximum; ``None`` for a missing curve."""
+    if not curve_:
+        return None
+    layer = int(np.argmax(curve_))
+    return layer, float(curve_[layer])
+
+
+def _widest(section: dict, kind: str) -> int | None:
+    widths = sorted(section.get("mlp", {}).get(kind, {}), key=int)
+    return int(widths[-1]) if widths else None
+
+
 def probe_finding(report: dict) -> dict:
-    mt = curve(report, "linear", "mine_theirs")
-    bw = curve(report, "linear", "black_white")
-    widths = sorted(report["mlp"].get("black_white", {}), key=int)
-    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else None
+    """Q1 (a): the linear and MLP probes in both bases, beside the random-init control. Every figure
+    the sentence quotes is a field of the result."""
+    width = _widest(report, "black_white")
+    mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
+    mlp_bw = kind_curve(report, "mlp", "black_white", width) if width else None
+    mlp_mt = kind_curve(report, "mlp", "mine_theirs", width) if width else None
     span = span_curve(report)
-    best = int(np.argmax(mt))
-    gap = [m - b for m, b in zip(mt, bw)]
-    ahead = sum(g > 0 for g in gap[1:])
-    in_span = f" ({span[best]:.1%} over moves {PUBLISHED_SPAN[0]}–{PUBLISHED_SPAN[1]}, the span Nanda's " \
-              "and ARENA's probe code uses)" if span[best] is not None else ""
-    sentence = (f"Best linear reading: {mt[best]:.1%} of cells in the mine/theirs basis (layer {best}){in_span} "
-                f"against {bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(gap) - 1} "
-                "layers after the embedding.")
-    closed = None
-    if mlp:
-        closed = [(m_ - b) / g if g > 0.005 else None for m_, b, g in zip(mlp, bw, gap)]
-        usable = [c for c in closed[1:] if c is not None]
-        sentence += f" The MLP-{widths[-1]} colour probe reaches {max(mlp):.1%}"
-        if not usable:
-            sentence += " (the linear gap is too small here to say how much of it an MLP closes)."
-        elif np.median(usable) > 0:
-            sentence += f", closing a median {np.median(usable):.0%} of the colour-vs-mine/theirs gap."
+    span_probe = [r["span_accuracy"] for r in report.get("linear_span", {}).get("mine_theirs", [])] or None
+    best, best_mt = _best(mt)
+    ahead = sum(m > b for m, b in zip(mt[1:], bw[1:]))
+    figures: dict = {"best_layer": best, "best_linear_mine_theirs": best_mt, "linear_black_white_there": bw[best],
+                     "layers_mine_theirs_ahead": ahead, "layers_after_embedding": len(mt) - 1}
+    sentence = (f"Best linear reading: {best_mt:.1%} of cells in the mine/theirs basis (layer {best}) against "
+                f"{bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(mt) - 1} layers "
+                "after the embedding.")
+    if span_probe:
+        figures["span_probe_best"] = max(span_probe)
+        figures["span_probe_best_layer"] = int(np.argmax(span_probe))
+        sentence += (f" Trained and scored on moves {PUBLISHED_SPAN[0]}–{PUBLISHED_SPAN[1]} (the span of Nanda's and "
+                     f"ARENA's code) it reads {figures['span_probe_best']:.2%} (layer {figures['span_probe_best_layer']}).")
+    if mlp_bw and mlp_mt:
+        lb, vb = _best(mlp_bw)
+        lm, vm = _best(mlp_mt)
+        colour_gain, relative_gain = vb - max(bw), vm - best_mt
+        figures |= {"mlp_width": width, "mlp_colour_best": vb, "mlp_colour_layer": lb, "mlp_mine_theirs_best": vm,
+                    "mlp_mine_theirs_layer": lm, "linear_colour_best": max(bw),
+                    "colour_gain_points": round(100 * colour_gain, 1), "relative_gain_points": round(100 * relative_gain, 1)}
+        sentence += (f" An MLP-{width} probe reads colour at {vb:.1%} (layer {lb}) against {max(bw):.1%} for the best "
+                     f"linear one ({figures['colour_gain_points']:+.1f} points), and mine/theirs at {vm:.1%} (layer {lm}) "
+                     f"against {best_mt:.1%} ({figures['relative_gain_points']:+.1f} points): ")
+        if colour_gain > 0.05 and abs(relative_gain) < colour_gain / 5:
+            sentence += ("the nonlinearity pays only in the colour basis, as it must if the board is stored relative "
+                         "to the player to move (colour = mine/theirs XOR whose turn, not a linear function).")
+        elif colour_gain > 0.05:
+            sentence += ("the nonlinearity helps in both bases here, so the colour-basis gain is not only the XOR "
+                         "with whose turn it is.")
         else:
-            sentence += ", no better than the linear colour probe: it closes none of the gap on this model."
-    return {"sentence": sentence, "layers": report["layers"], "linear_mine_theirs": mt,
-            "linear_mine_theirs_span": span, "span_moves": list(PUBLISHED_SPAN),
-            "linear_black_white": bw, "mlp_black_white": mlp, "mlp_width": int(widths[-1]) if widths else None,
+            sentence += "on this model the MLP does not beat the linear probe by much in either basis."
+    control = report.get("control")
+    if control:
+        c_mt = _best(kind_curve(control, "linear", "mine_theirs"))
+        c_mlp = _best(kind_curve(control, "mlp", "black_white", width)) if width else None
+        baseline = control.get("baseline", {}).get("mine_theirs")
+        figures |= {"control_linear_mine_theirs": c_mt[1], "control_linear_layer": c_mt[0],
+                    "control_mlp_colour": c_mlp[1] if c_mlp else None, "control_baseline": baseline,
+                    "control_seed": control["seed"]}
+        sentence += (f" The random-init control (same shape, seed {control['seed']}) reads at most {c_mt[1]:.1%} "
+                     f"linearly in mine/theirs (layer {c_mt[0]})")
+        if c_mlp:
+            sentence += f" and {c_mlp[1]:.1%} with the MLP-{width} colour probe"
+        if baseline is not None:
+            sentence += f", against {baseline:.1%} for guessing each square's majority class"
+        gap = best_mt - c_mt[1]
+        figures["trained_minus_control_points"] = round(100 * gap, 1)
+        sentence += (f": the trained model's board is {figures['trained_minus_control_points']:.1f} points above "
+                     "chance structure." if gap > 0.05 else
+                     ": the trained model is not clearly above the control, so these probes show little structure.")
+    return {"sentence": sentence, "figures": figures, "layers": report["layers"], "linear_mine_theirs": mt,
+            "linear_mine_theirs_span": span, "linear_mine_theirs_span_probe": span_probe,
+            "span_moves": list(PUBLISHED_SPAN), "linear_black_white": bw, "mlp_black_white": mlp_bw,
+            "mlp_mine_theirs": mlp_mt, "mlp_width": width,
+            "control": None if not control else {
+                "linear_mine_theirs": kind_curve(control, "linear", "mine_theirs"),
+                "linear_black_white": kind_curve(control, "linear", "black_white"),
+                "mlp_black_white": kind_curve(control, "mlp", "black_white", width) if width else None},
+            "compare": compare_table(report),
             "command": report.get("command", "python -m othello_core probes train")}
 
 
@@ -80,7 +135,8 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
     n = acts.resid.shape[1]
     split = int(n * 0.7)
     turn = torch.as_tensor(simple_features(acts.labels)["black_to_move"][:, 0]).long()
-    w, b = fit_linear(acts.resid[:, :split], turn[:split, None].expand(-1, 64), 2, epochs=6, seed=seed)
+    w, b = fit_linear(acts.resid[:, :split], turn[:split, None].expand(-1, 64), 2,
+                      SMALL_FIT, seed=seed).params
     turn_logits = torch.einsum("lnd,ld->ln", acts.resid[:, split:].float(), w[:, :, 0, 1] - w[:, :, 0, 0])
     turn_logits += (b[:, 0, 1] - b[:, 0, 0])[:, None]
     black_to_move = turn_logits > 0  # [L, n_test]
@@ -90,21 +146,36 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
     composed = torch.where(relative == 0, 0, torch.where((relative == 1) == mine_is_black, 1, 2))
     truth = torch.as_tensor(kind_targets({k: v[split:] for k, v in acts.labels.items()}, "black_white"))
     composed_acc = (composed == truth[None]).float().mean((1, 2)).numpy()
-    widths = sorted(report["mlp"].get("black_white", {}), key=int)
-    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(turn_acc)
+    width = _widest(report, "black_white")
+    mlp = kind_curve(report, "mlp", "black_white", width) if width else [float("nan")] * len(turn_acc)
     best = int(np.argmax(composed_acc))
     linear_bw = curve(report, "linear", "black_white")
-    sentence = (f"'Black to move' is linearly readable up to {turn_acc.max():.1%}. Composing it with the linear "
-                f"mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
-                f"{composed_acc[best]:.1%} (layer {best}), against {mlp[best]:.1%} for the MLP colour probe and "
-                f"{linear_bw[best]:.1%} for the linear one: ")
-    if composed_acc[best] >= mlp[best] - 0.01 and composed_acc[best] > linear_bw[best] + 0.005:
-        sentence += "one XOR of two linear features accounts for the nonlinear probe's edge."
-    elif composed_acc[best] > linear_bw[best] + 0.005:
-        sentence += "the XOR composition explains part of the nonlinear probe's edge, not all of it."
+    mlp_best = _best(mlp) if width else None
+    figures = {"turn_probe_best": float(turn_acc.max()), "composed_best": float(composed_acc[best]),
+               "composed_layer": best, "linear_colour_there": linear_bw[best],
+               "mlp_width": width, "mlp_colour_best": mlp_best[1] if mlp_best else None,
+               "mlp_colour_layer": mlp_best[0] if mlp_best else None}
+    sentence = (f"'Black to move' is linearly readable up to {figures['turn_probe_best']:.1%}. Composing it with the "
+                f"linear mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
+                f"{figures['composed_best']:.1%} (layer {best}), against {linear_bw[best]:.1%} for the linear colour "
+                "probe there")
+    if mlp_best is None:
+        sentence += "; no MLP colour probe was trained to compare it with."
     else:
-        sentence += "on this model the composition does not beat the linear colour probe."
-    return {"sentence": sentence, "turn_probe_accuracy": turn_acc.round(4).tolist(),
+        edge = mlp_best[1] - linear_bw[best]
+        share = (figures["composed_best"] - linear_bw[best]) / edge if edge > 0.005 else None
+        figures["share_of_mlp_edge"] = None if share is None else round(share, 2)
+        sentence += (f" and {mlp_best[1]:.1%} for the MLP-{width} colour probe at its best layer ({mlp_best[0]}): ")
+        if share is None:
+            sentence += "the MLP is no better than the linear colour probe, so there is no edge to explain."
+        elif figures["composed_best"] >= mlp_best[1] - 0.005:
+            sentence += "one XOR of two linear features accounts for the nonlinear probe's edge."
+        elif share > 0:
+            sentence += (f"the XOR composition recovers {share:.0%} of the MLP's edge over the linear colour probe, "
+                         "not all of it; the rest is read by the MLP alone.")
+        else:
+            sentence += "the composition does not beat the linear colour probe, so it explains none of the MLP's edge."
+    return {"sentence": sentence, "figures": figures, "turn_probe_accuracy": turn_acc.round(4).tolist(),
             "composed_colour_accuracy": composed_acc.round(4).tolist(), "mlp_colour_accuracy": mlp,
             "features_r2": report.get("features_r2"), "test_positions": int(n - split)}
 
@@ -247,7 +318,8 @@ def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
 
 def _held_out_accuracy(x: torch.Tensor, y: np.ndarray, classes: int, train: int, seed: int) -> float:
     """Fit a linear probe on the first ``train`` samples of ``x [n, d]``, score the rest."""
-    w, b = fit_linear(x[None, :train], torch.as_tensor(y[:train]), classes, epochs=30, seed=seed)
+    w, b = fit_linear(x[None, :train], torch.as_tensor(y[:train]), classes,
+                      SMALL_FIT, seed=seed).params
     pred = (torch.einsum("nd,dsc->nsc", x[train:], w[0]) + b[0]).argmax(-1)
     return float((pred == torch.as_tensor(y[train:])).float().mean())
 

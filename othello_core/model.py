@@ -29,7 +29,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig  # the o
 from .paths import ASSETS, BUNDLED_DIR  # noqa: F401  (re-exported)
 from .weights import (  # noqa: F401  (re-exported: callers import them from here)
     PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key, convert_mingpt, model_hash,
-    n_parameters, read_sharded, read_state_dict, read_weights, save_model,
+    n_parameters, read_sharded, read_state_dict, read_weights, read_weights_checked, save_model,
 )
 
 HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
@@ -84,8 +84,12 @@ def state_dict_to_model(sd: dict[str, torch.Tensor], device: str | None = None,
 
 def load_checkpoint(path: Path | str, device: str | None = None,
                     dtype: torch.dtype = torch.float32) -> HookedTransformer:
-    """A HookedTransformer-format or minGPT checkpoint file, or a run folder."""
-    return state_dict_to_model(read_weights(path), device=device, dtype=dtype)
+    """A HookedTransformer-format or minGPT checkpoint file, or a run folder. The model's
+    ``weights_status`` says whether a recorded hash vouched for the weights (``weights``)."""
+    sd, status = read_weights_checked(path)
+    model = state_dict_to_model(sd, device=device, dtype=dtype)
+    model.weights_status = status
+    return model
 
 
 def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from .user_input import excerpt
+
 FILES = "abcdefgh"
 ROW_LETTERS = "ABCDEFGH"  # ARENA / TransformerLens demo labels: row letter, then column digit
 
@@ -65,10 +67,10 @@ class MoveError(ValueError):
 
     def __init__(self, index: int, move: str, reason: str, detail: str):
         self.index = index
-        self.move = move
+        self.move = excerpt(move)  # never the whole of a huge paste
         self.reason = reason
         self.detail = detail
-        super().__init__(f"move {index + 1} ({move!r}): {detail}")
+        super().__init__(f"move {index + 1} ({self.move!r}): {detail}")
 
     def to_dict(self) -> dict:
         return {"error": self.detail, "reason": self.reason, "index": self.index, "move": self.move}
@@ -122,6 +124,8 @@ def format_moves(squares: Iterable[int], sep: str = "") -> str:
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 _NOTATION_TOKEN = re.compile(r"[a-zA-Z][0-9]")
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would read '٣' and fail on '²'
+_MAX_INTEGER_DIGITS = 3
 
 
 def split_moves(text: str) -> list[str]:
@@ -135,7 +139,7 @@ def split_moves(text: str) -> list[str]:
     for chunk in _SEPARATORS.split(text.strip()):
         if not chunk:
             continue
-        if chunk.isdigit() or chunk.lstrip("-").isdigit():
+        if _INTEGER.fullmatch(chunk):
             pieces.append(chunk)
             continue
         pos = 0
@@ -173,28 +177,29 @@ def piece_to_square(index: int, piece: str, integers: str | None) -> int:
     """One piece of ``split_moves`` as a square; ``index`` is its place, for the MoveError."""
     if integers not in (None, "tokens", "squares"):
         raise ValueError("integers must be None, 'tokens' or 'squares'")
-    if piece.lstrip("-").isdigit():
-        value = int(piece)
+    if _INTEGER.fullmatch(piece):
+        shown = excerpt(piece)
         if integers is None:
             raise MoveError(
                 index, piece, AMBIGUOUS_INTEGERS,
-                f"{piece!r} is a number: say whether numbers are token ids (1..60) "
+                f"{shown!r} is a number: say whether numbers are token ids (1..60) "
                 "or square indices (0..63)",
             )
+        value = int(piece) if len(piece.lstrip("-")) <= _MAX_INTEGER_DIGITS else None
         if integers == "tokens":
-            if not 1 <= value < VOCAB_SIZE:
+            if value is None or not 1 <= value < VOCAB_SIZE:
                 raise MoveError(index, piece, NOT_A_SQUARE,
-                                f"token {value} is not a move: moves are tokens 1..60")
+                                f"token {shown} is not a move: moves are tokens 1..60")
             return TOKEN_TO_SQUARE[value]
-        if not 0 <= value < N_SQUARES:
+        if value is None or not 0 <= value < N_SQUARES:
             raise MoveError(index, piece, NOT_A_SQUARE,
-                            f"square index {value} is off the board: use 0..63")
+                            f"square index {shown} is off the board: use 0..63")
         return value
     try:
         square = name_to_square(piece)
     except ValueError:
         raise MoveError(index, piece, NOT_A_SQUARE,
-                        f"{piece!r} is not a square: use a file a-h and a rank 1-8, e.g. 'f5'")
+                        f"{excerpt(piece)!r} is not a square: use a file a-h and a rank 1-8, e.g. 'f5'")
     return square
 
 

@@ -165,6 +165,15 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
         fig.add_trace(go.Scatter(x=layers, y=curve(report, method, kind, width, metric),
                                  mode="lines+markers", name=name,
                                  line=dict(color=colour, dash=dash if method == "mlp" else "solid")))
+    control = report.get("control")
+    if control:  # the random-init control, same probes: thin grey lines under the same names
+        for method, kind, width, name, colour, dash in series:
+            rows = control.get(method, {}).get(kind)
+            rows = rows.get(str(width)) if method == "mlp" and rows else rows
+            if rows:
+                fig.add_trace(go.Scatter(x=layers, y=[r.get(metric) for r in rows], mode="lines",
+                                         name=f"control: {name}", opacity=0.7,
+                                         line=dict(color=colour, width=1, dash="dot")))
     baseline = report.get("baseline", {}).get("black_white")
     if baseline and metric == "cell_accuracy":
         fig.add_hline(y=baseline, line=dict(color="#999", dash="dot"),
@@ -279,4 +288,35 @@ def late_game_figure(finding: dict) -> go.Figure:
     fig.update_layout(xaxis=dict(title="move number (not to scale)", type="category"),
                       yaxis=dict(title="held-out accuracy", tickformat=".0%"),
                       height=340, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.35))
+    return fig
+
+
+def reproduction_figure(row: dict) -> go.Figure:
+    """One row of ``probe_suite.compare_table``: ours against the published figure, per stream."""
+    names = ["x"] + [f"L{l}" for l in range(1, len(row["ours"]))]
+    unit = "error %" if row["metric"] == "error" else "accuracy %"
+    fig = go.Figure([go.Scatter(x=names, y=row["ours"], mode="lines+markers", name="this project"),
+                     go.Scatter(x=names, y=row["published"], mode="lines+markers", name=row["published_source"],
+                                line=dict(dash="dash"))])
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title=unit),
+                      xaxis=dict(title="stream (x = embedding)"), title=dict(text=row["label"], font=dict(size=13)),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def probe_history_figure(rows: list[dict], layer_names: list[str], title: str) -> go.Figure:
+    """Train and held-out accuracy per epoch of one probe at every stream (the stop rule's curve)."""
+    fig = go.Figure()
+    for layer, (row, name) in enumerate(zip(rows, layer_names)):
+        history = row.get("history") or []
+        epochs = [h["epoch"] for h in history]
+        colour = f"hsl({int(280 * layer / max(1, len(rows) - 1))},70%,45%)"
+        fig.add_trace(go.Scatter(x=epochs, y=[h["test_accuracy"] for h in history], mode="lines+markers",
+                                 name=f"{name} held out", line=dict(color=colour)))
+        fig.add_trace(go.Scatter(x=epochs, y=[h["train_accuracy"] for h in history], mode="lines",
+                                 name=f"{name} train", line=dict(color=colour, dash="dot", width=1),
+                                 showlegend=False))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
+                      xaxis=dict(title="epoch", dtick=1), yaxis=dict(title="cell accuracy", tickformat=".1%"),
+                      legend=dict(orientation="h", y=-0.3))
     return fig

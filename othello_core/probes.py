@@ -26,7 +26,7 @@ Probes are tied to the model they were trained on: the file stores the model has
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .games import GameBatch
+from .hooks import stream_hooks
 from .notation import MODEL_CONTEXT
 
 KINDS: dict[str, int] = {"mine_theirs": 3, "black_white": 3, "blank": 2, "flipped": 2, "legal": 2}
@@ -65,10 +66,6 @@ REPORT_FILE = "probes_report.json"
 
 class ProbeMismatchError(RuntimeError):
     """Probes trained on another model."""
-
-
-def stream_hooks(n_layers: int) -> list[str]:
-    return ["blocks.0.hook_resid_pre"] + [f"blocks.{l}.hook_resid_post" for l in range(n_layers)]
 
 
 def kind_targets(labels: dict[str, np.ndarray], kind: str) -> np.ndarray:
@@ -103,27 +100,33 @@ def simple_features(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 @dataclass
 class Activations:
-    """Residual streams at sampled positions: ``resid [streams, samples, d_model]``."""
+    """Residual streams at sampled positions, in memory: ``resid [streams, samples, d_model]``.
+    ``activation_store.ActivationStore`` is the disk-backed twin (the same ``stream``/``labels``/
+    ``position`` interface) for probes at scale."""
 
     resid: torch.Tensor
     labels: dict[str, np.ndarray]  # each [samples, 64] (to_move/mover: [samples])
-    mid: torch.Tensor | None  # [layers, samples, d_model]: blocks.L.hook_resid_mid (between attn and MLP)
     game: np.ndarray  # [samples] index of the game in its batch
     position: np.ndarray  # [samples]
+
+    @property
+    def n_streams(self) -> int:
+        return self.resid.shape[0]
+
+    def stream(self, index: int, rows: np.ndarray | None = None) -> torch.Tensor:
+        x = self.resid[index]
+        return (x if rows is None else x[torch.as_tensor(rows)]).float()
 
 
 @torch.no_grad()
 def collect_activations(model, batch: GameBatch, positions_per_game: int | None = 20,
-                        seed: int = 0, batch_size: int = 64, include_mid: bool = False,
-                        progress: Callable | None = None) -> Activations:
+                        seed: int = 0, batch_size: int = 64, progress: Callable | None = None) -> Activations:
     """Run ``model`` over the games and keep every stream at a few sampled positions.
 
     Only positions with a real move (< 59) are used; ``positions_per_game=None`` keeps all.
-    Activations are kept in float16 on the CPU to bound memory. ``include_mid`` also keeps the
-    mid-layer streams (after each attention, before its MLP).
+    Activations are kept in float16 on the CPU to bound memory.
     """
     hooks = stream_hooks(model.cfg.n_layers)
-    mids = [f"blocks.{l}.hook_resid_mid" for l in range(model.cfg.n_layers)] if include_mid else []
     device = next(model.parameters()).device
     rng = np.random.default_rng(seed)
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
@@ -134,20 +137,17 @@ def collect_activations(model, batch: GameBatch, positions_per_game: int | None 
             np.sort(rng.choice(n, positions_per_game, replace=False))
         picks.append(np.stack([np.full(len(chosen), g), chosen], 1))
     pick = np.concatenate(picks)
-    chunks, mid_chunks = [], []
-    wanted = set(hooks + mids)
+    chunks = []
+    wanted = set(hooks)
     starts = range(0, len(tokens), batch_size)
     for start in (progress(starts) if progress else starts):
         _, cache = model.run_with_cache(tokens[start:start + batch_size].to(device),
                                         names_filter=wanted.__contains__)
         sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_size)]
-        for names, out in ((hooks, chunks), (mids, mid_chunks)):
-            if names:
-                stacked = torch.stack([cache[h] for h in names])  # [streams, batch, pos, d]
-                out.append(stacked[:, sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
+        stacked = torch.stack([cache[h] for h in hooks])  # [streams, batch, pos, d]
+        chunks.append(stacked[:, sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
     labels = {k: v[pick[:, 0], pick[:, 1]] for k, v in batch.labels.items()}
-    return Activations(torch.cat(chunks, 1), labels, torch.cat(mid_chunks, 1) if mids else None,
-                       pick[:, 0], pick[:, 1])
+    return Activations(torch.cat(chunks, 1), labels, pick[:, 0], pick[:, 1])
 
 
 @dataclass
@@ -231,68 +231,127 @@ def _minibatches(n: int, batch: int, generator: torch.Generator):
         yield order[start:start + batch]
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """How a probe is optimised: AdamW, ``lr`` multiplied by ``lr_decay`` after every epoch, at most
+    ``max_epochs``. With held-out data and ``stop_delta``, training stops once held-out accuracy has
+    moved less than ``stop_delta`` over the last ``stop_window`` epochs (converged)."""
+
+    lr: float
+    batch: int
+    max_epochs: int = 12
+    lr_decay: float = 0.7
+    weight_decay: float = 1e-4
+    stop_delta: float | None = 0.001
+    stop_window: int = 2
+
+
+LINEAR_FIT = FitSettings(lr=2e-2, batch=2048)
+MLP_FIT = FitSettings(lr=2e-3, batch=1024)
+# Li et al.'s protocol: width 512, 16 epochs, lr 1e-3, batch 1024, no early stop.
+LI_FIT = FitSettings(lr=1e-3, batch=1024, max_epochs=16, lr_decay=1.0, stop_delta=None)
+
+
+@dataclass
+class Fit:
+    """A fitted probe's parameters and its curve: ``history[e]`` = {epoch, train_accuracy,
+    test_accuracy (None without held-out data)}; ``converged`` says whether the stop rule fired."""
+
+    params: tuple[torch.Tensor, ...]
+    history: list[dict]
+    converged: bool
+
+
+@torch.no_grad()
+def _held_out(logits_fn: Callable, x: torch.Tensor, y: torch.Tensor, chunk: int = 8192) -> float:
+    right = 0.0
+    for start in range(0, x.shape[1], chunk):
+        right += float((logits_fn(x[:, start:start + chunk].float()).argmax(-1) == y[None, start:start + chunk])
+                       .float().mean((0, 2)).sum())
+    return right / x.shape[1]
+
+
 def _fit(params: list[torch.Tensor], logits_fn: Callable, resid: torch.Tensor, targets: torch.Tensor,
-         classes: int, epochs: int, lr: float, batch: int, weight_decay: float,
-         gen: torch.Generator) -> None:
-    """AdamW with a one-cycle schedule; ``logits_fn(x [L, b, d]) -> [L, b, 64, C]``."""
+         classes: int, settings: FitSettings, gen: torch.Generator,
+         test: tuple[torch.Tensor, torch.Tensor] | None = None, progress: Callable | None = None,
+         desc: str = "probe") -> tuple[list[dict], bool]:
+    """``logits_fn(x [L, b, d]) -> [L, b, 64, C]``; returns the per-epoch history and ``converged``."""
     n_streams, n, _ = resid.shape
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    steps = epochs * ((n + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    for _ in range(epochs):
-        for idx in _minibatches(n, batch, gen):
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    history: list[dict] = []
+    steps_per_epoch = (n + settings.batch - 1) // settings.batch
+    for epoch in range(1, settings.max_epochs + 1):
+        right, seen = 0.0, 0
+        batches = _minibatches(n, settings.batch, gen)
+        if progress:
+            batches = progress(batches, total=steps_per_epoch, desc=f"{desc} epoch {epoch}")
+        for idx in batches:
             logits = logits_fn(resid[:, idx].float())
             y = targets[idx].expand(n_streams, -1, -1)
             loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1)) * n_streams
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
+            right += float((logits.detach().argmax(-1) == y).float().mean()) * len(idx)
+            seen += len(idx)
+        for group in opt.param_groups:
+            group["lr"] *= settings.lr_decay
+        held_out = _held_out(logits_fn, *test) if test is not None else None
+        history.append({"epoch": epoch, "train_accuracy": round(right / seen, 5),
+                        "test_accuracy": None if held_out is None else round(held_out, 5)})
+        window = settings.stop_window
+        if held_out is not None and settings.stop_delta is not None and len(history) > window and \
+                abs(held_out - history[-1 - window]["test_accuracy"]) < settings.stop_delta:
+            return history, True
+    return history, False
 
 
 def _stream_scale(resid: torch.Tensor) -> torch.Tensor:
     """Per-stream RMS ``[L, 1, 1]``: inputs are divided by it while fitting (the residual norm
     grows with depth), and it is folded back into the first weights afterwards."""
-    return resid.float().pow(2).mean((1, 2), keepdim=True).sqrt()
+    return resid.float().pow(2).mean((1, 2), keepdim=True).sqrt().clamp(min=1e-6)
 
 
-def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, epochs: int = 12,
-               lr: float = 2e-2, batch: int = 2048, weight_decay: float = 1e-4,
-               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def fit_linear(resid: torch.Tensor, targets: torch.Tensor, classes: int, settings: FitSettings = LINEAR_FIT,
+               seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
+               progress: Callable | None = None, desc: str = "linear") -> Fit:
     """Per-square multinomial logistic regression for every stream at once.
 
-    ``resid [L, n, d]``, ``targets [n, 64]`` -> ``W [L, d, 64, C]``, ``b [L, 64, C]`` that apply
-    to raw residuals.
+    ``resid [L, n, d]``, ``targets [n, 64]`` (``test``: the same, held out) -> ``Fit`` with
+    ``params = (W [L, d, 64, C], b [L, 64, C])`` that apply to raw residuals.
     """
     gen = torch.Generator().manual_seed(seed)
     n_streams, _, d = resid.shape
     scale = _stream_scale(resid)
-    w = torch.zeros(n_streams, d, 64, classes, requires_grad=True)
-    b = torch.zeros(n_streams, 64, classes, requires_grad=True)
-    _fit([w, b], lambda x: torch.einsum("lnd,ldsc->lnsc", x / scale, w) + b[:, None],
-         resid, targets, classes, epochs, lr, batch, weight_decay, gen)
-    return w.detach() / scale[..., None], b.detach()
+    w = torch.zeros(n_streams, d, 64, classes, requires_grad=True, device=resid.device)
+    b = torch.zeros(n_streams, 64, classes, requires_grad=True, device=resid.device)
+    logits = lambda x: torch.einsum("lnd,ldsc->lnsc", x / scale, w) + b[:, None]  # noqa: E731
+    history, converged = _fit([w, b], logits, resid, targets, classes, settings, gen, test, progress, desc)
+    return Fit((w.detach() / scale[..., None], b.detach()), history, converged)
 
 
 def fit_mlp(resid: torch.Tensor, targets: torch.Tensor, classes: int, width: int,
-            epochs: int = 12, lr: float = 2e-3, batch: int = 1024, seed: int = 0):
-    """One-hidden-layer ReLU MLP probe (Li et al.) for every stream at once:
-    ``(W1 [L, d, h], b1 [L, h], W2 [L, h, 64*C], b2 [L, 64*C])`` on raw residuals."""
+            settings: FitSettings = MLP_FIT, seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
+            progress: Callable | None = None, desc: str = "mlp") -> Fit:
+    """One-hidden-layer ReLU MLP probe (Li et al.) for every stream at once: ``Fit`` with
+    ``params = (W1 [L, d, h], b1 [L, h], W2 [L, h, 64*C], b2 [L, 64*C])`` on raw residuals."""
     gen = torch.Generator().manual_seed(seed)
     n_streams, _, d = resid.shape
     scale = _stream_scale(resid)
-    w1 = (torch.randn(n_streams, d, width, generator=gen) / d ** 0.5).requires_grad_()
-    b1 = torch.zeros(n_streams, width, requires_grad=True)
-    w2 = (torch.randn(n_streams, width, 64 * classes, generator=gen) / width ** 0.5).requires_grad_()
-    b2 = torch.zeros(n_streams, 64 * classes, requires_grad=True)
+    dev = resid.device
+    w1 = (torch.randn(n_streams, d, width, generator=gen) / d ** 0.5).to(dev).requires_grad_()
+    b1 = torch.zeros(n_streams, width, requires_grad=True, device=dev)
+    w2 = (torch.randn(n_streams, width, 64 * classes, generator=gen) / width ** 0.5).to(dev).requires_grad_()
+    b2 = torch.zeros(n_streams, 64 * classes, requires_grad=True, device=dev)
 
     def logits(x):
         hidden = torch.relu(torch.einsum("lnd,ldh->lnh", x / scale, w1) + b1[:, None])
         out = torch.einsum("lnh,lho->lno", hidden, w2) + b2[:, None]
         return out.reshape(out.shape[:2] + (64, classes))
 
-    _fit([w1, b1, w2, b2], logits, resid, targets, classes, epochs, lr, batch, 1e-4, gen)
-    return (w1.detach() / scale, b1.detach(), w2.detach(), b2.detach())
+    history, converged = _fit([w1, b1, w2, b2], logits, resid, targets, classes, settings, gen, test,
+                              progress, desc)
+    return Fit((w1.detach() / scale, b1.detach(), w2.detach(), b2.detach()), history, converged)
 
 
 def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.ndarray | None = None) -> list[dict]:
@@ -315,57 +374,113 @@ def accuracy_report(probs: torch.Tensor, targets: torch.Tensor, positions: np.nd
     return rows
 
 
-def fit_features(train: Activations, test: Activations, ridge: float = 1.0) -> dict[str, list[float]]:
-    """R^2 (held out) of a ridge regression from each stream to each simple feature."""
-    f_train, f_test = simple_features(train.labels), simple_features(test.labels)
+def fit_features(x: torch.Tensor, labels: dict, x_test: torch.Tensor, labels_test: dict,
+                 ridge: float = 1.0) -> dict[str, float]:
+    """Held-out R^2 of a ridge regression from one stream (``x [n, d]``) to each simple feature."""
+    f_train, f_test = simple_features(labels), simple_features(labels_test)
+    ones = lambda a: torch.cat([a.float().cpu(), torch.ones(len(a), 1)], 1)  # noqa: E731
+    x1, xt = ones(x), ones(x_test)
+    gram = x1.T @ x1 + ridge * torch.eye(x1.shape[1])
     out = {}
     for name in f_train:
         y, y_test = torch.as_tensor(f_train[name]), torch.as_tensor(f_test[name])
-        scores = []
-        for layer in range(train.resid.shape[0]):
-            x = torch.cat([train.resid[layer].float(), torch.ones(len(y), 1)], 1)
-            xt = torch.cat([test.resid[layer].float(), torch.ones(len(y_test), 1)], 1)
-            coef = torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ y)
-            pred = xt @ coef
-            ss_res = ((y_test - pred) ** 2).sum(0)
-            ss_tot = ((y_test - y_test.mean(0)) ** 2).sum(0).clamp(min=1e-9)
-            scores.append(round(float((1 - ss_res / ss_tot).mean()), 4))
-        out[name] = scores
+        pred = xt @ torch.linalg.solve(gram, x1.T @ y)
+        ss_res = ((y_test - pred) ** 2).sum(0)
+        ss_tot = ((y_test - y_test.mean(0)) ** 2).sum(0).clamp(min=1e-9)
+        out[name] = round(float((1 - ss_res / ss_tot).mean()), 4)
     return out
 
 
-def train_probes(train: Activations, test: Activations, model_hash: str,
-                 mlp_widths: tuple[int, ...] = MLP_WIDTHS, epochs: int = 12, seed: int = 0,
-                 progress: Callable | None = None) -> tuple[ProbeSet, dict]:
-    """Fit every probe kind on ``train``, evaluate on ``test``; return probes and report."""
+def _row(fit: Fit, probs: torch.Tensor, targets: torch.Tensor, positions) -> dict:
+    """One stream's report row: accuracies on the held-out data plus the training curve."""
+    row = accuracy_report(probs, targets, positions)[0]  # probs [1, n, 64, C]
+    return row | {"epochs": len(fit.history), "converged": fit.converged, "history": fit.history}
+
+
+def _stack(fits: list[Fit]) -> tuple[torch.Tensor, ...]:
+    """Per-stream probe parameters (each with a leading stream axis of 1) -> one tensor per
+    parameter with every stream."""
+    return tuple(torch.cat([f.params[i].cpu() for f in fits]) for i in range(len(fits[0].params)))
+
+
+def train_stream(x: torch.Tensor, labels: dict, x_test: torch.Tensor, test_labels: dict, test_positions,
+                 train_positions, mlp_widths: tuple[int, ...] = MLP_WIDTHS, linear_fit: FitSettings = LINEAR_FIT,
+                 mlp_fit: FitSettings = MLP_FIT, seed: int = 0, progress: Callable | None = None,
+                 name: str = "stream", features: bool = True) -> dict:
+    """Every probe of one stream (``x [n, d]``, held-out ``x_test``): the linear kinds, the MLP kinds
+    at each width, linear mine/theirs and colour trained on ``PUBLISHED_SPAN`` only, the simple
+    features. Returns ``{"linear": {kind: (Fit, row)}, "mlp": {(kind, width): (Fit, row)},
+    "linear_span": {kind: row}, "baseline": {kind: acc}, "features_r2": {...}}``."""
+    out: dict = {"linear": {}, "mlp": {}, "linear_span": {}, "baseline": {}}
+    x, x_test = x[None], x_test[None]
+    probe = ProbeSet("", 1)
+    for kind, classes in KINDS.items():
+        y = torch.as_tensor(kind_targets(labels, kind)).to(x.device)
+        y_test = torch.as_tensor(kind_targets(test_labels, kind)).to(x.device)
+        fit = fit_linear(x, y, classes, linear_fit, seed, (x_test, y_test), progress, f"{name} linear {kind}")
+        probe.linear[kind] = fit.params
+        out["linear"][kind] = (fit, _row(fit, probe.linear_probs(kind, x_test).cpu(), y_test.cpu(), test_positions))
+        majority = torch.stack([torch.bincount(y[:, s], minlength=classes).argmax() for s in range(64)])
+        out["baseline"][kind] = round(float((y_test == majority).float().mean()), 5)
+        if kind in MLP_KINDS:
+            span, span_test = (torch.as_tensor(in_published_span(np.asarray(p))) for p in (train_positions, test_positions))
+            fit = fit_linear(x[:, span], y[span], classes, linear_fit, seed, (x_test[:, span_test], y_test[span_test]),
+                             progress, f"{name} linear {kind} moves {PUBLISHED_SPAN[0]}-{PUBLISHED_SPAN[1]}")
+            probe.linear[kind] = fit.params
+            out["linear_span"][kind] = _row(fit, probe.linear_probs(kind, x_test[:, span_test]).cpu(),
+                                            y_test[span_test].cpu(), np.asarray(test_positions)[span_test.numpy()])
+            for width in mlp_widths:
+                fit = fit_mlp(x, y, classes, width, mlp_fit, seed, (x_test, y_test), progress,
+                              f"{name} MLP-{width} {kind}")
+                probe.mlp[(kind, width)] = fit.params
+                out["mlp"][(kind, width)] = (fit, _row(fit, probe.mlp_probs(kind, width, x_test).cpu(),
+                                                       y_test.cpu(), test_positions))
+    if features:
+        out["features_r2"] = fit_features(x[0], labels, x_test[0], test_labels)
+    return out
+
+
+def train_probes(train, test, model_hash: str, mlp_widths: tuple[int, ...] = MLP_WIDTHS,
+                 ship_widths: tuple[int, ...] | None = None, linear_fit: FitSettings = LINEAR_FIT,
+                 mlp_fit: FitSettings = MLP_FIT, seed: int = 0, device: str = "cpu",
+                 progress: Callable | None = None, stream_done: Callable | None = None,
+                 features: bool = True) -> tuple[ProbeSet, dict]:
+    """Fit every probe kind on every stream of ``train``, scored on ``test`` (in-memory
+    ``Activations`` or disk-backed ``ActivationStore``: one stream in memory at a time).
+
+    ``ship_widths`` (default: all) are the MLP widths kept in the returned ``ProbeSet``; the report
+    has every width. ``stream_done(stream, result)`` may return a cached result to skip a stream
+    (see ``probe_suite``)."""
     torch.manual_seed(seed)
-    n_streams = train.resid.shape[0]
-    probes = ProbeSet(model_hash, n_streams)
-    report: dict = {"model_hash": model_hash, "layers": list(range(n_streams)),
-                    "layer_names": ["embed"] + [f"after layer {l}" for l in range(1, n_streams)],
-                    "samples": {"train": int(train.resid.shape[1]), "test": int(test.resid.shape[1])},
-                    "linear": {}, "mlp": {}, "baseline": {}}
-    jobs = [("linear", k, None) for k in KINDS] + [("mlp", k, w) for k in MLP_KINDS for w in mlp_widths]
-    for method, kind, width in (progress(jobs) if progress else jobs):
-        y = torch.as_tensor(kind_targets(train.labels, kind))
-        y_test = torch.as_tensor(kind_targets(test.labels, kind))
-        if method == "linear":
-            probes.linear[kind] = fit_linear(train.resid, y, KINDS[kind], epochs=epochs, seed=seed)
-            report["linear"][kind] = accuracy_report(probes.linear_probs(kind, test.resid), y_test, test.position)
-            majority = torch.stack([torch.bincount(y[:, s], minlength=KINDS[kind]).argmax() for s in range(64)])
-            report["baseline"][kind] = round(float((y_test == majority).float().mean()), 5)
-        else:
-            probes.mlp[(kind, width)] = fit_mlp(train.resid, y, KINDS[kind], width, epochs=epochs, seed=seed)
-            report["mlp"].setdefault(kind, {})[str(width)] = accuracy_report(
-                probes.mlp_probs(kind, width, test.resid), y_test, test.position)
-    if train.mid is not None and test.mid is not None:  # the mid-layer streams: report only
-        report["linear_mid"] = {}
-        for kind in ("mine_theirs", "black_white"):
-            y, y_test = (torch.as_tensor(kind_targets(a.labels, kind)) for a in (train, test))
-            mid = ProbeSet(model_hash, train.mid.shape[0],
-                           linear={kind: fit_linear(train.mid, y, KINDS[kind], epochs=epochs, seed=seed)})
-            report["linear_mid"][kind] = accuracy_report(mid.linear_probs(kind, test.mid), y_test)
-    report["features_r2"] = fit_features(train, test)
+    ship_widths = mlp_widths if ship_widths is None else ship_widths
+    results = []
+    for stream in range(train.n_streams):
+        result = stream_done(stream, None) if stream_done else None
+        if result is None:
+            result = train_stream(train.stream(stream).to(device), train.labels, test.stream(stream).to(device),
+                                  test.labels, test.position, train.position, mlp_widths, linear_fit, mlp_fit, seed,
+                                  progress, "embed" if stream == 0 else f"L{stream}", features)
+            if stream_done:
+                stream_done(stream, result)
+        results.append(result)
+    probes = ProbeSet(model_hash, train.n_streams)
+    report: dict = {"model_hash": model_hash, "layers": list(range(train.n_streams)),
+                    "layer_names": ["embed"] + [f"after layer {l}" for l in range(1, train.n_streams)],
+                    "samples": {"train": len(train.position), "test": len(test.position)},
+                    "fit": {"linear": asdict(linear_fit), "mlp": asdict(mlp_fit)},
+                    "linear": {}, "mlp": {}, "linear_span": {}, "baseline": {}}
+    for kind in KINDS:
+        probes.linear[kind] = _stack([r["linear"][kind][0] for r in results])
+        report["linear"][kind] = [r["linear"][kind][1] for r in results]
+        report["baseline"][kind] = results[0]["baseline"][kind]
+    for kind in MLP_KINDS:
+        report["linear_span"][kind] = [r["linear_span"][kind] for r in results]
+        for width in mlp_widths:
+            report["mlp"].setdefault(kind, {})[str(width)] = [r["mlp"][(kind, width)][1] for r in results]
+            if width in ship_widths:
+                probes.mlp[(kind, width)] = _stack([r["mlp"][(kind, width)][0] for r in results])
+    if features:
+        report["features_r2"] = {name: [r["features_r2"][name] for r in results] for name in results[0]["features_r2"]}
     return probes, report
 
 

@@ -117,6 +117,7 @@ class ModelService:
     def info(self) -> dict:
         cfg = self.model.cfg
         return {"name": self.name, "hash": self.hash, "device": self.device,
+                "weights": getattr(self.model, "weights_status", "built in memory"),
                 "parameters": n_parameters(self.model), "n_layers": cfg.n_layers,
                 "d_model": cfg.d_model, "n_heads": cfg.n_heads, "probes": self.probes is not None}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -101,24 +103,61 @@ def convert_mingpt(sd: dict[str, torch.Tensor], n_heads: int = 8) -> dict[str, t
     return out
 
 
+def regular_file(path: Path | str) -> Path:
+    """``path`` if it is a regular file; ``ModelLoadError`` for a missing or special one (a FIFO, a
+    device, a socket: opening those can block or read forever), checked before any open."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        raise ModelLoadError(f"no such checkpoint file: {path.name}") from None
+    if not stat.S_ISREG(mode):
+        raise ModelLoadError(f"{path.name} is not a regular file: a checkpoint must be one")
+    return path
+
+
+def _unreadable(path: Path, err: Exception, what: str) -> ModelLoadError:
+    """The error for a file that cannot be parsed: its name and the exception type, never what the
+    exception quotes of the file's bytes."""
+    return ModelLoadError(f"{path.name} is not {what} ({type(err).__name__}): the file is damaged or of "
+                          "another kind; copy it again from where it was written")
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+    try:
+        return load_file(str(regular_file(path)))
+    except ModelLoadError:
+        raise
+    except Exception as err:  # truncated, bad header, ...
+        raise _unreadable(path, err, "a readable safetensors file") from None
+
+
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint file safely (``weights_only=True`` or safetensors)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(f"no such checkpoint: {path}")
+    path = regular_file(path)
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        return load_file(str(path))
+        return _load_safetensors(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle with code, zip error, ...
-        raise ModelLoadError(f"{path} is not a plain tensor checkpoint "
-                             f"(loaded with weights_only=True): {err}") from None
+        raise _unreadable(path, err, "a plain tensor checkpoint (loaded with weights_only=True)") from None
     if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
         obj = obj["model"]  # a training checkpoint of this project
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ModelLoadError(f"{path} does not hold a state dict of tensors")
+        raise ModelLoadError(f"{path.name} does not hold a state dict of tensors")
     return obj
+
+
+def check_finite(sd: dict[str, torch.Tensor]) -> None:
+    """Refuse weights holding NaN or infinite values (a damaged file or a diverged run)."""
+    bad = {k: int((~torch.isfinite(v)).sum()) for k, v in sd.items()
+           if v.is_floating_point() and not _is_buffer_key(k)}  # IGNORE buffers hold -inf by design
+    bad = {k: n for k, n in bad.items() if n}
+    if bad:
+        worst = max(bad, key=bad.get)
+        raise ModelLoadError(f"the weights hold {sum(bad.values()):,} NaN or infinite values ({len(bad)} tensors, "
+                             f"most in {worst}): the checkpoint is damaged or its run diverged; use another")
 
 
 def model_hash(model: torch.nn.Module) -> str:
@@ -143,7 +182,14 @@ SHARD_INDEX = "model.safetensors.index.json"
 def read_config(folder: Path | str | None) -> dict:
     """A weights or run folder's ``config.json`` (shape, training facts, evaluation); {} if none."""
     path = Path(folder) / "config.json" if folder is not None else None
-    return json.loads(path.read_text()) if path is not None and path.exists() else {}
+    if path is None or not path.exists():
+        return {}
+    try:
+        return json.loads(regular_file(path).read_text())
+    except ModelLoadError:
+        raise
+    except Exception as err:
+        raise _unreadable(path, err, "readable JSON") from None
 
 
 def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
@@ -193,44 +239,65 @@ def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | 
 
 def read_sharded(folder: Path) -> dict[str, torch.Tensor]:
     """Reassemble a sharded save (see ``save_model``)."""
-    from safetensors.torch import load_file
-    index = json.loads((folder / SHARD_INDEX).read_text())["weight_map"]
+    index_path = folder / SHARD_INDEX
+    try:
+        index = json.loads(regular_file(index_path).read_text())["weight_map"]
+    except ModelLoadError:
+        raise
+    except Exception as err:
+        raise _unreadable(index_path, err, "a shard index") from None
     sd: dict[str, torch.Tensor] = {}
     for shard in sorted(set(index.values())):
-        sd |= load_file(str(folder / shard))
+        if Path(shard).name != shard:
+            raise ModelLoadError(f"{SHARD_INDEX} names a shard outside its folder: {shard[:40]!r}")
+        sd |= _load_safetensors(folder / shard)
     missing = set(index) - set(sd)
     if missing:
-        raise ModelLoadError(f"shards in {folder} lack {sorted(missing)[:5]}")
+        raise ModelLoadError(f"shards in {folder.name} lack {sorted(missing)[:5]}")
     return sd
 
 
-def read_weights(path: Path | str) -> dict[str, torch.Tensor]:
-    """The state dict of a checkpoint file or a folder (sharded or ``model.safetensors``),
-    converted from minGPT names when it is one of the authors' checkpoints."""
+VERIFIED, UNVERIFIED, NO_RECORD = "verified", "unverified", "single file"
+
+
+def read_weights_checked(path: Path | str) -> tuple[dict[str, torch.Tensor], str]:
+    """``read_weights`` and how far the weights are vouched for: ``VERIFIED`` (a folder whose
+    config.json records the hash they have), ``UNVERIFIED`` (a folder that records none) or
+    ``NO_RECORD`` (a single checkpoint file, which has nowhere to record one)."""
     path = Path(path)
     if path.is_dir() and (path / SHARD_INDEX).exists():
         sd = read_sharded(path)
     else:
         sd = read_state_dict(path / "model.safetensors" if path.is_dir() else path)
+    check_finite(sd)
+    status = NO_RECORD
     if path.is_dir():
-        check_weights_hash(path, sd)
+        status = VERIFIED if check_weights_hash(path, sd) else UNVERIFIED
     if "tok_emb.weight" in sd:
         sd = convert_mingpt(sd)
-    return sd
+    return sd, status
 
 
-def check_weights_hash(folder: Path, sd: dict[str, torch.Tensor]) -> None:
+def read_weights(path: Path | str) -> dict[str, torch.Tensor]:
+    """The state dict of a checkpoint file or a folder (sharded or ``model.safetensors``),
+    converted from minGPT names when it is one of the authors' checkpoints."""
+    return read_weights_checked(path)[0]
+
+
+def check_weights_hash(folder: Path, sd: dict[str, torch.Tensor]) -> bool:
     """Refuse weights that differ from what ``save_model`` wrote (its ``weights_hash``), e.g. a
-    shard copied from an older run, cut short or corrupted on the way back from a device."""
+    shard copied from an older run, cut short or corrupted on the way back from a device. Returns
+    whether a hash was recorded (False: the weights load, unverified)."""
     expected = read_config(folder).get("weights_hash")
     if expected is None:  # written before the hash was recorded
-        return
+        return False
     found = state_dict_hash(sd)
     if found != expected:
         raise ModelLoadError(
-            f"the weights in {folder} hash to {found}, but its config.json records {expected} from "
+            f"the weights in {folder.name} hash to {found}, but its config.json records {expected} from "
             "when they were written: a file is stale, cut short or corrupted. Copy the model files and "
             "config.json again from the same run.")
+    return True
 
 
 def n_parameters(model: torch.nn.Module) -> int:

@@ -13,6 +13,7 @@ on 2 CPU threads: ~4 min of forwards, ~5 min of fitting, ~2 GB of memory per 8,0
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import time
 
 import numpy as np
@@ -22,7 +23,7 @@ from othello_core.board import BLACK
 from othello_core.games import mover_by_alternation, random_games
 from othello_core.model import load_model
 from othello_core.notation import MODEL_CONTEXT
-from othello_core.probes import PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets, stream_hooks
+from othello_core.probes import LINEAR_FIT, PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets, stream_hooks
 
 LAYERS = (5, 6, 7)  # streams "after layer L" (probes.stream_hooks)
 
@@ -84,7 +85,8 @@ def main() -> None:
             (f"{args.games} games x every position, by alternation", every, 6, True)]:
         t = time.time()
         targets = y_alternation if alternation else y
-        w, b = fit_linear(x[:, torch.as_tensor(rows)], targets[rows], 3, epochs=epochs)
+        w, b = fit_linear(x[:, torch.as_tensor(rows)], targets[rows], 3,
+                          replace(LINEAR_FIT, max_epochs=epochs, stop_delta=None)).params
         print_scores(w, b, x_test, y_test_alternation if alternation else y_test, pos_test,
                      f"{label} ({len(rows):,}, {time.time() - t:.0f} s)")
 

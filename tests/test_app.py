@@ -66,7 +66,7 @@ def test_paste_box_loads_moves_and_names_the_bad_move():
     assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3"))
     at.text_area[0].set_value("f5 d6 c3 h8")
     at.button(key=SUBMIT).click().run()
-    assert any("Move 4 (`h8`)" in e.value and "flips nothing" in e.value for e in at.error)
+    assert any("Move 4 (“h8”)" in e.value and "flips nothing" in e.value for e in at.error)
     assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3"))  # last good position kept
 
 
@@ -196,9 +196,10 @@ def test_circuits_page_picks_a_neuron_from_the_attribution():
 
 @pytest.mark.parametrize("page, says", [("views/probes.py", "No probes for"),
                                         ("views/interventions.py", "Edits use the model's probes")])
-def test_pages_that_need_probes_say_so_for_a_model_without_them(tmp_path, page, says):
+def test_pages_that_need_probes_say_so_for_a_model_without_them(tmp_path, monkeypatch, page, says):
     from othello_core.model import build_model
     from othello_core.weights import ModelShape, save_model
+    monkeypatch.setenv("OTHELLO_MODEL_DIRS", str(tmp_path))  # the operator's model folder
     save_model(build_model(ModelShape(n_layers=1, d_model=32, n_heads=2, d_mlp=64), device="cpu"), tmp_path)
     at = app("f5d6", model=str(tmp_path)).switch_page(page).run()
     assert not at.exception, at.exception

@@ -1,5 +1,6 @@
 """The findings pipeline end to end on a tiny model with probes of its own: schema and sense."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from othello_core import findings as Fd
 from othello_core.games import random_games
 from othello_core.interventions import benchmark_rows, run_sweep, sweep_settings
 from othello_core.model import ModelShape, build_model, model_hash
-from othello_core.probes import collect_activations, train_probes
+from othello_core.probes import FitSettings, collect_activations, train_probes
 from othello_core.service import ModelService
 
 
@@ -20,7 +21,8 @@ def service():
     from othello_core.games import GameBatch
     part = lambda s: GameBatch(games.squares[s], games.lengths[s], {k: v[s] for k, v in games.labels.items()})  # noqa: E731
     train, test = collect_activations(model, part(slice(0, 60)), 5), collect_activations(model, part(slice(60, 80)), 5)
-    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), epochs=1)
+    quick = FitSettings(lr=2e-2, batch=256, max_epochs=1)
+    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), linear_fit=quick, mlp_fit=quick)
     return ModelService(model, "tiny", probes=probes, probe_report=report)
 
 
@@ -91,3 +93,50 @@ def test_held_out_accuracy_reads_a_planted_board_and_not_noise():
     x = onehot @ torch.randn(192, 256, generator=torch.Generator().manual_seed(0)) + 0.1 * torch.randn(600, 256)
     assert Fd._held_out_accuracy(x, y, 3, 480, seed=0) > 0.95
     assert Fd._held_out_accuracy(x, rng.permutation(y), 3, 480, seed=0) < 0.5
+
+
+QUOTED_NUMBER = re.compile(r"(?<![\w.])[-+]?(\d[\d,]*(?:\.\d+)?)(%?)")
+
+
+def _numbers(value) -> list[float]:
+    """Every number a finding holds (nested dicts and lists), and the length of every list."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, (list, tuple)):
+        return [float(len(value))] + [x for v in value for x in _numbers(v)]
+    return []
+
+
+def unbacked_numbers(finding: dict) -> list[str]:
+    """The numbers quoted in ``finding["sentence"]`` that no value of the finding, written the way
+    the sentence writes it, accounts for."""
+    values = _numbers({k: v for k, v in finding.items() if k != "sentence"})
+    missing = []
+    for digits, percent in QUOTED_NUMBER.findall(finding["sentence"]):
+        text = digits.replace(",", "")
+        places = len(text.split(".")[1]) if "." in text else 0
+        if percent:
+            forms = {format(abs(x), f".{places}%")[:-1] for x in values} | {format(abs(x), f".{places}f") for x in values}
+        else:
+            forms = {format(abs(x), f".{places}f") for x in values}
+        if text not in forms:
+            missing.append(digits + percent)
+    return missing
+
+
+def test_every_number_a_bundled_finding_quotes_is_in_findings_json(root):
+    findings = json.loads((root / "assets/models/bundled/findings.json").read_text())
+    quoted = {key: f for key, f in findings.items() if isinstance(f, dict) and "sentence" in f}
+    assert {"probes", "simpler_features", "late_game", "minimal_edit", "empty_square"} <= set(quoted)
+    assert {key: unbacked_numbers(f) for key, f in quoted.items()} == {key: [] for key in quoted}
+
+
+def test_the_number_check_catches_a_number_typed_in():
+    finding = {"sentence": "The probe reads 97.6% at layer 6 of 8, over 2,400 games.", "accuracy": 0.9761,
+               "layer": 6, "layers": list(range(8)), "games": 2400}
+    assert unbacked_numbers(finding) == []
+    assert unbacked_numbers(finding | {"sentence": finding["sentence"] + " The paper: 99.5%."}) == ["99.5%"]

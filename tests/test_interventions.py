@@ -9,7 +9,7 @@ import torch
 from othello_core import interventions as I
 from othello_core.model import ModelShape, build_model
 from othello_core.notation import parse_moves
-from othello_core.probes import ProbeSet, fit_mlp
+from othello_core.probes import FitSettings, ProbeSet, fit_mlp
 from othello_core.service import ModelService
 
 MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
@@ -23,7 +23,7 @@ def random_probes(n_streams: int, d: int, seed: int = 0, same_every_stream: bool
     x = torch.randn(n_streams, 200, d, generator=gen)
     y = torch.randint(0, 3, (200, 64), generator=gen)
     return ProbeSet("toy", n_streams, linear={"mine_theirs": (w, torch.zeros(n_streams, 64, 3))},
-                    mlp={("mine_theirs", 16): fit_mlp(x, y, 3, width=16, epochs=1)})
+                    mlp={("mine_theirs", 16): fit_mlp(x, y, 3, 16, FitSettings(lr=2e-3, batch=256, max_epochs=1)).params})
 
 
 @pytest.fixture(scope="module")

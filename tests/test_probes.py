@@ -14,6 +14,8 @@ from othello_core.notation import parse_moves
 from .conftest import ROOT
 from .test_board import WITH_PASS
 
+QUICK = P.FitSettings(lr=2e-2, batch=1024, max_epochs=2)
+
 
 def planted(n=4000, streams=2, seed=0):
     """Residuals in which every square's 3-class label is written linearly in stream 0.
@@ -31,7 +33,7 @@ def planted(n=4000, streams=2, seed=0):
 
 def test_linear_probe_recovers_a_planted_linear_feature():
     x, y = planted()
-    w, b = P.fit_linear(x[:, :3000], y[:3000], 3, epochs=40, lr=0.1)
+    w, b = P.fit_linear(x[:, :3000], y[:3000], 3, P.FitSettings(lr=0.1, batch=2048, max_epochs=40, lr_decay=1.0)).params
     probes = P.ProbeSet("h", 2, linear={"mine_theirs": (w, b)})
     report = P.accuracy_report(probes.linear_probs("mine_theirs", x[:, 3000:]), y[3000:])
     assert report[0]["cell_accuracy"] == 1.0 and report[0]["board_accuracy"] == 1.0
@@ -48,8 +50,8 @@ def test_mlp_probe_beats_linear_on_an_xor_feature():
     rotation, _ = torch.linalg.qr(torch.randn(65, 65, generator=gen))
     x = ((signs + 0.05 * torch.randn(n, 65, generator=gen)) @ rotation)[None]
     colour = (mine ^ turn) + 1  # classes 1/2 (0 = empty never occurs)
-    lin = P.fit_linear(x[:, :5000], colour[:5000], 3, epochs=20, lr=0.05)
-    mlp = P.fit_mlp(x[:, :5000], colour[:5000], 3, width=256, epochs=25, lr=5e-3)
+    lin = P.fit_linear(x[:, :5000], colour[:5000], 3, P.FitSettings(lr=0.05, batch=2048, max_epochs=20, lr_decay=1.0)).params
+    mlp = P.fit_mlp(x[:, :5000], colour[:5000], 3, 256, P.FitSettings(lr=5e-3, batch=1024, max_epochs=25, lr_decay=1.0)).params
     probes = P.ProbeSet("h", 1, linear={"black_white": lin}, mlp={("black_white", 256): mlp})
     lin_acc = P.accuracy_report(probes.linear_probs("black_white", x[:, 5000:]), colour[5000:])[0]
     mlp_acc = P.accuracy_report(probes.mlp_probs("black_white", 256, x[:, 5000:]), colour[5000:])[0]
@@ -92,9 +94,9 @@ def test_kind_targets_follow_the_label_conventions_through_a_pass():
 
 def test_directions_and_file_round_trip_with_hash_check(tmp_path):
     x, y = planted(n=500)
-    w, b = P.fit_linear(x, y, 3, epochs=2)
+    w, b = P.fit_linear(x, y, 3, QUICK).params
     probes = P.ProbeSet("abc123", 2, linear={"mine_theirs": (w, b)},
-                        mlp={("mine_theirs", 8): P.fit_mlp(x, y, 3, width=8, epochs=1)})
+                        mlp={("mine_theirs", 8): P.fit_mlp(x, y, 3, 8, QUICK).params})
     d = probes.direction("mine_theirs", 1, 5, 1, 2)
     assert torch.equal(d, w[1, :, 5, 1] - w[1, :, 5, 2])
     probes.save(tmp_path)
@@ -107,13 +109,16 @@ def test_directions_and_file_round_trip_with_hash_check(tmp_path):
 
 
 def test_probe_training_command_writes_the_documented_report(tmp_path):
-    """End to end on a tiny model of our own: activations, every kind, report schema, CLI."""
+    """End to end on a tiny model of our own: stores, every kind, the control, Li's protocol, the
+    report schema, the comparison table, the CLI; a second run resumes from the finished streams."""
     from othello_core.model import ModelShape, build_model, model_hash
+    from othello_core.probe_suite import CONTROL_SEED, PUBLISHED
     model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=0)
     ckpt = tmp_path / "tiny.pth"
     torch.save(model.state_dict(), ckpt)
-    cmd = [sys.executable, "-m", "othello_core", "probes", "train", "--model", str(ckpt),
-           "--games", "60", "--positions", "5", "--epochs", "1", "--mlp-widths", "16"]
+    cmd = [sys.executable, "-m", "othello_core", "probes", "train", "--model", str(ckpt), "--train-games", "40",
+           "--test-games", "12", "--li-games", "30", "--max-epochs", "3", "--mlp-widths", "16,24",
+           "--ship-widths", "16", "--work-dir", str(tmp_path / "work")]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     shown = subprocess.run([sys.executable, "-m", "othello_core", "probes", "report", "--model",
@@ -122,12 +127,38 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     assert report["model_hash"] == model_hash(model)
     assert report["layers"] == [0, 1, 2]
     assert set(report["linear"]) == set(P.KINDS)
-    assert set(report["mlp"]) == set(P.MLP_KINDS) and set(report["mlp"]["black_white"]) == {"16"}
+    assert set(report["mlp"]) == set(P.MLP_KINDS) and set(report["mlp"]["black_white"]) == {"16", "24"}
     row = report["linear"]["mine_theirs"][0]
-    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square", "by_move", "span_accuracy"} and len(row["per_square"]) == 64
+    assert set(row) == {"cell_accuracy", "board_accuracy", "per_square", "by_move", "span_accuracy",
+                        "epochs", "converged", "history"} and len(row["per_square"]) == 64
     assert len(row["by_move"]) == 59 and all(a is None or 0 <= a <= 1 for a in row["by_move"])
     assert 0 <= row["board_accuracy"] <= row["cell_accuracy"] <= 1
+    assert 1 <= row["epochs"] == len(row["history"]) <= 3
+    assert row["history"][-1]["test_accuracy"] == pytest.approx(row["cell_accuracy"], abs=1e-4)
     assert set(report["features_r2"]) >= {"n_black", "n_empty", "diagonal_occupancy", "black_to_move"}
-    assert report["samples"]["train"] > report["samples"]["test"] > 0
-    assert len(report["linear_mid"]["mine_theirs"]) == 2  # one mid-layer stream per block
-    P.load_probes(tmp_path, model_hash=report["model_hash"])
+    # every position of the games: 40 training games and 12 held-out ones, no game in both
+    assert report["samples"]["train"] > 40 * 30 and report["samples"]["test"] > 12 * 30
+    assert set(report["linear_span"]) == {"mine_theirs", "black_white"}
+    control = report["control"]
+    assert control["seed"] == CONTROL_SEED and control["weights_hash"] != report["model_hash"]
+    assert set(control["linear"]) == set(P.KINDS) and set(control["mlp"]["black_white"]) == {"16", "24"}
+    li = report["li_protocol"]
+    assert set(li) == {"model", "control", "protocol"} and "split by position" in li["protocol"]
+    assert li["model"]["samples"]["test"] == pytest.approx(0.2 * (li["model"]["samples"]["train"] + li["model"]["samples"]["test"]), abs=1)
+    assert len(li["model"]["mlp"]["black_white"]["512"]) == 3
+    table = json.loads(subprocess.run([sys.executable, "-m", "othello_core", "probes", "report", "--model", str(ckpt),
+                                       "--compare", "--json"], capture_output=True, text=True, cwd=ROOT).stdout)
+    rows = {r["row"]: r for r in table}
+    assert set(rows) == set(PUBLISHED)
+    li_row = rows["li_nonlinear_synthetic"]
+    assert li_row["published"] == PUBLISHED["li_nonlinear_synthetic"]["values"]
+    assert li_row["ours"] == [round(100 * (1 - r["cell_accuracy"]), 2) for r in li["model"]["mlp"]["black_white"]["512"]]
+    assert li_row["difference"][:3] == [round(o - p, 2) for o, p in zip(li_row["ours"], li_row["published"])]
+    assert rows["hazineh_linear_mine_yours"]["difference"][0] is None  # Hazineh has no embedding column
+    probes = P.load_probes(tmp_path, model_hash=report["model_hash"])
+    assert set(probes.mlp) == {("mine_theirs", 16), ("black_white", 16)}  # only the shipped width
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    resumed = json.loads((tmp_path / P.REPORT_FILE).read_text())
+    assert resumed["linear"] == report["linear"] and resumed["li_protocol"] == report["li_protocol"]
+    assert resumed["timings_s"]["model_probes_s"] < report["timings_s"]["model_probes_s"]

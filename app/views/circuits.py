@@ -22,13 +22,13 @@ moves = analysis.moves
 
 @st.cache_data(max_entries=64, show_spinner="Attributing…")
 def dla(source: str, moves: tuple, position: int, square: int) -> dict:
-    service, _ = common.load_service(source)
+    service = common.load_service(source)
     return A.direct_logit_attribution(service, A.components(service, moves, position), square)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def lens(source: str, moves: tuple) -> np.ndarray:
-    service, _ = common.load_service(source)
+    service = common.load_service(source)
     return A.logit_lens(service, common.analyze(source, moves))
 
 
@@ -37,7 +37,7 @@ def neuron_top(source: str):
     """(values, index, games) of the precomputed top activations, if they fit the live model."""
     from othello_core.findings import NEURON_FILE
     from othello_core.games import random_games
-    service = common.load_service(source)[0]
+    service = common.load_service(source)
     path = service.folder / NEURON_FILE
     if not path.exists():
         return None

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import common
 from othello_core.plots import head_summary_figure, late_game_figure
+from othello_core.probe_suite import compare_records
 
 st.title("Findings")
 svc = common.service()
@@ -40,12 +41,22 @@ st.header("(a) Why nonlinear probes beat linear ones in colour, not in mine/thei
 p = findings["probes"]
 st.markdown(f"**{p['sentence']}**")
 span_name = "linear mine/theirs, moves {}–{}".format(*p.get("span_moves", ("?", "?")))
+control = p.get("control") or {}
 st.plotly_chart(curves(p["layers"], {"linear mine/theirs": p["linear_mine_theirs"],
                                      span_name: p.get("linear_mine_theirs_span"),
                                      "linear black/white": p["linear_black_white"],
-                                     f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"]},
-                       "cell accuracy per layer"), key="f_probes")
-st.caption(f"Regenerate: `{p['command']}`")
+                                     f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"],
+                                     f"MLP-{p['mlp_width']} mine/theirs": p.get("mlp_mine_theirs"),
+                                     "control: linear mine/theirs": control.get("linear_mine_theirs"),
+                                     "control: linear black/white": control.get("linear_black_white"),
+                                     f"control: MLP-{p['mlp_width']} black/white": control.get("mlp_black_white")},
+                       "cell accuracy per layer (control: the random-init model, probed the same way)"),
+                key="f_probes")
+if p.get("compare"):
+    st.markdown("**Beside the published figures** (Li et al. 2023, Table 2; Hazineh et al. 2023, Table 1)")
+    st.dataframe(compare_records(p["compare"]), hide_index=True, key="f_reproduction")
+    st.caption("Each row's protocol: " + "; ".join(sorted({f"{r['label']}: {r['protocol']}" for r in p["compare"]})))
+st.caption(f"Regenerate: `{p['command']}`, then `python -m othello_core findings`")
 
 st.header("(b) Do simpler features explain the nonlinear probe's edge?")
 c = findings["simpler_features"]

@@ -24,14 +24,14 @@ if position is None or analysis.to_move[position] == 0:
 
 @st.cache_data(max_entries=64, show_spinner="Running the edited model…")
 def edited(source: str, moves: tuple, position: int, edit_fields: tuple):
-    service, _ = common.load_service(source)
+    service = common.load_service(source)
     clean = common.analyze(source, moves).move_probs[position]  # cached: saves the clean forward
     return apply_edit(service, moves, position, Edit(**dict(edit_fields)), clean_probs=clean)
 
 
 @st.cache_data(max_entries=32, show_spinner="Decomposing the edit…")
 def edit_diff_cached(source: str, moves: tuple, position: int, edit_fields: tuple) -> dict:
-    service, _ = common.load_service(source)
+    service = common.load_service(source)
     diff = edit_diff(service, moves, position, Edit(**dict(edit_fields)))
     diff.pop("result")
     return diff

@@ -7,20 +7,21 @@ from othello_core.evaluate import pass_error_sentences, stored_evaluation
 from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
 from othello_core.plots import error_by_move_figure, training_figure
 from othello_core.train import read_metrics
+from othello_core.user_input import escape_markdown, shown
 
 st.title("Model")
 svc = common.service()
 failed = st.session_state.get("model_error")
 if failed:
-    st.warning(f"The paper's **{failed[0]}** weights could not be reached, so the bundled model is "
-               f"live.\n\n{failed[1]}")
+    st.warning(f"**{shown(failed[0])}** could not be loaded, so the bundled model is "
+               f"live.\n\n{escape_markdown(failed[1])}")
 info = svc.info
 cols = st.columns(4)
 cols[0].metric("Live weights", info["name"])
 cols[1].metric("Parameters", f"{info['parameters']:,}")
 cols[2].metric("Shape", f"{info['n_layers']}L·{info['n_heads']}H·{info['d_model']}d")
 cols[3].metric("Device", info["device"])
-st.caption(f"Weights hash `{info['hash']}` · probes: "
+st.caption(f"Weights hash `{info['hash']}` ({info['weights']}) · probes: "
            + ("loaded" if svc.probes is not None else f"none ({svc.probe_error})"))
 if svc.card:
     with st.expander("Model card", expanded=True):

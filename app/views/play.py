@@ -8,6 +8,7 @@ from othello_core.board import BLACK
 from othello_core.games import load_eothello, random_games
 from othello_core.notation import MoveError, square_to_name
 from othello_core.plots import board_figure, legal_strip_figure, selection_to_square
+from othello_core.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 
 ss = st.session_state
 st.title("Play")
@@ -54,9 +55,12 @@ with left:
         error = common.play(square)
         if error is None:
             st.rerun()
-        ss["click_error"] = str(error)
-    if ss.get("click_error"):
-        st.error(ss["click_error"])
+        ss["click_error"] = (key, escape_markdown(error.detail))
+    click_error = ss.get("click_error")
+    if click_error and click_error[0] != key:  # an error is about one position: gone once it changes
+        ss.pop("click_error")
+    elif click_error:
+        st.error(click_error[1])
 
 with right:
     if has_prediction:
@@ -87,7 +91,7 @@ st.divider()
 paste_col, load_col = st.columns([3, 2], gap="large")
 with paste_col:
     with st.form("paste_form"):
-        text = st.text_area("Paste moves", common.notation(), height=80,
+        text = st.text_area("Paste moves", common.notation(), height=80, max_chars=MAX_MOVES_TEXT,
                             help='Standard notation ("f5 d6 c3", "F5D6C3", "f5,d6;c3", one per line) '
                                  "or numbers (say which kind below).")
         integers = st.radio("Numbers are", ["token ids (1–60)", "square indices (0–63)"],
@@ -104,7 +108,8 @@ with paste_col:
                 ss["paste_error"] = err
     if ss.get("paste_error"):
         err = ss["paste_error"]
-        st.error(f"Move {err.index + 1} (`{err.move}`): {err.detail}. The last good position is kept.")
+        where = f"Move {err.index + 1} (“{shown(err.move)}”): " if err.move else ""
+        st.error(f"{where}{escape_markdown(err.detail)}. The last good position is kept.")
 
 with load_col:
     c1, c2 = st.columns(2)
@@ -123,9 +128,11 @@ with load_col:
                             help=f"{len(games.ids):,} real games from eOthello")
     if game_id:
         try:
-            row = games.find(int(game_id))
-        except (KeyError, ValueError):
-            st.error(f"No eOthello game with id {game_id!r}.")
+            row = games.find(parse_int(game_id, "an eOthello game id", 0, 10 ** 12))
+        except InputError as err:
+            st.error(escape_markdown(str(err)))
+        except KeyError:
+            st.error(f"No eOthello game with id {shown(game_id)}.")
         else:
             winner = {1: "black won", -1: "white won", 0: "draw"}[int(games.winners[row])]
             if st.button(f"Load game {game_id} ({winner})"):

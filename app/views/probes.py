@@ -5,10 +5,19 @@ import streamlit as st
 
 from app import common
 from othello_core.evaluate import MOVE_SPANS
-from othello_core.plots import accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure
+from othello_core.plots import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
+                                probe_history_figure, reproduction_figure)
+from othello_core.probe_suite import compare_records, compare_table
 from othello_core.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 
 ss = st.session_state
+
+
+def probe_label(probe: tuple) -> str:
+    method, kind, width = probe
+    return f"{'linear' if method == 'linear' else f'MLP-{width}'} {kind.replace('_', '/')}"
+
+
 st.title("Probes")
 svc = common.service_with_probes("No probes for **{name}**")
 
@@ -30,11 +39,35 @@ if report:
         f"Held-out {report['samples']['test']:,} positions; "
         f"command: `{report.get('command', 'python -m othello_core probes train')}`")
 
+    table = compare_table(report)
+    if table:
+        st.subheader("Beside the published figures")
+        st.dataframe(compare_records(table), hide_index=True, key="reproduction_table")
+        chosen_row = st.selectbox("Comparison", table, format_func=lambda r: r["label"], key="reproduction_row")
+        st.plotly_chart(reproduction_figure(chosen_row), key="reproduction_chart")
+        st.caption(f"Protocol of this row: {chosen_row['protocol']}. Regenerate the table: "
+                   "`python -m othello_core probes report --compare`.")
+    control = report.get("control")
+    if control:
+        st.caption(f"Dotted thin lines: the random-init control, a model of the same shape initialised from seed "
+                   f"{control['seed']} (weights hash {control['weights_hash']}, recreated with "
+                   f"`{control['recreate']}`), probed the same way.")
+
+    if report["linear"]["mine_theirs"][0].get("history"):
+        st.subheader("How each probe converged")
+        fitted = [("linear", k, None) for k in report["linear"]] + \
+            [("mlp", k, int(w)) for k in report["mlp"] for w in report["mlp"][k]]
+        chosen_fit = st.selectbox("Probe", fitted, format_func=probe_label, key="history_probe")
+        st.plotly_chart(probe_history_figure(report_rows(report, *chosen_fit), report["layer_names"],
+                                             probe_label(chosen_fit)), key="probe_history")
+        st.caption("Held-out (solid) and training (dotted) accuracy after each epoch. "
+                   f"{report.get('protocol', {}).get('ours', '')}.")
+
     if "by_move" in report["linear"]["mine_theirs"][0]:
         st.subheader("Where in the game the board can be read")
         probes_by_move = [("linear", k, None) for k in report["linear"]] + \
             [("mlp", k, int(w)) for k in report["mlp"] for w in report["mlp"][k]]
-        label = lambda p: f"{'linear' if p[0] == 'linear' else f'MLP-{p[2]}'} {p[1].replace('_', '/')}"  # noqa: E731
+        label = probe_label
         chosen = st.selectbox("Probe", probes_by_move, format_func=label, key="by_move_probe")
         rows = report_rows(report, *chosen)
         st.plotly_chart(probe_by_move_figure(rows, report["layer_names"], label(chosen)), key="probe_by_move")
