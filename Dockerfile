@@ -2,9 +2,9 @@
 # (Not built on the project's machines: they have no Docker engine.)
 FROM python:3.11-slim
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY pyproject.toml README.md ./
 COPY othello_core/ othello_core/
+RUN pip install --no-cache-dir ".[app]"
 COPY app/ app/
 COPY assets/ assets/
 EXPOSE 8501

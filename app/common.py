@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from othello_core.board import Game, replay
+from othello_core.model_sources import SourcePolicy, resolve_source
+from othello_core.user_input import escape_markdown, excerpt, shown
+from othello_core.weights import ModelLoadError
+from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves
 
-from othello_core.board import Game, replay  # noqa: E402
-from othello_core.model_sources import SourcePolicy, resolve_source  # noqa: E402
-from othello_core.user_input import escape_markdown, excerpt, shown  # noqa: E402
-from othello_core.weights import ModelLoadError  # noqa: E402
-from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves  # noqa: E402
-
-from app import state as S  # noqa: E402
+from app import state as S
 
 MODEL_CHOICES = ("bundled", "synthetic", "championship")
 DEFAULT_MODEL = os.environ.get("OTHELLO_EXPLORER_MODEL", "bundled")

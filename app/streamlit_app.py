@@ -1,14 +1,11 @@
 """Othello-GPT Explorer: ``streamlit run app/streamlit_app.py`` (or ``./dev app``)."""
 
-import sys
-from pathlib import Path
 
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import common  # noqa: E402
-from app.sidebar import sidebar  # noqa: E402
+from app import common
+from app.sidebar import sidebar
 
 st.set_page_config(page_title="Othello-GPT Explorer", page_icon="⚫", layout="wide")
 common.init_state()

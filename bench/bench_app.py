@@ -1,6 +1,6 @@
 """Dashboard speed in a real browser (Debian chromium + playwright), figures only.
 
-    python bench/bench_app.py [--clicks 12]
+    python -m bench.bench_app [--clicks 12]      (from the repository root: it drives the app in tests/)
 
 1. cold start: server start -> first board rendered in the browser;
 2. click -> updated board (median over N clicks of legal moves), with the real model and with
@@ -10,15 +10,12 @@
 """
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.browser import board_cell_centre, chromium, streamlit_server, wait_for_app  # noqa: E402
+from tests.browser import board_cell_centre, chromium, streamlit_server, wait_for_app
 
 
 def click_latencies(url: str, moves: list[int], browser) -> tuple[float, list[float]]:

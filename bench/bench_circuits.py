@@ -2,16 +2,12 @@
 
     python bench/bench_circuits.py
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from othello_core import attribution as A  # noqa: E402
-from othello_core.games import random_games  # noqa: E402
-from othello_core.service import ModelService  # noqa: E402
-from timing import median_time  # noqa: E402
+from othello_core import attribution as A
+from othello_core.games import random_games
+from othello_core.service import ModelService
+from timing import median_time
 
 
 

@@ -7,17 +7,13 @@
 2. the minimal-edit sweep over 200 positions (100 synthetic + 100 eOthello): wall time
    (target < 2 minutes on the 2-core machine).
 """
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from othello_core.games import random_games  # noqa: E402
-from othello_core.interventions import Edit, apply_edit, benchmark_rows, run_sweep  # noqa: E402
-from othello_core.service import ModelService  # noqa: E402
-from timing import median_time  # noqa: E402
+from othello_core.games import random_games
+from othello_core.interventions import Edit, apply_edit, benchmark_rows, run_sweep
+from othello_core.service import ModelService
+from timing import median_time
 
 
 

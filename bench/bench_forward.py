@@ -7,17 +7,13 @@ For the bundled model and for the paper's shape (random weights): median latency
 2 x params x tokens / (matmul peak measured in this same run). Prints figures only.
 """
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from othello_core.games import random_games  # noqa: E402
-from othello_core.model import PAPER_SHAPE, build_model, load_model, n_parameters  # noqa: E402
-from timing import median_time  # noqa: E402
+from othello_core.games import random_games
+from othello_core.model import PAPER_SHAPE, build_model, load_model, n_parameters
+from timing import median_time
 
 
 def matmul_peak(device: str, n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:

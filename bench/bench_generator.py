@@ -6,13 +6,11 @@ Target (issue 2): >= 15,000 games/s/core for tokens. Prints figures, asserts not
 """
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from othello_core.games import random_games  # noqa: E402
+from othello_core.games import random_games
 
 
 def rate(n: int, labels: bool, repeats: int = 3) -> float:

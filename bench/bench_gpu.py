@@ -13,23 +13,20 @@ attention scores and values included), also given against the bf16 matmul peak m
 """
 import argparse
 import json
-import sys
 import time
 import traceback
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from othello_core.evaluate import evaluate, real_games  # noqa: E402
-from othello_core.games import random_games  # noqa: E402
-from othello_core.gpt import OthelloGPT  # noqa: E402
-from othello_core.notation import MODEL_CONTEXT  # noqa: E402
-from othello_core.train import read_metrics  # noqa: E402
-from othello_core.weights import ModelShape, read_config, read_weights  # noqa: E402
-from timing import median_time  # noqa: E402
+from othello_core.evaluate import evaluate, real_games
+from othello_core.games import random_games
+from othello_core.gpt import OthelloGPT
+from othello_core.notation import MODEL_CONTEXT
+from othello_core.train import read_metrics
+from othello_core.weights import ModelShape, read_config, read_weights
+from timing import median_time
 
 H100_BF16_DENSE = 989.4e12
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: only to check the script

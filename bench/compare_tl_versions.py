@@ -14,12 +14,10 @@ with compatibility mode and no weight processing. Prints the largest difference 
 """
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 HOOKS = [f"blocks.{l}.{name}" for l in range(8) for name in
          ("hook_resid_pre", "hook_resid_mid", "hook_resid_post", "attn.hook_pattern",

@@ -9,6 +9,22 @@ move (there is no pass token). The game ends when neither player can move.
 ``Board`` is one mutable position; ``Game`` is an immutable, fully validated move sequence
 with every intermediate position, built by ``replay`` (which never half-applies a bad
 sequence: it raises ``MoveError`` and the caller keeps its previous Game).
+
+>>> from othello_core.notation import format_moves
+>>> board = Board()
+>>> format_moves(board.legal_moves(), sep=" ")
+'d3 c4 f5 e6'
+>>> game = parse_game("f5 d6 c3")
+>>> len(game), game.board.counts(), game.board.to_move == WHITE
+(3, (5, 2), True)
+>>> game.board.why_illegal(0)[0]
+'flips_nothing'
+>>> parse_game("f5 f5")
+Traceback (most recent call last):
+...
+othello_core.notation.MoveError: move 2 ('f5'): f5 is already occupied
+>>> [format_moves(bits(flips)) for flips in game.flipped]
+['e5', 'd5', 'd4']
 """
 
 from __future__ import annotations
@@ -72,7 +88,11 @@ def flips_mask(own: int, opp: int, square: int) -> int:
 
 
 def bits(mask: int) -> list[int]:
-    """Set bit indices in ascending order."""
+    """Set bit indices in ascending order.
+
+    >>> bits(0b1011), bits(START_BLACK)
+    ([0, 1, 3], [28, 35])
+    """
     out = []
     while mask:
         low = mask & -mask

@@ -20,6 +20,25 @@ Parsing a pasted sequence (``parse_moves``) accepts ``"f5 d6 c3"``, ``"F5D6C3"``
 ``"f5,d6;c3"``, one move per line, or integers. Integers are ambiguous (token ids 1..60 vs
 square indices 0..63), so integer input needs an explicit ``integers="tokens"`` or
 ``integers="squares"``.
+
+>>> name_to_square("f5"), square_to_name(37), square_to_label(37)
+(37, 'f5', 'E5')
+>>> square_to_token(0), square_to_token(63), token_to_square(60)
+(1, 60, 63)
+>>> square_to_token(27)
+Traceback (most recent call last):
+...
+ValueError: d4 is a centre square: it has no token
+>>> parse_moves("F5d6,c3"), parse_moves("37 43", integers="squares"), parse_moves("34 40", integers="tokens")
+([37, 43, 18], [37, 43], [37, 43])
+>>> format_moves([37, 43, 18]), format_moves([37, 43], sep=" ")
+('f5d6c3', 'f5 d6')
+>>> split_moves("f5d6 zz;c3")
+['f5', 'd6', 'zz', 'c3']
+>>> parse_moves("12")
+Traceback (most recent call last):
+...
+othello_core.notation.MoveError: move 1 ('12'): '12' is a number: say whether numbers are token ids (1..60) or square indices (0..63)
 """
 
 from __future__ import annotations
@@ -28,6 +47,10 @@ import re
 from typing import Iterable, Sequence
 
 from .user_input import excerpt
+
+Square = int  # 0..63, index = (rank - 1) * 8 + file
+Token = int  # 0..60: 0 is padding, 1..60 the non-centre squares in ascending order
+Player = int  # BLACK = 1, WHITE = -1 (othello_core.board)
 
 FILES = "abcdefgh"
 ROW_LETTERS = "ABCDEFGH"  # ARENA / TransformerLens demo labels: row letter, then column digit

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# The checkout's assets/ (an editable install); $OTHELLO_ASSETS points an installed copy at one.
+ASSETS = Path(os.environ.get("OTHELLO_ASSETS", Path(__file__).resolve().parent.parent / "assets"))
 BUNDLED_DIR = ASSETS / "models" / "bundled"
 HUB_SOURCES = ("synthetic", "championship")
 

@@ -19,7 +19,6 @@ resumes where it stopped. ``compare_table(report)`` sets each row beside the pub
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 from dataclasses import asdict, dataclass, replace

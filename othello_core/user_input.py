@@ -15,7 +15,7 @@ Traceback (most recent call last):
 ...
 othello_core.user_input.InputError: layer must be a whole number written with the digits 0-9, not '٣'
 >>> shown("[Click here](https://evil.example)")
-'\\\\[Click here\\\\]\\\\(https://evil\\\\.example\\\\)'
+'\\\\[Click here\\\\]\\\\(https\\\\://evil\\\\.example\\\\)'
 >>> excerpt("x" * 100, 10)
 'xxxxxxxxx…'
 """

@@ -1,14 +1,11 @@
 """Loaded by Python at start-up when this folder is on PYTHONPATH (bench_app.py does that):
 replaces the model call with a no-op returning zeros of the right shapes, so the app does
 all its other work (replay, probes, figures, browser round trip) unchanged."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from othello_core.service import ModelService  # noqa: E402
+from othello_core.service import ModelService
 
 
 def run_noop(self, tokens, names=None, fwd_hooks=()):
