@@ -18,10 +18,12 @@ def invocation() -> str:
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
+    """The train flags, one per ``TrainConfig`` field (declared once there)."""
+    from .train_config import flag_specs
     p.add_argument("--run-dir", default="runs/othello-gpt")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true")
-    for name, default, kind in _TRAIN_FLAGS:
+    for name, default, kind in flag_specs():
         flag = "--" + name.replace("_", "-")
         if kind is bool:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
@@ -29,20 +31,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=kind, default=default)
 
 
-_TRAIN_FLAGS = [
-    ("n_layers", 8, int), ("d_model", 512, int), ("n_heads", 8, int), ("d_mlp", None, int),
-    ("batch_size", 256, int), ("steps", 20_000, int), ("lr", 1e-3, float),
-    ("min_lr_ratio", 0.1, float), ("warmup_steps", 500, int), ("weight_decay", 0.01, float),
-    ("grad_clip", 1.0, float), ("target", "next", str), ("seed", 0, int), ("workers", 2, int),
-    ("device", None, str), ("bf16", True, bool), ("compile", False, bool), ("threads", None, int),
-    ("eval_every", 1000, int), ("eval_games", 1000, int), ("save_every", 1000, int),
-    ("max_minutes", None, float), ("time_schedule", False, bool), ("final_eval_games", 0, int),
-    ("init_from", None, str),
-]
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import TrainConfig, train
+    from .train import train
+    from .train_config import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and k != "command"})
     cfg.command = invocation()

@@ -27,7 +27,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -38,43 +38,9 @@ from torch.utils.data import DataLoader, IterableDataset
 from .evaluate import evaluate, heldout_games, legal_tokens
 from .games import random_games
 from .gpt import OthelloGPT
-from .weights import ModelShape, read_config
+from .train_config import TrainConfig  # noqa: F401  (declared there, torch-free, for the CLI)
+from .weights import read_config
 from .notation import MODEL_CONTEXT
-
-
-@dataclass
-class TrainConfig:
-    n_layers: int = 8
-    d_model: int = 512
-    n_heads: int = 8
-    d_mlp: int | None = None  # default 4 * d_model
-    batch_size: int = 256
-    steps: int = 20_000
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 500
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    target: str = "next"  # "next" or "legal"
-    seed: int = 0
-    workers: int = 2
-    device: str | None = None
-    bf16: bool = True  # autocast on CUDA only
-    compile: bool = False
-    threads: int | None = None
-    eval_every: int = 1000
-    eval_games: int = 1000
-    save_every: int = 1000
-    max_minutes: float | None = None  # stop (and save) after this wall time
-    time_schedule: bool = False  # cosine over the max_minutes budget instead of over `steps`
-    final_eval_games: int = 0  # evaluate on this many held-out games at the end (0: skip)
-    init_from: str | None = None  # start from these weights (a run folder or file), fresh optimizer
-    run_dir: str = "runs/othello-gpt"
-    command: str = field(default_factory=lambda: " ".join(sys.argv))
-
-    def shape(self) -> ModelShape:
-        return ModelShape(n_layers=self.n_layers, d_model=self.d_model, n_heads=self.n_heads,
-                          d_mlp=self.d_mlp or 4 * self.d_model)
 
 
 class GameStream(IterableDataset):

@@ -117,3 +117,4 @@ def test_presentation_steps_with_the_arrow_keys(server, page):
     wait_for_app(page)
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => document.body.innerText.includes('Move 6 / 8')", timeout=60_000)
+

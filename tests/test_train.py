@@ -198,3 +198,19 @@ def test_model_card_reports_the_evaluation_and_reuses_it_only_for_the_same_weigh
     (run / "config.json").write_text(json.dumps(config))
     fresh, _ = card("--reuse-eval")
     assert fresh["synthetic"]["legal_top1"] == evaluation["synthetic"]["legal_top1"]
+
+
+def test_the_train_flags_are_the_config_fields():
+    """Config declared once: every TrainConfig field is a flag of `train`, with its default."""
+    from dataclasses import fields
+
+    from othello_core.__main__ import build_parser
+    from othello_core.train_config import NOT_FLAGS
+    args = build_parser().parse_args(["train", "--lr", "3e-4", "--no-bf16", "--d-mlp", "64"])
+    for f in fields(TrainConfig):
+        if f.name not in NOT_FLAGS:
+            assert hasattr(args, f.name), f.name
+    defaults = build_parser().parse_args(["train"])
+    assert {f.name: getattr(defaults, f.name) for f in fields(TrainConfig) if f.name not in NOT_FLAGS} == \
+        {f.name: f.default for f in fields(TrainConfig) if f.name not in NOT_FLAGS}
+    assert (args.lr, args.bf16, args.d_mlp) == (3e-4, False, 64)
