@@ -12,6 +12,7 @@ import streamlit as st
 from othello_core.board import Game, replay
 from othello_core.model_sources import SourcePolicy, resolve_source
 from othello_core.user_input import escape_markdown, excerpt, shown
+from othello_core.vocab import colour_classes
 from othello_core.weights import ModelLoadError
 from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves
 
@@ -159,7 +160,7 @@ def analysed_position():
 
 def board_arrays(board) -> tuple[np.ndarray, np.ndarray]:
     """A Board as plotly-ready arrays: cells [64] (0 empty, 1 black, 2 white), legal [64] bool."""
-    cells = np.array([{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)])
+    cells = colour_classes([board.cell(s) for s in range(64)])
     legal_mask = board.legal_mask()
     return cells, np.array([bool(legal_mask >> s & 1) for s in range(64)])
 

@@ -15,9 +15,10 @@ def board_json(game) -> dict:
     """The ``board --json`` object (documented in the README)."""
     from .board import BLACK, bits
     from .notation import square_to_name
+    from .vocab import colour_classes
     board = game.board
     black, white = board.counts()
-    cells = ["B" if board.cell(s) == BLACK else "W" if board.cell(s) else "." for s in range(64)]
+    cells = [".BW"[c] for c in colour_classes([board.cell(s) for s in range(64)])]  # colour classes 0/1/2
     return {
         "board": cells,
         "to_move": None if board.to_move is None else ("black" if board.to_move == BLACK else "white"),

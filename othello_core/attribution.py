@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, stream_hooks
 from .evaluate import move_log_probs
 from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN
-from .probes import stream_hooks
-from .service import tokens_to_square_probs
+from .vocab import moves_to_tokens, token_probs_to_squares
 
 
 def _tokens(moves) -> torch.Tensor:
-    return torch.tensor([[SQUARE_TO_TOKEN[m] for m in list(moves)[:MODEL_CONTEXT]]])
+    return torch.tensor([moves_to_tokens(moves)])
 
 
 def _component_names(n_layers: int, n_heads: int) -> list[str]:
@@ -39,7 +39,7 @@ def _component_names(n_layers: int, n_heads: int) -> list[str]:
 def _cache_names(n_layers: int) -> list[str]:
     names = ["hook_embed", "hook_pos_embed", "ln_final.hook_scale"]
     for layer in range(n_layers):
-        names += [f"blocks.{layer}.attn.hook_z", f"blocks.{layer}.hook_mlp_out", f"blocks.{layer}.mlp.hook_post"]
+        names += [attn_z(layer), mlp_out(layer), mlp_post(layer)]
     return names
 
 
@@ -60,10 +60,10 @@ def components_from_cache(model, cache: dict, position: int, row: int = 0) -> Co
     outs = [cache["hook_embed"][row, position], cache["hook_pos_embed"][row, position]]
     neurons = []
     for layer in range(cfg.n_layers):
-        z = cache[f"blocks.{layer}.attn.hook_z"][row, position]  # [heads, d_head]
+        z = cache[attn_z(layer)][row, position]  # [heads, d_head]
         heads = torch.einsum("he,hed->hd", z, model.blocks[layer].attn.W_O)
-        outs += list(heads) + [model.blocks[layer].attn.b_O, cache[f"blocks.{layer}.hook_mlp_out"][row, position]]
-        neurons.append(cache[f"blocks.{layer}.mlp.hook_post"][row, position])
+        outs += list(heads) + [model.blocks[layer].attn.b_O, cache[mlp_out(layer)][row, position]]
+        neurons.append(cache[mlp_post(layer)][row, position])
     return Components(_component_names(cfg.n_layers, cfg.n_heads), torch.stack(outs).float(),
                       torch.stack(neurons).float(), cache["ln_final.hook_scale"][row, position, 0].float(), None)
 
@@ -107,7 +107,7 @@ def logit_lens(service, analysis) -> np.ndarray:
         x = resid - resid.mean(-1, keepdim=True)
         x = x / (x.pow(2).mean(-1, keepdim=True) + model.cfg.eps).sqrt()
         logits = x @ model.W_U.float().cpu() + model.b_U.float().cpu()
-    return tokens_to_square_probs(move_log_probs(logits).exp().numpy())
+    return token_probs_to_squares(move_log_probs(logits).exp().numpy())
 
 
 # ------------------------------------------------------------------ edits: where the change comes from
@@ -142,7 +142,7 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     gen = torch.Generator().manual_seed(0)
     edit_hooks = [(names[s], _make_hook(edit, service.probes, s, rows, gen)) for s in edit.layers]
     cache_names = _cache_names(service.n_layers) + [names[s] for s in range(service.n_layers + 1)]
-    cache_names += [f"blocks.{l}.hook_attn_out" for l in range(service.n_layers)]
+    cache_names += [attn_out(l) for l in range(service.n_layers)]
     clean_logits, clean = service.run(rows.tokens, names=cache_names)
     edited_logits, edited = service.run(rows.tokens, names=cache_names, fwd_hooks=edit_hooks)
     total = metric(edited_logits[0, position]) - metric(clean_logits[0, position])
@@ -176,8 +176,8 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     def frozen_run(free: set[str]) -> float:
         hooks = list(edit_hooks)
         for l in later:
-            for kind in ("hook_attn_out", "hook_mlp_out"):
-                name = f"blocks.{l}.{kind}"
+            for hook in (attn_out, mlp_out):
+                name = hook(l)
                 if name in free:
                     continue
                 saved = clean[name]
@@ -188,8 +188,8 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     direct_only = frozen_run(set())
     through = {}
     for l in later:
-        for kind, label in (("hook_attn_out", "attn"), ("hook_mlp_out", "MLP")):
-            through[f"L{l} {label}"] = frozen_run({f"blocks.{l}.{kind}"}) - direct_only
+        for hook, label in ((attn_out, "attn"), (mlp_out, "MLP")):
+            through[f"L{l} {label}"] = frozen_run({hook(l)}) - direct_only
     return {"total": total, "total_at_edited_scale": total_frozen, "gained": [int(s) for s in gained], "lost": [int(s) for s in lost],
             "dla": dla, "direct_only": direct_only, "through_one_component": through,
             "sum_of_single_components": float(sum(through.values())), "result": result}
@@ -255,9 +255,8 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
         return (a - b).float()
 
     layers = service.n_layers
-    kinds = {"resid_pre": "blocks.{}.hook_resid_pre", "attn_out": "blocks.{}.hook_attn_out",
-             "mlp_out": "blocks.{}.hook_mlp_out"}
-    names = [pattern.format(l) for pattern in kinds.values() for l in range(layers)]
+    kinds = BLOCK_OUTPUTS  # resid_pre, attn_out, mlp_out
+    names = [hook(l) for hook in kinds.values() for l in range(layers)]
     clean_logits, clean_cache = service.run(_tokens(clean_moves), names=names)
     corrupt_tokens = _tokens(corrupt_moves)
     corrupt_logits, _ = service.run(corrupt_tokens)
@@ -265,10 +264,10 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     m_corrupt = float(metric(corrupt_logits[:, position])[0])
     batch = corrupt_tokens.expand(n, -1)
     effects = {}
-    for kind, pattern in kinds.items():
+    for kind, hook in kinds.items():
         grid = np.zeros((layers, n))
         for layer in range(layers):
-            name = pattern.format(layer)
+            name = hook(layer)
             saved = clean_cache[name][0]  # [pos, d]
 
             def patch(act, hook, saved=saved):
@@ -308,7 +307,7 @@ def neuron_profile(service, layer: int, neuron: int) -> dict:
         cos = lambda m: ((w_in @ m) / (w_in.norm() * m.norm(dim=0)).clamp(min=1e-8)).numpy()  # noqa: E731
         out["reads_blank"], out["reads_mine"] = cos(blank), cos(mine)
     logits = (w_out - w_out.mean()) @ model.W_U.float().cpu()
-    out["promotes"] = tokens_to_square_probs(logits.numpy()[None])[0]
+    out["promotes"] = token_probs_to_squares(logits.numpy()[None])[0]
     out["promotes"][[27, 28, 35, 36]] = 0.0
     return out
 
@@ -332,6 +331,6 @@ def neuron_hypothesis(profile: dict) -> str:
 
 def neuron_activations(service, moves, layer: int) -> np.ndarray:
     """Post-GELU activations of every neuron of ``layer`` along the game: ``[pos, d_mlp]``."""
-    name = f"blocks.{layer}.mlp.hook_post"
+    name = mlp_post(layer)
     _, cache = service.run(_tokens(moves), names=[name])
     return cache[name][0].float().cpu().numpy()

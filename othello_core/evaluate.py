@@ -25,23 +25,17 @@ import numpy as np
 import torch
 
 from .games import GameBatch, load_eothello, mover_not_alternating, random_games, replay_batch
-from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .notation import MODEL_CONTEXT
+from .vocab import square_mask_to_tokens
 from .weights import read_config
 
 SET_THRESHOLD = 0.01
 EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([seed, rank, worker])
-_TOKEN_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
-
-
-def legal_squares_to_tokens(legal: np.ndarray) -> np.ndarray:
-    """``[..., 64]`` legal squares -> ``[..., 61]`` legal tokens (token 0 never legal)."""
-    legal = legal[..., _TOKEN_SQUARES]
-    return np.concatenate([np.zeros(legal.shape[:-1] + (1,), dtype=bool), legal], axis=-1)
 
 
 def legal_tokens(batch: GameBatch) -> np.ndarray:
     """[games, 59, 61] bool: legal next moves in token space (token 0 never legal)."""
-    return legal_squares_to_tokens(batch.labels["legal"][:, :MODEL_CONTEXT])
+    return square_mask_to_tokens(batch.labels["legal"][:, :MODEL_CONTEXT])
 
 
 def move_log_probs(logits: torch.Tensor) -> torch.Tensor:

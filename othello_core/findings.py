@@ -28,12 +28,14 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .hooks import attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks
 from .attention import mover_share
 from .games import mover_not_alternating, random_games
-from .notation import MODEL_CONTEXT, TOKEN_TO_SQUARE
+from .notation import MODEL_CONTEXT
+from .vocab import square_mask_to_tokens, tokens_to_squares
 from .probe_suite import compare_table, kind_curve
 from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, collect_activations, curve, fit_linear, kind_targets, span_curve,
-                     simple_features, stream_hooks)
+                     simple_features)
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
 LATE_GAME_SEED = 60_000
@@ -196,7 +198,7 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
     bench, _ = benchmark_rows(positions, 0, seed=1)
     totals, direct, shares = [], [], {}
     for b in range(len(bench.pos)):
-        moves = tuple(TOKEN_TO_SQUARE[int(t)] for t in bench.tokens[b] if t)
+        moves = tuple(int(s) for s in tokens_to_squares(bench.tokens[b]) if s >= 0)
         diff = edit_diff(service, moves, int(bench.pos[b]), Edit(bench.squares[b], **edit_fields))
         if abs(diff["total"]) < 1e-6:
             continue
@@ -241,22 +243,22 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
     labels = {k: val[:, :MODEL_CONTEXT] for k, val in batch.labels.items()}
     valid = torch.as_tensor(labels["mover"] != 0)  # [g, pos]
     empty = torch.as_tensor(labels["board"] == 0)  # [g, pos, 64]
-    names = ["hook_embed", "hook_pos_embed"] + [f"blocks.{l}.attn.hook_z" for l in range(layer)] + \
-            [f"blocks.{l}.hook_mlp_out" for l in range(layer)] + [f"blocks.{layer - 1}.hook_resid_post"]
+    names = ["hook_embed", "hook_pos_embed"] + [attn_z(l) for l in range(layer)] + \
+            [mlp_out(l) for l in range(layer)] + [resid_post(layer - 1)]
     _, cache = service.run(tokens, names=names)
     comps = {"embed": cache["hook_embed"], "pos_embed": cache["hook_pos_embed"]}
     for l in range(layer):
-        z = cache[f"blocks.{l}.attn.hook_z"]
+        z = cache[attn_z(l)]
         for h in range(model.cfg.n_heads):
             comps[f"L{l}H{h}"] = z[:, :, h] @ model.blocks[l].attn.W_O[h]
-        comps[f"L{l} MLP"] = cache[f"blocks.{l}.hook_mlp_out"]
+        comps[f"L{l} MLP"] = cache[mlp_out(l)]
     separation = {}
     for name, out in comps.items():
         proj = out.float() @ v  # [g, pos, 64]
         e = proj[empty & valid[..., None]].mean()
         o = proj[~empty & valid[..., None]].mean()
         separation[name] = float(e - o)
-    resid = cache[f"blocks.{layer - 1}.hook_resid_post"].float()
+    resid = cache[resid_post(layer - 1)].float()
     base_logits = resid @ v + c
     base_acc = float(((base_logits > 0) == empty)[valid].float().mean())
     candidates = [n for n in separation if n not in ("embed", "pos_embed")]
@@ -270,22 +272,22 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
         for name in components:
             if name.endswith("MLP"):
                 l = int(name[1:].split()[0])
-                mean = cache[f"blocks.{l}.hook_mlp_out"].mean((0, 1))
-                hooks.append((f"blocks.{l}.hook_mlp_out", lambda act, hook, m=mean: m.expand_as(act).clone()))
+                mean = cache[mlp_out(l)].mean((0, 1))
+                hooks.append((mlp_out(l), lambda act, hook, m=mean: m.expand_as(act).clone()))
             else:
                 l, h = int(name[1:].split("H")[0]), int(name.split("H")[1])
-                mean = cache[f"blocks.{l}.attn.hook_z"][:, :, h].mean((0, 1))
+                mean = cache[attn_z(l)][:, :, h].mean((0, 1))
 
                 def fn(act, hook, h=h, m=mean):
                     act = act.clone()
                     act[:, :, h] = m
                     return act
-                hooks.append((f"blocks.{l}.attn.hook_z", fn))
+                hooks.append((attn_z(l), fn))
         keep = {}
 
         def grab(act, hook):
             keep["resid"] = act.detach().clone()
-        logits, _ = service.run(tokens, fwd_hooks=hooks + [(f"blocks.{layer - 1}.hook_resid_post", grab)])
+        logits, _ = service.run(tokens, fwd_hooks=hooks + [(resid_post(layer - 1), grab)])
         acc = float((((keep["resid"].float() @ v + c) > 0) == empty)[valid].float().mean())
         return acc, _legal_top1(logits, labels)
 
@@ -307,8 +309,8 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
 
 def _legal_hits(logits: torch.Tensor, legal: np.ndarray) -> np.ndarray:
     """Whether the model's top move is legal, per position: ``logits [..., vocab]``, ``legal [..., 64]``."""
-    from .evaluate import legal_squares_to_tokens, move_log_probs, top1_is_legal
-    return top1_is_legal(move_log_probs(logits).cpu().numpy(), legal_squares_to_tokens(legal))
+    from .evaluate import move_log_probs, top1_is_legal
+    return top1_is_legal(move_log_probs(logits).cpu().numpy(), square_mask_to_tokens(legal))
 
 
 def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
@@ -403,7 +405,7 @@ def _late_game_sentence(moves, out: dict, layer_name: str) -> str:
 
 def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -> dict:
     batch = random_games(games, seed=80_000 + seed, labels=True)
-    names = [f"blocks.{l}.attn.hook_pattern" for l in range(service.n_layers)]
+    names = [attn_pattern(l) for l in range(service.n_layers)]
     shares = []
     for start in range(0, games, batch_size):
         tokens = torch.as_tensor(batch.tokens[start:start + batch_size, :MODEL_CONTEXT])
@@ -459,7 +461,7 @@ def neuron_top_positions(service, games: int = 300, k: int = 6, batch_size: int 
     ``NEURON_SEED``) where it fires most; the games regenerate from the seed."""
     batch = random_games(games, seed=NEURON_SEED)
     layers, d_mlp = service.n_layers, service.model.cfg.d_mlp
-    names = [f"blocks.{l}.mlp.hook_post" for l in range(layers)]
+    names = [mlp_post(l) for l in range(layers)]
     best_val = np.full((layers, d_mlp, k), -np.inf, dtype=np.float32)
     best_idx = np.zeros((layers, d_mlp, k, 2), dtype=np.int32)
     for start in range(0, games, batch_size):

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from .board import BLACK, START_BLACK, START_WHITE
-from .notation import MAX_GAME_MOVES, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE, MoveError, name_to_square
+from .notation import MAX_GAME_MOVES, MoveError, name_to_square
+from .vocab import squares_to_token_array, tokens_to_squares  # noqa: F401  (tokens_to_squares re-exported)
 
 COLOUR_CLASSES = ("empty", "black", "white")
 RELATIVE_CLASSES = ("empty", "mine", "theirs")
@@ -43,8 +44,6 @@ _DIRECTIONS = (
     (-7, _U(0xFEFEFEFEFEFEFEFE)), (-9, _U(0x7F7F7F7F7F7F7F7F)),
 )
 _SHIFTS = {a: _U(abs(a)) for a, _ in _DIRECTIONS}
-_SQUARE_TO_TOKEN = np.array(SQUARE_TO_TOKEN + (0,), dtype=np.int64)  # index -1 -> padding 0
-_TOKEN_TO_SQUARE = np.array(TOKEN_TO_SQUARE, dtype=np.int64)
 _ONE = _U(1)
 
 from .paths import ASSETS  # noqa: E402
@@ -100,7 +99,7 @@ class GameBatch:
     @property
     def tokens(self) -> np.ndarray:
         """[games, 60] model tokens, 0 (padding) after the end."""
-        return _SQUARE_TO_TOKEN[self.squares]
+        return squares_to_token_array(self.squares)
 
     def __len__(self) -> int:
         return len(self.squares)
@@ -265,12 +264,6 @@ def _raise_first(game: int, squares: np.ndarray) -> None:
     except MoveError as err:
         raise MoveError(err.index, err.move, err.reason, f"game {game}: {err.detail}") from None
     raise AssertionError("batched and scalar rules disagree")  # pragma: no cover
-
-
-def tokens_to_squares(tokens: np.ndarray) -> np.ndarray:
-    """[games, n] tokens (0 = padding) -> square indices (-1 = padding)."""
-    tokens = np.asarray(tokens, dtype=np.int64)
-    return np.where(tokens > 0, _TOKEN_TO_SQUARE[np.clip(tokens, 0, 60)], -1)
 
 
 @dataclass

@@ -29,6 +29,11 @@ def resid_pre(block: int) -> str:
     return f"blocks.{block}.hook_resid_pre"
 
 
+def resid_post(block: int) -> str:
+    """After block ``block`` (stream ``block + 1``)."""
+    return f"blocks.{block}.hook_resid_post"
+
+
 def resid_mid(block: int) -> str:
     """Between block ``block``'s attention and its MLP."""
     return f"blocks.{block}.hook_resid_mid"
@@ -53,3 +58,7 @@ def mlp_out(block: int) -> str:
 def mlp_post(block: int) -> str:
     """Block ``block``'s MLP neurons after the GELU."""
     return f"blocks.{block}.mlp.hook_post"
+
+
+# The kinds of per-block output hooks, by the short names pages and reports use.
+BLOCK_OUTPUTS = {"resid_pre": resid_pre, "attn_out": attn_out, "mlp_out": mlp_out}

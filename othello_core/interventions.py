@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from .hooks import stream_hooks
 from .board import BLACK, Board
-from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN, square_to_name
-from .probes import stream_hooks
-from .service import tokens_to_square_probs
+from .notation import MODEL_CONTEXT, square_to_name
+from .vocab import moves_to_tokens, token_probs_to_squares
 
 TARGETS = ("flip", "blank", "mine", "theirs")
 METHODS = ("add", "set", "gradient")
@@ -189,7 +189,7 @@ def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: 
                                          for s in edit.layers]
         logits, _ = service.run(part.tokens, fwd_hooks=hooks)
         at = logits[torch.arange(len(part.pos)), torch.as_tensor(part.pos)]
-        out[index] = tokens_to_square_probs(move_log_probs(at).exp().cpu().numpy())
+        out[index] = token_probs_to_squares(move_log_probs(at).exp().cpu().numpy())
     return out
 
 
@@ -213,7 +213,7 @@ class EditResult:
 def rows_for_game(moves, position: int, squares) -> EditRows:
     from .games import game_labels
     labels = game_labels(moves)
-    tokens = [SQUARE_TO_TOKEN[m] for m in moves[:MODEL_CONTEXT]]
+    tokens = moves_to_tokens(moves)
     tokens += [0] * (MODEL_CONTEXT - len(tokens))
     return EditRows(torch.tensor([tokens]), np.array([position]), labels["relative"][None],
                     labels["to_move"][None], [tuple(squares)])

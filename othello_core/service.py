@@ -20,21 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .hooks import attn_pattern, stream_hooks
 from .evaluate import move_log_probs
 from .games import game_labels
 from .model import load_model, model_hash, n_parameters
-from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE
-from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes, stream_hooks
-
-_SQUARES = np.array(TOKEN_TO_SQUARE[1:])
-
-
-def tokens_to_square_probs(probs: np.ndarray) -> np.ndarray:
-    """``[..., 61]`` token probabilities -> ``[..., 64]`` per square (centre squares 0)."""
-    out = np.zeros(probs.shape[:-1] + (64,), dtype=probs.dtype)
-    out[..., _SQUARES] = probs[..., 1:]
-    return out
-
+from .notation import MODEL_CONTEXT
+from .vocab import moves_to_tokens, token_probs_to_squares
+from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes
 
 @dataclass(frozen=True)
 class Analysis:
@@ -150,9 +142,9 @@ class ModelService:
             raise ValueError("the model needs at least one move: it predicts from move 1 on")
         labels = game_labels(moves)  # raises MoveError on an illegal sequence
         n = min(len(moves), MODEL_CONTEXT)
-        tokens = torch.tensor([[SQUARE_TO_TOKEN[m] for m in moves[:n]]])
+        tokens = torch.tensor([moves_to_tokens(moves, n)])
         hooks = stream_hooks(self.n_layers)
-        pattern_names = [f"blocks.{l}.attn.hook_pattern" for l in range(self.n_layers)]
+        pattern_names = [attn_pattern(l) for l in range(self.n_layers)]
         logits, cache = self.run(tokens, names=hooks + pattern_names)
         probs = move_log_probs(logits[0]).exp().cpu().numpy()
         resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, pos, d]
@@ -160,7 +152,7 @@ class ModelService:
         lab = {k: v[:n] for k, v in labels.items()}
         return Analysis(
             moves=moves, model_name=self.name,
-            move_probs=tokens_to_square_probs(probs), legal=lab["legal"], board=lab["board"],
+            move_probs=token_probs_to_squares(probs), legal=lab["legal"], board=lab["board"],
             relative=lab["relative"], flipped=lab["flipped"], to_move=lab["to_move"],
             patterns=patterns, resid=resid)
 

@@ -19,11 +19,12 @@ import time
 import numpy as np
 import torch
 
+from othello_core.hooks import stream_hooks
 from othello_core.board import BLACK
 from othello_core.games import mover_by_alternation, random_games
 from othello_core.model import load_model
 from othello_core.notation import MODEL_CONTEXT
-from othello_core.probes import LINEAR_FIT, PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets, stream_hooks
+from othello_core.probes import LINEAR_FIT, PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets
 
 LAYERS = (5, 6, 7)  # streams "after layer L" (probes.stream_hooks)
 

@@ -84,9 +84,46 @@ def wait_for_app(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_timeout(300)
 
 
-def board_cell_centre(page, square: int, chart_index: int = 0) -> tuple[float, float]:
-    """Screen coordinates of a square's centre on the n-th plotly board."""
-    drag = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').nth(chart_index)
-    box = drag.bounding_box()
+def play_board(moves: int, cursor: int | None = None) -> str:
+    """The Play page's board at a position, by its element key (``board_{len(line)}_{cursor}``):
+    the key changes with the position, so the board a rerun replaces is never the one clicked."""
+    return f'.st-key-board_{moves}_{moves if cursor is None else cursor} .nsewdrag'
+
+
+def board_locator(page, selector: str):
+    """The board's drag layer, found by the chart's element key (``.st-key-…``): several plotly
+    charts draw in any order, so "the first chart" is sometimes another one."""
+    return page.locator(selector)
+
+
+def wait_for_board(page, selector: str, timeout_ms: int = 90_000) -> None:
+    page.wait_for_selector(selector, timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
+
+
+def board_cell_centre(page, square: int, selector: str) -> tuple[float, float]:
+    """Screen coordinates of a square's centre on the board the selector names."""
+    box = board_locator(page, selector).bounding_box()
     col, row = square % 8, square // 8
     return box["x"] + (col + 0.5) * box["width"] / 8, box["y"] + (row + 0.5) * box["height"] / 8
+
+
+def point_at_square(page, square: int, selector: str) -> None:
+    """As a person does: move the pointer onto the square and wait until the board shows it is over
+    that square (plotly's hover label names it; hover is throttled, so pressing at once can land on
+    a square the pointer crossed on the way)."""
+    from othello_core.notation import square_to_name
+    x, y = board_cell_centre(page, square, selector)
+    page.mouse.move(x, y, steps=4)
+    chart = selector.rsplit(" ", 1)[0]  # the element-key container of the board
+    page.wait_for_function(
+        """([chart, name]) => { const h = document.querySelector(chart + ' .hoverlayer');
+                               return h && h.textContent.trim().startsWith(name); }""",
+        arg=[chart, square_to_name(square)], timeout=10_000)
+
+
+def press_square(page, square: int, selector: str) -> None:
+    """Point at the square, then press and release."""
+    point_at_square(page, square, selector)
+    page.mouse.down()
+    page.mouse.up()

@@ -3,7 +3,8 @@ import pytest
 
 from othello_core.notation import name_to_square
 
-from .browser import ARTIFACTS, board_cell_centre, chromium, chromium_path, streamlit_server, wait_for_app
+from .browser import (ARTIFACTS, chromium, chromium_path, play_board, press_square, streamlit_server, wait_for_app,
+                      wait_for_board)
 
 pytestmark = pytest.mark.skipif(chromium_path() is None,
                                 reason="Debian's chromium is not installed (./dev test installs it)")
@@ -35,21 +36,21 @@ def status(page) -> str:
     return page.locator('[data-testid="stMarkdownContainer"] strong').first.inner_text()
 
 
-def click_square(page, name: str) -> None:
-    x, y = board_cell_centre(page, name_to_square(name), chart_index=0)
-    page.mouse.click(x, y)
+def click_square(page, name: str, moves: int) -> None:
+    """Press ``name`` on the Play board of the position after ``moves`` moves."""
+    board = play_board(moves)
+    wait_for_board(page, board)
+    press_square(page, name_to_square(name), board)
 
 
 def test_clicking_legal_squares_plays_moves(server, page):
     page.goto(server + "/")
     wait_for_app(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
+    wait_for_board(page, play_board(0))
     assert status(page).startswith("Black to move")
-    click_square(page, "d3")
+    click_square(page, "d3", moves=0)
     page.wait_for_function("() => document.body.innerText.includes('White to move')", timeout=60_000)
-    wait_for_app(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=60_000)
-    click_square(page, "c3")
+    click_square(page, "c3", moves=1)
     page.wait_for_function("() => document.body.innerText.includes('2/2 moves')", timeout=60_000)
     assert "moves=d3c3" in page.url
     page.wait_for_function("() => document.body.innerText.includes('Top-1:')", timeout=60_000)  # the prediction
@@ -63,7 +64,7 @@ def test_an_illegal_paste_shows_the_error_and_keeps_the_position(server, page):
     page.get_by_role("button", name="Load moves").click()
     page.wait_for_function("() => document.body.innerText.includes('flips nothing')", timeout=60_000)
     body = page.inner_text("body")
-    assert "Move 4 (h8)" in body.replace("`", "")
+    assert "Move 4 (“h8”)" in body
     assert "2/2 moves" in body and "moves=f5d6" in page.url
 
 
@@ -101,8 +102,7 @@ def test_circuits_and_findings_pages_render(server, page):
 def test_an_illegal_click_explains_why(server, page):
     page.goto(server + "/?moves=f5")
     wait_for_app(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
-    click_square(page, "a1")
+    click_square(page, "a1", moves=1)
     page.wait_for_function("() => document.body.innerText.includes('a1 flips nothing for white')", timeout=60_000)
     assert "1/1 moves" in page.inner_text("body")  # the position is unchanged
 
@@ -110,7 +110,7 @@ def test_an_illegal_click_explains_why(server, page):
 def test_presentation_steps_with_the_arrow_keys(server, page):
     page.goto(server + "/present?moves=f5d6c3d3c4f4c5b3&at=6")
     wait_for_app(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .nsewdrag', timeout=90_000)
+    wait_for_board(page, '.st-key-present_board .nsewdrag')
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.body.innerText.includes('Move 7 / 8')", timeout=60_000)

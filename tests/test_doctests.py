@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["othello_core.notation", "othello_core.board", "othello_core.hooks", "othello_core.user_input",
-           "othello_core.activation_store", "othello_core.train_config"]
+           "othello_core.activation_store", "othello_core.train_config", "othello_core.vocab"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -95,8 +95,8 @@ def test_planted_toy_model_edit_matches_the_hand_computation():
         logits = y @ model.W_U + model.b_U
         logits[0] = -float("inf")
         expected = torch.softmax(logits, -1).numpy()
-    from othello_core.service import tokens_to_square_probs
-    assert np.allclose(outputs[0], tokens_to_square_probs(expected), atol=1e-5)
+    from othello_core.vocab import token_probs_to_squares
+    assert np.allclose(outputs[0], token_probs_to_squares(expected), atol=1e-5)
 
 
 def test_concurrent_edits_stay_in_their_session(service):

@@ -9,6 +9,7 @@ from othello_core import attribution as A
 from othello_core.attention import mover_share
 from othello_core.notation import MODEL_CONTEXT, format_moves, square_to_name
 from othello_core.plots import board_grid_figure, head_summary_figure
+from othello_core.vocab import relative_to_signed
 
 ss = st.session_state
 st.title("Circuits")
@@ -116,7 +117,7 @@ with tab_neuron:
         values, index, games = top
         rows = index[int(layer), int(neuron)]
         boards = [games.labels["relative"][g, p] for g, p in rows]
-        shown = [np.where(b == 1, 1.0, np.where(b == 2, -1.0, 0.0)) for b in boards]
+        shown = [relative_to_signed(b) for b in boards]
         titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
         st.plotly_chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
                                           cols=6), key="neuron_top")

@@ -11,6 +11,7 @@ from othello_core.attribution import edit_diff, summarize_edit_diff
 from othello_core.interventions import Edit, apply_edit
 from othello_core.notation import square_to_name
 from othello_core.plots import board_figure
+from othello_core.vocab import relative_to_colour
 
 ss = st.session_state
 st.title("Interventions")
@@ -39,7 +40,6 @@ def edit_diff_cached(source: str, moves: tuple, position: int, edit_fields: tupl
 
 relative = analysis.relative[position]
 to_move = int(analysis.to_move[position])
-colour_of = {0: 0, 1: 1 if to_move == 1 else 2, 2: 2 if to_move == 1 else 1}  # mine/theirs -> colour
 
 with st.container(border=True):
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -79,7 +79,7 @@ b1, b2, b3 = st.columns(3)
 changed = np.zeros(64, bool)
 changed[list(squares)] = True
 with b1:
-    cells = np.array([colour_of[int(c)] for c in (result.board_after if enabled else result.board_before)])
+    cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
     st.plotly_chart(board_figure(cells, flipped=changed if enabled else None, size=360,
                                  title="Board as edited" if enabled else "True board"),
                     key="edit_board", config={"displayModeBar": False}, width="content")
