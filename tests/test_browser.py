@@ -1,4 +1,5 @@
 """End to end in a real browser: Debian's chromium driven by playwright, the app on loopback."""
+import numpy as np
 import pytest
 
 from othello_core.notation import name_to_square
@@ -118,3 +119,17 @@ def test_presentation_steps_with_the_arrow_keys(server, page):
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => document.body.innerText.includes('Move 6 / 8')", timeout=60_000)
 
+
+
+def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server, page):
+    from othello_core.games import random_games
+    from othello_core.notation import format_moves
+    batch = random_games(20, seed=5)
+    row = int(np.argmax(batch.lengths))  # a game of 60 moves: the model reads 59
+    page.goto(server + "/attention?moves=" + format_moves(batch.squares[row, :batch.lengths[row]].tolist()))
+    wait_for_app(page)
+    frame_el = page.wait_for_selector('iframe[title="st.iframe"], [data-testid="stIFrame"]', timeout=90_000)
+    frame = frame_el.content_frame()
+    frame.wait_for_function("() => document.querySelectorAll('canvas, svg, table').length > 0", timeout=60_000)
+    content = frame.evaluate("() => document.documentElement.scrollHeight")
+    assert content <= frame_el.bounding_box()["height"] + 2, (content, frame_el.bounding_box())

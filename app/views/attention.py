@@ -38,7 +38,7 @@ pattern = np.ascontiguousarray(analysis.patterns[layer, :, :upto, :upto], dtype=
 html = attention_html(pattern.tobytes(), pattern.shape, tuple(labels[:upto]), layer)
 st.caption(f"Layer {layer}, all {pattern.shape[0]} heads, moves 1–{upto}. Hover a head, then a "
            "token: query positions attend to earlier moves.")
-st.iframe(html, height=620)
+st.iframe(html, height="content")  # as tall as circuitsvis draws it, for any number of moves
 
 st.subheader("Does each head look at the mover's moves or the opponent's?")
 share = mover_share(analysis.patterns, analysis.to_move, analysis.moves)

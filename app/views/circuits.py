@@ -33,6 +33,13 @@ def lens(source: str, moves: tuple) -> np.ndarray:
     return A.logit_lens(service, common.analyze(source, moves))
 
 
+@st.cache_data(max_entries=32, show_spinner="Patching every layer at every move…")
+def patching(source: str, clean: tuple, corrupt: tuple) -> dict:
+    """Activation patching, cached per (model, moves, corruption): the position is the clean line's
+    last move."""
+    return A.activation_patching(common.load_service(source), clean, corrupt)
+
+
 @st.cache_resource(show_spinner=False)
 def neuron_top(source: str):
     """(values, index, games) of the precomputed top activations, if they fit the live model."""
@@ -54,114 +61,126 @@ square = st.selectbox("Output move to explain", order, key="circuit_move",
                       format_func=lambda s: f"{square_to_name(s)} · p={probs[s]:.3f} · "
                                             f"{'legal' if analysis.legal[position, s] else 'illegal'}")
 
+def pick_neuron(layer: int, neuron: int) -> None:
+    ss["neuron_layer"], ss["neuron_index"] = layer, neuron
+    ss["circuits_tab"] = "Neuron explorer"
+
+
+# Lazy tabs: only the open one runs (activation patching alone is 24 patched forwards).
 tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(
-    ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"])
+    ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"],
+    key="circuits_tab", on_change="rerun")
 
-with tab_dla:
-    result = dla(svc.name, moves, position, square)
-    names, contrib = result["names"], result["contributions"]
-    colours = ["#888" if "embed" in n else "#1e88e5" if "H" in n else "#8e24aa" if "bias" in n else "#43a047"
-               for n in names]
-    fig = go.Figure(go.Bar(x=names, y=contrib, marker_color=colours,
-                           hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
-    fig.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-60, tickfont=dict(size=9)),
-                      yaxis_title=f"contribution to logit({square_to_name(square)})",
-                      title=dict(text="embeddings (grey), heads (blue), attention biases (purple), MLPs (green)",
-                                 font=dict(size=12)))
-    st.plotly_chart(fig, key="dla_bars")
-    total = contrib.sum() + result["bias"]
-    st.caption(f"Contributions + unembedding bias = {total:.3f}; the model's logit = {result['logit']:.3f} "
-               "(exact with the final LayerNorm scale frozen at this run's value).")
-    top = A.top_neurons(result["neurons"], k=12)
-    st.markdown("**Top neurons** (contribution through their MLP's output weights):")
-    cols = st.columns(6)
-    for i, (layer, neuron, value) in enumerate(top):
-        if cols[i % 6].button(f"L{layer}N{neuron} {value:+.2f}", key=f"neuron_pick_{i}"):
-            ss["neuron_layer"], ss["neuron_index"] = layer, neuron
+if tab_dla.open:
+    with tab_dla:
+        result = dla(svc.name, moves, position, square)
+        names, contrib = result["names"], result["contributions"]
+        colours = ["#888" if "embed" in n else "#1e88e5" if "H" in n else "#8e24aa" if "bias" in n else "#43a047"
+                   for n in names]
+        fig = go.Figure(go.Bar(x=names, y=contrib, marker_color=colours,
+                               hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
+        fig.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-60, tickfont=dict(size=9)),
+                          yaxis_title=f"contribution to logit({square_to_name(square)})",
+                          title=dict(text="embeddings (grey), heads (blue), attention biases (purple), MLPs (green)",
+                                     font=dict(size=12)))
+        st.plotly_chart(fig, key="dla_bars")
+        total = contrib.sum() + result["bias"]
+        st.caption(f"Contributions + unembedding bias = {total:.3f}; the model's logit = {result['logit']:.3f} "
+                   "(exact with the final LayerNorm scale frozen at this run's value).")
+        top = A.top_neurons(result["neurons"], k=12)
+        st.markdown("**Top neurons** (contribution through their MLP's output weights):")
+        cols = st.columns(6)
+        for i, (layer, neuron, value) in enumerate(top):
+            cols[i % 6].button(f"L{layer}N{neuron} {value:+.2f}", key=f"neuron_pick_{i}", on_click=pick_neuron,
+                               args=(layer, neuron), help="open this neuron in the neuron explorer")
 
-with tab_lens:
-    lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
-    titles = ["embed"] + [f"after L{l}" for l in range(1, len(lens_probs))]
-    st.plotly_chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
-                                      colorscale="Blues", label="P(move)"), key="lens_grid")
-    legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
-    st.caption("Each stream read through the final LayerNorm and the unembedding. Probability on "
-               "legal moves by layer: " + ", ".join(f"{t}: {m:.0%}" for t, m in zip(titles, legal_mass)))
+if tab_lens.open:
+    with tab_lens:
+        lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
+        titles = ["embed"] + [f"after L{l}" for l in range(1, len(lens_probs))]
+        st.plotly_chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
+                                          colorscale="Blues", label="P(move)"), key="lens_grid")
+        legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
+        st.caption("Each stream read through the final LayerNorm and the unembedding. Probability on "
+                   "legal moves by layer: " + ", ".join(f"{t}: {m:.0%}" for t, m in zip(titles, legal_mass)))
 
-with tab_neuron:
-    c1, c2 = st.columns(2)
-    ss.setdefault("neuron_layer", 0)
-    ss.setdefault("neuron_index", 0)
-    layer = c1.number_input("Layer", 0, svc.n_layers - 1, key="neuron_layer")
-    neuron = c2.number_input("Neuron", 0, svc.model.cfg.d_mlp - 1, key="neuron_index")
-    profile = A.neuron_profile(svc, int(layer), int(neuron))
-    st.markdown(f"**Hypothesis from the weights:** {A.neuron_hypothesis(profile)}")
-    acts = A.neuron_activations(svc, moves, int(layer))[:, int(neuron)]
-    fig = go.Figure(go.Scatter(x=[f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(moves[:len(acts)])],
-                               y=acts, mode="lines+markers"))
-    fig.add_vline(x=position, line=dict(color="black", dash="dot"))
-    fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10),
-                      title=dict(text="activation along this game", font=dict(size=12)))
-    st.plotly_chart(fig, key="neuron_trace")
-    panels, titles = [profile["promotes"]], ["output: promotes (through W_U)"]
-    if "reads_blank" in profile:
-        panels = [profile["reads_blank"], profile["reads_mine"]] + panels
-        titles = ["input: cos with 'blank'", "input: cos with 'mine−theirs'"] + titles
-    bound = float(max(np.abs(p).max() for p in panels))
-    st.plotly_chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
-                    key="neuron_boards")
-    top = neuron_top(svc.name)
-    if top is None:
-        st.caption("Top-activating positions over a dataset: run `python -m othello_core findings` to precompute them.")
-    else:
-        values, index, games = top
-        rows = index[int(layer), int(neuron)]
-        boards = [games.labels["relative"][g, p] for g, p in rows]
-        shown = [relative_to_signed(b) for b in boards]
-        titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
-        st.plotly_chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
-                                          cols=6), key="neuron_top")
-        st.caption("Where this neuron fires most over the precomputed random games (boards after the move, "
-                   "relative to the player to move: blue = mine, red = theirs).")
+if tab_neuron.open:
+    with tab_neuron:
+        c1, c2 = st.columns(2)
+        ss.setdefault("neuron_layer", 0)
+        ss.setdefault("neuron_index", 0)
+        layer = c1.number_input("Layer", 0, svc.n_layers - 1, key="neuron_layer")
+        neuron = c2.number_input("Neuron", 0, svc.model.cfg.d_mlp - 1, key="neuron_index")
+        profile = A.neuron_profile(svc, int(layer), int(neuron))
+        st.markdown(f"**Hypothesis from the weights:** {A.neuron_hypothesis(profile)}")
+        acts = A.neuron_activations(svc, moves, int(layer))[:, int(neuron)]
+        fig = go.Figure(go.Scatter(x=[f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(moves[:len(acts)])],
+                                   y=acts, mode="lines+markers"))
+        fig.add_vline(x=position, line=dict(color="black", dash="dot"))
+        fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10),
+                          title=dict(text="activation along this game", font=dict(size=12)))
+        st.plotly_chart(fig, key="neuron_trace")
+        panels, titles = [profile["promotes"]], ["output: promotes (through W_U)"]
+        if "reads_blank" in profile:
+            panels = [profile["reads_blank"], profile["reads_mine"]] + panels
+            titles = ["input: cos with 'blank'", "input: cos with 'mine−theirs'"] + titles
+        bound = float(max(np.abs(p).max() for p in panels))
+        st.plotly_chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
+                        key="neuron_boards")
+        top = neuron_top(svc.name)
+        if top is None:
+            st.caption("Top-activating positions over a dataset: run `python -m othello_core findings` to precompute them.")
+        else:
+            values, index, games = top
+            rows = index[int(layer), int(neuron)]
+            boards = [games.labels["relative"][g, p] for g, p in rows]
+            shown = [relative_to_signed(b) for b in boards]
+            titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
+            st.plotly_chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
+                                              cols=6), key="neuron_top")
+            st.caption("Where this neuron fires most over the precomputed random games (boards after the move, "
+                       "relative to the player to move: blue = mine, red = theirs).")
 
-with tab_heads:
-    import json
+if tab_heads.open:
+    with tab_heads:
+        import json
 
-    findings_path = svc.folder / "findings.json"
-    dataset = json.loads(findings_path.read_text()).get("head_roles") if findings_path.exists() else None
-    h1, h2 = st.columns(2)
-    if dataset:
-        h1.markdown(f"**Over {dataset['games']} random games**")
-        h1.plotly_chart(head_summary_figure(np.array(dataset["mover_share"])), key="roles_dataset")
-    else:
-        h1.info("Dataset-wide head roles: run `python -m othello_core findings`.")
-    h2.markdown("**This game**")
-    h2.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
-    st.caption("Share of each head's attention on the moves of the player about to move, averaged over "
-               "positions (blue: the mover's own moves, red: the opponent's; 0.5 = no preference).")
+        findings_path = svc.folder / "findings.json"
+        dataset = json.loads(findings_path.read_text()).get("head_roles") if findings_path.exists() else None
+        h1, h2 = st.columns(2)
+        if dataset:
+            h1.markdown(f"**Over {dataset['games']} random games**")
+            h1.plotly_chart(head_summary_figure(np.array(dataset["mover_share"])), key="roles_dataset")
+        else:
+            h1.info("Dataset-wide head roles: run `python -m othello_core findings`.")
+        h2.markdown("**This game**")
+        h2.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
+        st.caption("Share of each head's attention on the moves of the player about to move, averaged over "
+                   "positions (blue: the mover's own moves, red: the opponent's; 0.5 = no preference).")
 
-with tab_patch:
-    index = st.slider("Corrupt move number", 1, max(1, min(len(moves), MODEL_CONTEXT)), max(1, position // 2 + 1),
-                      key="patch_index") - 1
-    corrupt = A.corrupt_one_move(moves[:position + 1], index) if index <= position else None
-    if corrupt is None:
-        st.info("No other legal move at that point keeps the rest of the game legal: pick another move number.")
-    else:
-        st.caption(f"Clean: `{format_moves(moves[:position + 1], ' ')}` · corrupted move {index + 1}: "
-                   f"{square_to_name(moves[index])} → {square_to_name(corrupt[index])}")
-        patch = A.activation_patching(svc, moves[:position + 1], corrupt)
-        grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
-        bound = max(float(np.abs(g).max()) for g in grids) or 1.0
-        from plotly.subplots import make_subplots
-        fig = make_subplots(rows=1, cols=3, subplot_titles=["residual stream (pre)", "attention out", "MLP out"])
-        for i, grid in enumerate(grids):
-            fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
-                                     x=[f"{j + 1}" for j in range(grid.shape[1])],
-                                     y=[f"L{l}" for l in range(grid.shape[0])]), row=1, col=i + 1)
-        fig.update_yaxes(autorange="reversed")
-        fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
-        st.plotly_chart(fig, key="patching")
-        st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
-                   f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
-                   "Each cell: change of the metric when that layer's activation at that move is patched "
-                   "from the clean run into the corrupted one.")
+if tab_patch.open:
+    with tab_patch:
+        index = st.slider("Corrupt move number", 1, max(1, min(len(moves), MODEL_CONTEXT)), max(1, position // 2 + 1),
+                          key="patch_index") - 1
+        corrupt = A.corrupt_one_move(moves[:position + 1], index) if index <= position else None
+        if corrupt is None:
+            st.info("No other legal move at that point keeps the rest of the game legal: pick another move number.")
+        else:
+            st.caption(f"Clean: `{format_moves(moves[:position + 1], ' ')}` · corrupted move {index + 1}: "
+                       f"{square_to_name(moves[index])} → {square_to_name(corrupt[index])}")
+            patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
+            grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
+            bound = max(float(np.abs(g).max()) for g in grids) or 1.0
+            from plotly.subplots import make_subplots
+            fig = make_subplots(rows=1, cols=3, subplot_titles=["residual stream (pre)", "attention out", "MLP out"])
+            for i, grid in enumerate(grids):
+                fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
+                                         x=[f"{j + 1}" for j in range(grid.shape[1])],
+                                         y=[f"L{l}" for l in range(grid.shape[0])]), row=1, col=i + 1)
+            fig.update_yaxes(autorange="reversed")
+            fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
+            st.plotly_chart(fig, key="patching")
+            st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
+                       f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
+                       "Each cell: change of the metric when that layer's activation at that move is patched "
+                       "from the clean run into the corrupted one.")
