@@ -24,8 +24,7 @@ from othello_core.evaluate import evaluate, real_games
 from othello_core.games import random_games
 from othello_core.gpt import OthelloGPT
 from othello_core.notation import MODEL_CONTEXT
-from othello_core.train import read_metrics
-from othello_core.weights import ModelShape, read_config, read_weights
+from othello_core.weights import ModelShape, read_config, read_metrics, read_weights
 from timing import median_time
 
 H100_BF16_DENSE = 989.4e12

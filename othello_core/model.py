@@ -26,15 +26,12 @@ import torch
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig  # the one TL import
 
-from .paths import ASSETS, BUNDLED_DIR  # noqa: F401  (re-exported)
+from .paths import ASSETS, BUNDLED_DIR, HF_REPO, HUB_FILES, WEIGHTS_ENV  # noqa: F401  (re-exported)
 from .weights import (  # noqa: F401  (re-exported: callers import them from here)
     PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key, convert_mingpt, model_hash,
     n_parameters, read_sharded, read_state_dict, read_weights, read_weights_checked, save_model,
 )
 
-HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
-HUB_FILES = {"synthetic": "synthetic_model.pth", "championship": "championship_model.pth"}
-WEIGHTS_ENV = "OTHELLO_GPT_WEIGHTS"
 PAPER_PARAMETERS = 25_295_421
 
 

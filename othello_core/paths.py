@@ -9,6 +9,10 @@ from pathlib import Path
 ASSETS = Path(os.environ.get("OTHELLO_ASSETS", Path(__file__).resolve().parent.parent / "assets"))
 BUNDLED_DIR = ASSETS / "models" / "bundled"
 HUB_SOURCES = ("synthetic", "championship")
+# The paper's weights as ported to TransformerLens, on the Hugging Face hub.
+HF_REPO = "NeelNanda/Othello-GPT-Transformer-Lens"
+HUB_FILES = {"synthetic": "synthetic_model.pth", "championship": "championship_model.pth"}
+WEIGHTS_ENV = "OTHELLO_GPT_WEIGHTS"  # a folder holding those files
 
 
 def artifact_folder(source: str) -> Path:

@@ -39,7 +39,7 @@ from .evaluate import evaluate, heldout_games, legal_tokens
 from .games import random_games
 from .gpt import OthelloGPT
 from .train_config import TrainConfig  # noqa: F401  (declared there, torch-free, for the CLI)
-from .weights import read_config
+from .weights import read_config, read_metrics
 from .notation import MODEL_CONTEXT
 
 
@@ -319,14 +319,6 @@ def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_
     if final_eval is not None:
         training["final_eval"] = final_eval
     save_model(model, run_dir, extra_config={"training": training}, shard_mb=shard_mb)
-
-
-def read_metrics(path: Path | str) -> list[dict]:
-    """The records of a ``metrics.jsonl`` (empty when the file is missing)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def last_final_eval(run_dir: Path, step: int) -> dict | None:

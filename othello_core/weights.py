@@ -192,6 +192,14 @@ def read_config(folder: Path | str | None) -> dict:
         raise _unreadable(path, err, "readable JSON") from None
 
 
+def read_metrics(path: Path | str) -> list[dict]:
+    """The records of a ``metrics.jsonl`` (empty when the file is missing)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | None = None,
                dtype: torch.dtype = torch.float16, shard_mb: float | None = None) -> Path:
     """Write the weights (HookedTransformer keys) and add the shape to ``config.json``.

@@ -4,9 +4,9 @@ import streamlit as st
 
 from app import common
 from othello_core.evaluate import pass_error_sentences, stored_evaluation
-from othello_core.model import HF_REPO, HUB_FILES, WEIGHTS_ENV
+from othello_core.paths import HF_REPO, HUB_FILES, WEIGHTS_ENV
+from othello_core.weights import read_metrics
 from othello_core.plots import error_by_move_figure, training_figure
-from othello_core.train import read_metrics
 from othello_core.user_input import escape_markdown, shown
 
 st.title("Model")
