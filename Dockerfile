@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY othello_core/ othello_core/
 RUN pip install --no-cache-dir ".[app]"
 COPY app/ app/
+COPY .streamlit/ .streamlit/
 COPY assets/ assets/
 EXPOSE 8501
 # Inside a container the server must listen on all interfaces to be reachable.

@@ -118,6 +118,23 @@ def probe_finding(report: dict) -> dict:
         sentence += (f": the trained model's board is {figures['trained_minus_control_points']:.1f} points above "
                      "chance structure." if gap > 0.05 else
                      ": the trained model is not clearly above the control, so these probes show little structure.")
+    table = {row["row"]: row for row in compare_table(report)}
+    li_row = table.get("li_nonlinear_synthetic")
+    if li_row:
+        ours = li_row["ours"]
+        best_li = int(np.argmin(ours))
+        figures |= {"li_mlp_error_best": ours[best_li], "li_mlp_error_layer": best_li,
+                    "li_published_error_there": li_row["published"][best_li],
+                    "li_published_error_best": min(li_row["published"])}
+        sentence += (f" Under Li et al.'s protocol (eOthello games, a random 80/20 split by position, width 512, 16 "
+                     f"epochs) the MLP colour probe errs on {ours[best_li]:.2f}% of cells at its best layer "
+                     f"({best_li}), against {li_row['published'][best_li]:.2f}% published for that layer "
+                     f"(best published: {figures['li_published_error_best']:.2f}%).")
+        random_row = table.get("li_nonlinear_random")
+        if random_row:
+            figures["li_control_mlp_error_best"] = min(random_row["ours"])
+            sentence += (f" The random-init control errs on at least {figures['li_control_mlp_error_best']:.2f}% there "
+                         f"(Li et al.'s random-init model: {min(random_row['published']):.2f}%).")
     return {"sentence": sentence, "figures": figures, "layers": report["layers"], "linear_mine_theirs": mt,
             "linear_mine_theirs_span": span, "linear_mine_theirs_span_probe": span_probe,
             "span_moves": list(PUBLISHED_SPAN), "linear_black_white": bw, "mlp_black_white": mlp_bw,

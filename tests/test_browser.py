@@ -133,3 +133,10 @@ def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server
     frame.wait_for_function("() => document.querySelectorAll('canvas, svg, table').length > 0", timeout=60_000)
     content = frame.evaluate("() => document.documentElement.scrollHeight")
     assert content <= frame_el.bounding_box()["height"] + 2, (content, frame_el.bounding_box())
+
+
+def test_no_deploy_button_or_developer_menu(server, page):
+    page.goto(server + "/?moves=f5")
+    wait_for_app(page)
+    wait_for_board(page, play_board(1))
+    assert page.get_by_text("Deploy", exact=True).count() == 0
