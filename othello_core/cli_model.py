@@ -123,7 +123,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     cfg = SuiteConfig(train_games=args.train_games, test_games=args.test_games, mlp_widths=widths,
                       ship_widths=tuple(int(w) for w in args.ship_widths.split(",") if w),
                       li_games=args.li_games, control=not args.no_control, li=not args.no_li, seed=args.seed,
-                      max_epochs=args.max_epochs)
+                      max_epochs=args.max_epochs, control_max_epochs=args.control_max_epochs)
     bar = lambda it, total=None, desc=None: tqdm(it, total=total, desc=desc, leave=False)  # noqa: E731
     folder = artifact_folder(args.model) if args.out is None else Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -172,6 +172,8 @@ def add_probe_commands(sub) -> None:
     p.add_argument("--no-li", action="store_true", help="skip Li et al.'s protocol")
     p.add_argument("--max-epochs", type=int, default=None,
                    help="cap every probe's epochs (quick runs; default: until converged, at most 12; Li: 16)")
+    p.add_argument("--control-max-epochs", type=int, default=None,
+                   help="cap the random-init control's epochs under our protocol (recorded in the report)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work-dir", default="runs/probe-suite",
                    help="activation stores and finished streams (a rerun resumes from them)")

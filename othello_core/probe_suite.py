@@ -68,6 +68,7 @@ class SuiteConfig:
     li: bool = True
     seed: int = 0
     max_epochs: int | None = None  # a cap for quick runs; None: the settings' own (12, Li: 16)
+    control_max_epochs: int | None = None  # a cap for the control under our protocol only (stated in the report)
 
     def fits(self) -> tuple[FitSettings, FitSettings, FitSettings]:
         """(linear, MLP, Li) fit settings, capped at ``max_epochs`` when set."""
@@ -177,14 +178,16 @@ def run_suite(model, cfg: SuiteConfig, work_dir: Path | str, model_hash: str, pr
         log(f"{name}: {timings[name]} s; peak RSS {peak_rss_mb()} MB")
         return out
 
-    def ours(net, digest: str, tag: str, features: bool):
+    def ours(net, digest: str, tag: str, features: bool, cap: int | None = None):
         train = timed(f"{tag}_activations_train_s", lambda: _store(
             net, digest, train_games, work / tag / "train", progress, f"{tag} activations (train)"))
         test = timed(f"{tag}_activations_test_s", lambda: _store(
             net, digest, test_games, work / tag / "test", progress, f"{tag} activations (test)"))
+        fits = (linear_fit, mlp_fit) if cap is None else (replace(linear_fit, max_epochs=min(cap, linear_fit.max_epochs)),
+                                                          replace(mlp_fit, max_epochs=min(cap, mlp_fit.max_epochs)))
         return timed(f"{tag}_probes_s", lambda: train_probes(
-            train, test, digest, cfg.mlp_widths, cfg.ship_widths, linear_fit, mlp_fit, cfg.seed, device=device,
-            progress=progress, features=features, stream_done=_stream_cache(work / tag / f"probes-{digest}")))
+            train, test, digest, cfg.mlp_widths, cfg.ship_widths, *fits, cfg.seed, device=device,
+            progress=progress, features=features, stream_done=_stream_cache(work / tag / (f"probes-{digest}" + (f"-cap{cap}" if cap else "")))))
 
     def li(net, digest: str, tag: str):
         squares = load_eothello().squares
@@ -222,8 +225,8 @@ def run_suite(model, cfg: SuiteConfig, work_dir: Path | str, model_hash: str, pr
             report["li_protocol"]["control"] = li(control, digest, "control")
             finish(report)
     if cfg.control:
-        _, control_report = ours(control, digest, "control", features=False)
-        report["control"] = {"seed": CONTROL_SEED, "weights_hash": digest,
+        _, control_report = ours(control, digest, "control", features=False, cap=cfg.control_max_epochs)
+        report["control"] = {"seed": CONTROL_SEED, "weights_hash": digest, "fit": control_report["fit"],
                              "recreate": f"othello_core.probe_suite.control_model(shape, seed={CONTROL_SEED})"} | {
             key: control_report[key] for key in ("linear", "mlp", "linear_span", "baseline")}
     return probes, finish(report)

@@ -3,14 +3,16 @@
 #   scripts/refresh_bundled.sh RUN_DIR
 # copies RUN_DIR's weights (model.safetensors, or shards + index), config.json and metrics.jsonl
 # into assets/models/bundled, then writes the model card (eval on 10k held-out synthetic games and
-# all eOthello games), the probes and their report, the edit sweep and the findings. Each step
-# prints its figures. PROBE_ARGS overrides the probe settings (the paper-size model ships MLP
-# probes of width 128 only, to keep the repository under the 64 MiB a device call can carry).
+# all eOthello games), the probe suite and its report (every stream and kind at scale, the
+# random-init control, Li et al.'s protocol: `python -m othello_core probes train`), the edit sweep
+# and the findings. Each step prints its figures. PROBE_ARGS adds probe-suite flags (the suite
+# ships MLP probes of width 128 only, to keep the repository under the 64 MiB a device call can
+# carry; width 512 is in the report). The suite keeps its activation stores in runs/probe-suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUN=${1:?usage: scripts/refresh_bundled.sh RUN_DIR}
-PROBE_ARGS=${PROBE_ARGS:---games 3000 --positions 20 --epochs 12 --mlp-widths 128}
+PROBE_ARGS=${PROBE_ARGS:-}
 DEST=assets/models/bundled
 mkdir -p "$DEST"
 rm -rf "$DEST"/model.safetensors "$DEST"/model-*-of-*.safetensors "$DEST"/model.safetensors.index.json \

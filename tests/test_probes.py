@@ -118,7 +118,7 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     torch.save(model.state_dict(), ckpt)
     cmd = [sys.executable, "-m", "othello_core", "probes", "train", "--model", str(ckpt), "--train-games", "40",
            "--test-games", "12", "--li-games", "30", "--max-epochs", "3", "--mlp-widths", "16,24",
-           "--ship-widths", "16", "--work-dir", str(tmp_path / "work")]
+           "--ship-widths", "16", "--control-max-epochs", "2", "--work-dir", str(tmp_path / "work")]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     shown = subprocess.run([sys.executable, "-m", "othello_core", "probes", "report", "--model",
@@ -142,6 +142,7 @@ def test_probe_training_command_writes_the_documented_report(tmp_path):
     control = report["control"]
     assert control["seed"] == CONTROL_SEED and control["weights_hash"] != report["model_hash"]
     assert set(control["linear"]) == set(P.KINDS) and set(control["mlp"]["black_white"]) == {"16", "24"}
+    assert control["fit"]["linear"]["max_epochs"] == 2 and all(r["epochs"] <= 2 for r in control["linear"]["legal"])
     li = report["li_protocol"]
     assert set(li) == {"model", "control", "protocol"} and "split by position" in li["protocol"]
     assert li["model"]["samples"]["test"] == pytest.approx(0.2 * (li["model"]["samples"]["train"] + li["model"]["samples"]["test"]), abs=1)

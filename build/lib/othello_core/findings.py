@@ -1,0 +1,500 @@
+"""The project's answers, with numbers: ``python -m othello_core findings`` writes
+``findings.json`` next to the model (``assets/models/bundled/findings.json`` by default).
+
+(a) Linear vs nonlinear probes, colour vs mine/theirs basis, per layer (from the probe report).
+(b) Do simpler features explain the nonlinear probe's edge? Colour = mine/theirs XOR "whose
+    turn". If "black to move" is linearly readable, the colour board can be *composed* from two
+    linear probes; we measure that composed probe against the MLP colour probe, layer by layer.
+(c) The minimal edit that works (the interventions sweep) and where its logit change comes from
+    (the edit decomposition, averaged over positions).
+(d) "Is this square empty": which components write blankness into the residual stream (their
+    projections on the blank probe's directions), and a mean-ablation of the top components
+    against a control ablation of random ones.
+(e) Head roles over many games: attention share on the mover's own moves, per layer x head.
+(f) Where the board fades: linear probes trained at one move number only (mine/theirs, colour,
+    blank), with about the same number of positions at every move, against the shipped
+    all-positions probe and the model's own legal-move accuracy there. If even a probe of its own
+    cannot read the colours after the last moves, the information is absent, not merely hard for
+    a shared probe; where colour reads better than mine/theirs, passes explain the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .hooks import attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks
+from .attention import mover_share
+from .games import mover_not_alternating, random_games
+from .notation import MODEL_CONTEXT
+from .vocab import square_mask_to_tokens, tokens_to_squares
+from .probe_suite import compare_table, kind_curve
+from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, collect_activations, curve, fit_linear, kind_targets, span_curve,
+                     simple_features)
+
+LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
+LATE_GAME_SEED = 60_000
+# The findings' own small probes (a few thousand positions each): many small steps, no early stop.
+SMALL_FIT = FitSettings(lr=2e-2, batch=128, max_epochs=30, lr_decay=0.95, stop_delta=None)
+
+
+def _iterate(items, progress):
+    return progress(items) if progress else items
+
+
+def _best(curve_: list[float] | None) -> tuple[int, float] | None:
+    """(layer, value) of a curve's maximum; ``None`` for a missing curve."""
+    if not curve_:
+        return None
+    layer = int(np.argmax(curve_))
+    return layer, float(curve_[layer])
+
+
+def _widest(section: dict, kind: str) -> int | None:
+    widths = sorted(section.get("mlp", {}).get(kind, {}), key=int)
+    return int(widths[-1]) if widths else None
+
+
+def probe_finding(report: dict) -> dict:
+    """Q1 (a): the linear and MLP probes in both bases, beside the random-init control. Every figure
+    the sentence quotes is a field of the result."""
+    width = _widest(report, "black_white")
+    mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
+    mlp_bw = kind_curve(report, "mlp", "black_white", width) if width else None
+    mlp_mt = kind_curve(report, "mlp", "mine_theirs", width) if width else None
+    span = span_curve(report)
+    span_probe = [r["span_accuracy"] for r in report.get("linear_span", {}).get("mine_theirs", [])] or None
+    best, best_mt = _best(mt)
+    ahead = sum(m > b for m, b in zip(mt[1:], bw[1:]))
+    figures: dict = {"best_layer": best, "best_linear_mine_theirs": best_mt, "linear_black_white_there": bw[best],
+                     "layers_mine_theirs_ahead": ahead, "layers_after_embedding": len(mt) - 1}
+    sentence = (f"Best linear reading: {best_mt:.1%} of cells in the mine/theirs basis (layer {best}) against "
+                f"{bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(mt) - 1} layers "
+                "after the embedding.")
+    if span_probe:
+        figures["span_probe_best"] = max(span_probe)
+        figures["span_probe_best_layer"] = int(np.argmax(span_probe))
+        sentence += (f" Trained and scored on moves {PUBLISHED_SPAN[0]}–{PUBLISHED_SPAN[1]} (the span of Nanda's and "
+                     f"ARENA's code) it reads {figures['span_probe_best']:.2%} (layer {figures['span_probe_best_layer']}).")
+    if mlp_bw and mlp_mt:
+        lb, vb = _best(mlp_bw)
+        lm, vm = _best(mlp_mt)
+        colour_gain, relative_gain = vb - max(bw), vm - best_mt
+        figures |= {"mlp_width": width, "mlp_colour_best": vb, "mlp_colour_layer": lb, "mlp_mine_theirs_best": vm,
+                    "mlp_mine_theirs_layer": lm, "linear_colour_best": max(bw),
+                    "colour_gain_points": round(100 * colour_gain, 1), "relative_gain_points": round(100 * relative_gain, 1)}
+        sentence += (f" An MLP-{width} probe reads colour at {vb:.1%} (layer {lb}) against {max(bw):.1%} for the best "
+                     f"linear one ({figures['colour_gain_points']:+.1f} points), and mine/theirs at {vm:.1%} (layer {lm}) "
+                     f"against {best_mt:.1%} ({figures['relative_gain_points']:+.1f} points): ")
+        if colour_gain > 0.05 and abs(relative_gain) < colour_gain / 5:
+            sentence += ("the nonlinearity pays only in the colour basis, as it must if the board is stored relative "
+                         "to the player to move (colour = mine/theirs XOR whose turn, not a linear function).")
+        elif colour_gain > 0.05:
+            sentence += ("the nonlinearity helps in both bases here, so the colour-basis gain is not only the XOR "
+                         "with whose turn it is.")
+        else:
+            sentence += "on this model the MLP does not beat the linear probe by much in either basis."
+    control = report.get("control")
+    if control:
+        c_mt = _best(kind_curve(control, "linear", "mine_theirs"))
+        c_mlp = _best(kind_curve(control, "mlp", "black_white", width)) if width else None
+        baseline = control.get("baseline", {}).get("mine_theirs")
+        figures |= {"control_linear_mine_theirs": c_mt[1], "control_linear_layer": c_mt[0],
+                    "control_mlp_colour": c_mlp[1] if c_mlp else None, "control_baseline": baseline,
+                    "control_seed": control["seed"]}
+        sentence += (f" The random-init control (same shape, seed {control['seed']}) reads at most {c_mt[1]:.1%} "
+                     f"linearly in mine/theirs (layer {c_mt[0]})")
+        if c_mlp:
+            sentence += f" and {c_mlp[1]:.1%} with the MLP-{width} colour probe"
+        if baseline is not None:
+            sentence += f", against {baseline:.1%} for guessing each square's majority class"
+        gap = best_mt - c_mt[1]
+        figures["trained_minus_control_points"] = round(100 * gap, 1)
+        sentence += (f": the trained model's board is {figures['trained_minus_control_points']:.1f} points above "
+                     "chance structure." if gap > 0.05 else
+                     ": the trained model is not clearly above the control, so these probes show little structure.")
+    table = {row["row"]: row for row in compare_table(report)}
+    li_row = table.get("li_nonlinear_synthetic")
+    if li_row:
+        ours = li_row["ours"]
+        best_li = int(np.argmin(ours))
+        figures |= {"li_mlp_error_best": ours[best_li], "li_mlp_error_layer": best_li,
+                    "li_published_error_there": li_row["published"][best_li],
+                    "li_published_error_best": min(li_row["published"])}
+        sentence += (f" Under Li et al.'s protocol (eOthello games, a random 80/20 split by position, width 512, 16 "
+                     f"epochs) the MLP colour probe errs on {ours[best_li]:.2f}% of cells at its best layer "
+                     f"({best_li}), against {li_row['published'][best_li]:.2f}% published for that layer "
+                     f"(best published: {figures['li_published_error_best']:.2f}%).")
+        random_row = table.get("li_nonlinear_random")
+        if random_row:
+            figures["li_control_mlp_error_best"] = min(random_row["ours"])
+            sentence += (f" The random-init control errs on at least {figures['li_control_mlp_error_best']:.2f}% there "
+                         f"(Li et al.'s random-init model: {min(random_row['published']):.2f}%).")
+    return {"sentence": sentence, "figures": figures, "layers": report["layers"], "linear_mine_theirs": mt,
+            "linear_mine_theirs_span": span, "linear_mine_theirs_span_probe": span_probe,
+            "span_moves": list(PUBLISHED_SPAN), "linear_black_white": bw, "mlp_black_white": mlp_bw,
+            "mlp_mine_theirs": mlp_mt, "mlp_width": width,
+            "control": None if not control else {
+                "linear_mine_theirs": kind_curve(control, "linear", "mine_theirs"),
+                "linear_black_white": kind_curve(control, "linear", "black_white"),
+                "mlp_black_white": kind_curve(control, "mlp", "black_white", width) if width else None},
+            "compare": compare_table(report),
+            "command": report.get("command", "python -m othello_core probes train")}
+
+
+def composition_finding(service, report: dict, games: int = 400, progress=None, seed: int = 0) -> dict:
+    """Compose colour from the linear mine/theirs probe and a linear "black to move" probe."""
+    batch = random_games(games, seed=50_000 + seed, labels=True)
+    acts = collect_activations(service.model, batch, positions_per_game=10, seed=seed)
+    n = acts.resid.shape[1]
+    split = int(n * 0.7)
+    turn = torch.as_tensor(simple_features(acts.labels)["black_to_move"][:, 0]).long()
+    w, b = fit_linear(acts.resid[:, :split], turn[:split, None].expand(-1, 64), 2,
+                      SMALL_FIT, seed=seed).params
+    turn_logits = torch.einsum("lnd,ld->ln", acts.resid[:, split:].float(), w[:, :, 0, 1] - w[:, :, 0, 0])
+    turn_logits += (b[:, 0, 1] - b[:, 0, 0])[:, None]
+    black_to_move = turn_logits > 0  # [L, n_test]
+    turn_acc = (black_to_move == (turn[split:] == 1)[None]).float().mean(-1).numpy()
+    relative = service.probes.linear_probs("mine_theirs", acts.resid[:, split:]).argmax(-1)  # [L, n, 64]
+    mine_is_black = black_to_move[..., None]
+    composed = torch.where(relative == 0, 0, torch.where((relative == 1) == mine_is_black, 1, 2))
+    truth = torch.as_tensor(kind_targets({k: v[split:] for k, v in acts.labels.items()}, "black_white"))
+    composed_acc = (composed == truth[None]).float().mean((1, 2)).numpy()
+    width = _widest(report, "black_white")
+    mlp = kind_curve(report, "mlp", "black_white", width) if width else [float("nan")] * len(turn_acc)
+    best = int(np.argmax(composed_acc))
+    linear_bw = curve(report, "linear", "black_white")
+    mlp_best = _best(mlp) if width else None
+    figures = {"turn_probe_best": float(turn_acc.max()), "composed_best": float(composed_acc[best]),
+               "composed_layer": best, "linear_colour_there": linear_bw[best],
+               "mlp_width": width, "mlp_colour_best": mlp_best[1] if mlp_best else None,
+               "mlp_colour_layer": mlp_best[0] if mlp_best else None}
+    sentence = (f"'Black to move' is linearly readable up to {figures['turn_probe_best']:.1%}. Composing it with the "
+                f"linear mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
+                f"{figures['composed_best']:.1%} (layer {best}), against {linear_bw[best]:.1%} for the linear colour "
+                "probe there")
+    if mlp_best is None:
+        sentence += "; no MLP colour probe was trained to compare it with."
+    else:
+        edge = mlp_best[1] - linear_bw[best]
+        share = (figures["composed_best"] - linear_bw[best]) / edge if edge > 0.005 else None
+        figures["share_of_mlp_edge"] = None if share is None else round(share, 2)
+        sentence += (f" and {mlp_best[1]:.1%} for the MLP-{width} colour probe at its best layer ({mlp_best[0]}): ")
+        if share is None:
+            sentence += "the MLP is no better than the linear colour probe, so there is no edge to explain."
+        elif figures["composed_best"] >= mlp_best[1] - 0.005:
+            sentence += "one XOR of two linear features accounts for the nonlinear probe's edge."
+        elif share > 0:
+            sentence += (f"the XOR composition recovers {share:.0%} of the MLP's edge over the linear colour probe, "
+                         "not all of it; the rest is read by the MLP alone.")
+        else:
+            sentence += "the composition does not beat the linear colour probe, so it explains none of the MLP's edge."
+    return {"sentence": sentence, "figures": figures, "turn_probe_accuracy": turn_acc.round(4).tolist(),
+            "composed_colour_accuracy": composed_acc.round(4).tolist(), "mlp_colour_accuracy": mlp,
+            "features_r2": report.get("features_r2"), "test_positions": int(n - split)}
+
+
+def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
+    from .attribution import edit_diff
+    from .interventions import benchmark_rows
+    path = folder / "edit_sweep.json"
+    if not path.exists():
+        return None
+    sweep = json.loads(path.read_text())
+    rows = {r["name"]: r for r in sweep["settings"]}
+    best = rows[sweep["best_single_layer"]]
+    multi = [r for r in sweep["settings"] if r["kind"] == "multi"]
+    best_multi = max(multi, key=lambda r: r["success_rate"]) if multi else None
+    edit_fields = dict(best["edit"])
+    from .interventions import Edit
+    bench, _ = benchmark_rows(positions, 0, seed=1)
+    totals, direct, shares = [], [], {}
+    for b in range(len(bench.pos)):
+        moves = tuple(int(s) for s in tokens_to_squares(bench.tokens[b]) if s >= 0)
+        diff = edit_diff(service, moves, int(bench.pos[b]), Edit(bench.squares[b], **edit_fields))
+        if abs(diff["total"]) < 1e-6:
+            continue
+        totals.append(diff["total"])
+        direct.append(diff["direct_only"])
+        for name, value in diff["through_one_component"].items():
+            shares.setdefault(name, []).append(value)
+    # ratios of sums: a position whose total change is near zero must not blow the shares up
+    whole = float(np.sum(totals)) if totals else 0.0
+    mean_share = {k: float(np.sum(v) / whole) for k, v in shares.items()} if whole else {}
+    direct_share = float(np.sum(direct) / whole) if whole else None
+    top = sorted(mean_share.items(), key=lambda kv: -abs(kv[1]))[:3]
+    sentence = (f"The best single-layer edit is '{best['name']}': {best['success_rate']:.0%} of "
+                f"{sweep['positions']} positions reach zero errors (no edit: {rows['no edit']['success_rate']:.0%}; "
+                f"random direction and wrong-square controls: "
+                + ", ".join(f"{r['success_rate']:.0%}" for r in sweep["settings"] if r["name"].startswith("control")) + ")")
+    if best_multi:
+        sentence += f"; the best multi-layer recipe ('{best_multi['name']}') reaches {best_multi['success_rate']:.0%}"
+    if direct_share is not None:
+        sentence += (f". Summed over {len(totals)} edited positions, {direct_share:.0%} of the logit change is the "
+                     "edit's direct effect (later components frozen); ")
+        sentence += ("letting one later component respond adds most for "
+                     + ", ".join(f"{k} ({v:+.0%})" for k, v in top) + "." if top else
+                     "no head or MLP comes after the edited stream, so nothing later can respond.")
+    return {"sentence": sentence, "sweep": sweep, "direct_share": direct_share,
+            "component_share": mean_share, "positions_decomposed": len(totals),
+            "command": sweep.get("command", "python -m othello_core edits sweep")}
+
+
+@torch.no_grad()
+def empty_square_finding(service, games: int = 200, layer: int | None = None, top_k: int = 4,
+                         seed: int = 0, progress=None) -> dict:
+    """Which heads/MLPs write "blank" into the stream read at ``layer``, and what ablating them does."""
+    model = service.model
+    n_layers = model.cfg.n_layers
+    layer = layer or max(1, n_layers // 2)
+    w, bias = service.probes.linear["blank"]
+    v = (w[layer, :, :, 1] - w[layer, :, :, 0])  # [d, 64] occupied -> empty
+    c = (bias[layer, :, 1] - bias[layer, :, 0])
+    batch = random_games(games, seed=70_000 + seed, labels=True)
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    labels = {k: val[:, :MODEL_CONTEXT] for k, val in batch.labels.items()}
+    valid = torch.as_tensor(labels["mover"] != 0)  # [g, pos]
+    empty = torch.as_tensor(labels["board"] == 0)  # [g, pos, 64]
+    names = ["hook_embed", "hook_pos_embed"] + [attn_z(l) for l in range(layer)] + \
+            [mlp_out(l) for l in range(layer)] + [resid_post(layer - 1)]
+    _, cache = service.run(tokens, names=names)
+    comps = {"embed": cache["hook_embed"], "pos_embed": cache["hook_pos_embed"]}
+    for l in range(layer):
+        z = cache[attn_z(l)]
+        for h in range(model.cfg.n_heads):
+            comps[f"L{l}H{h}"] = z[:, :, h] @ model.blocks[l].attn.W_O[h]
+        comps[f"L{l} MLP"] = cache[mlp_out(l)]
+    separation = {}
+    for name, out in comps.items():
+        proj = out.float() @ v  # [g, pos, 64]
+        e = proj[empty & valid[..., None]].mean()
+        o = proj[~empty & valid[..., None]].mean()
+        separation[name] = float(e - o)
+    resid = cache[resid_post(layer - 1)].float()
+    base_logits = resid @ v + c
+    base_acc = float(((base_logits > 0) == empty)[valid].float().mean())
+    candidates = [n for n in separation if n not in ("embed", "pos_embed")]
+    top_k = max(1, min(top_k, len(candidates) // 2))  # leave as many for the random control
+    top = sorted(candidates, key=lambda n: -abs(separation[n]))[:top_k]
+    rng = np.random.default_rng(seed)
+    random_set = list(rng.choice([n for n in candidates if n not in top], size=top_k, replace=False))
+
+    def ablated(components: list[str]) -> tuple[float, float]:
+        hooks = []
+        for name in components:
+            if name.endswith("MLP"):
+                l = int(name[1:].split()[0])
+                mean = cache[mlp_out(l)].mean((0, 1))
+                hooks.append((mlp_out(l), lambda act, hook, m=mean: m.expand_as(act).clone()))
+            else:
+                l, h = int(name[1:].split("H")[0]), int(name.split("H")[1])
+                mean = cache[attn_z(l)][:, :, h].mean((0, 1))
+
+                def fn(act, hook, h=h, m=mean):
+                    act = act.clone()
+                    act[:, :, h] = m
+                    return act
+                hooks.append((attn_z(l), fn))
+        keep = {}
+
+        def grab(act, hook):
+            keep["resid"] = act.detach().clone()
+        logits, _ = service.run(tokens, fwd_hooks=hooks + [(resid_post(layer - 1), grab)])
+        acc = float((((keep["resid"].float() @ v + c) > 0) == empty)[valid].float().mean())
+        return acc, _legal_top1(logits, labels)
+
+    ablate_top = ablated(top)
+    ablate_random = ablated(random_set)
+    clean_logits, _ = service.run(tokens)
+    base_legal = _legal_top1(clean_logits, labels)
+    sentence = (f"At layer {layer} the blank probe reads {base_acc:.1%} of cells. The components that write "
+                f"blankness most: {', '.join(top)} (projection on the blank directions, empty minus occupied). "
+                f"Mean-ablating them drops blank-probe accuracy to {ablate_top[0]:.1%} and legal top-1 from "
+                f"{base_legal:.1%} to {ablate_top[1]:.1%}; ablating {top_k} random heads/MLPs instead gives "
+                f"{ablate_random[0]:.1%} and {ablate_random[1]:.1%}.")
+    return {"sentence": sentence, "layer": layer, "separation": separation, "top_components": top,
+            "random_components": random_set, "blank_accuracy": {"clean": base_acc, "ablate_top": ablate_top[0],
+                                                                 "ablate_random": ablate_random[0]},
+            "legal_top1": {"clean": base_legal, "ablate_top": ablate_top[1], "ablate_random": ablate_random[1]},
+            "games": games}
+
+
+def _legal_hits(logits: torch.Tensor, legal: np.ndarray) -> np.ndarray:
+    """Whether the model's top move is legal, per position: ``logits [..., vocab]``, ``legal [..., 64]``."""
+    from .evaluate import move_log_probs, top1_is_legal
+    return top1_is_legal(move_log_probs(logits).cpu().numpy(), square_mask_to_tokens(legal))
+
+
+def _legal_top1(logits: torch.Tensor, labels: dict) -> float:
+    legal = labels["legal"]
+    return float(_legal_hits(logits, legal)[legal.any(-1)].mean())
+
+
+def _held_out_accuracy(x: torch.Tensor, y: np.ndarray, classes: int, train: int, seed: int) -> float:
+    """Fit a linear probe on the first ``train`` samples of ``x [n, d]``, score the rest."""
+    w, b = fit_linear(x[None, :train], torch.as_tensor(y[:train]), classes,
+                      SMALL_FIT, seed=seed).params
+    pred = (torch.einsum("nd,dsc->nsc", x[train:], w[0]) + b[0]).argmax(-1)
+    return float((pred == torch.as_tensor(y[train:])).float().mean())
+
+
+def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int, ...] = LATE_GAME_MOVES,
+                      seed: int = 0, batch_size: int = 100, progress=None) -> dict:
+    """Per move number: linear mine/theirs, black/white and blank probes trained at that move only
+    (80% of the games that reach it; scored on the rest), the shipped all-positions mine/theirs
+    probe on the same held-out positions, the model's legal top-1 there, how many legal moves
+    there are, and how often a pass has made the next mover differ from strict alternation (at a
+    fixed move the black/white probe is the mine/theirs probe by alternation, so the two differ
+    only there). Read at the stream where the shipped mine/theirs probe is best."""
+    layer = int(np.argmax(curve(report, "linear", "mine_theirs")))
+    hook = stream_hooks(service.n_layers)[layer]
+    positions = np.array(moves) - 1
+    batch = random_games(games, seed=LATE_GAME_SEED + seed, labels=True)
+    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
+    legal = batch.labels["legal"][:, positions]  # [g, k, 64]
+    resid, hits = [], []
+    for start in _iterate(range(0, games, batch_size), progress):
+        logits, cache = service.run(tokens[start:start + batch_size], names=[hook])
+        resid.append(cache[hook][:, positions].float().cpu())
+        hits.append(_legal_hits(logits[:, positions], legal[start:start + batch_size]))
+    resid, hits = torch.cat(resid), np.concatenate(hits)  # [g, k, d], [g, k]
+    out: dict = {key: [] for key in ("own_probe_mine_theirs", "own_probe_black_white", "own_probe_blank",
+                                     "shared_probe_mine_theirs", "model_legal_top1", "legal_moves",
+                                     "mover_not_alternating", "train", "test")}
+    for k, pos in enumerate(positions):
+        rows = np.nonzero(batch.labels["mover"][:, pos] != 0)[0]  # the games that reach this move
+        train = int(len(rows) * 0.8)
+        if train < 4 or len(rows) - train < 1:
+            for values in out.values():
+                values.append(None)
+            continue
+        x = resid[rows, k]
+        labels = {name: batch.labels[name][rows, pos] for name in ("relative", "board")}
+        targets = {kind: kind_targets(labels, kind) for kind in ("mine_theirs", "black_white", "blank")}
+        for kind, values in targets.items():
+            out[f"own_probe_{kind}"].append(round(_held_out_accuracy(x, values, KINDS[kind], train, seed), 4))
+        shared = service.probes.linear_probs("mine_theirs", x[None, train:], streams=[layer])[0].argmax(-1)
+        out["shared_probe_mine_theirs"].append(
+            round(float((shared == torch.as_tensor(targets["mine_theirs"][train:])).float().mean()), 4))
+        can_move = legal[rows, k].any(-1)
+        out["model_legal_top1"].append(round(float(hits[rows, k][can_move].mean()), 4) if can_move.any() else None)
+        out["legal_moves"].append(round(float(legal[rows, k].sum(-1).mean()), 2))
+        passed = mover_not_alternating(batch.labels["to_move"][rows, pos], pos)
+        out["mover_not_alternating"].append(round(float(passed.mean()), 4))
+        out["train"].append(train)
+        out["test"].append(int(len(rows) - train))
+    out["sentence"] = _late_game_sentence(moves, out, report["layer_names"][layer])
+    return out | {"moves": list(moves), "layer": layer, "games": games}
+
+
+def _late_game_sentence(moves, out: dict, layer_name: str) -> str:
+    known = [k for k, v in enumerate(out["own_probe_mine_theirs"]) if v is not None]
+    if len(known) < 2:
+        return "Too few of these games reach the late moves to train a probe at each move number."
+    mine, colour, blank = out["own_probe_mine_theirs"], out["own_probe_black_white"], out["own_probe_blank"]
+    first, last = known[0], known[-1]
+    sentence = (f"Linear probes trained at one move number only ({layer_name}, {min(out['train'][k] for k in known):,}+ "
+                f"positions at each move) read mine/theirs at {mine[first]:.1%} of cells after move {moves[first]} and "
+                f"{mine[last]:.1%} after move {moves[last]} (the shipped all-positions probe: "
+                f"{out['shared_probe_mine_theirs'][last]:.1%}); in the colour basis {colour[first]:.1%} and "
+                f"{colour[last]:.1%}; blank {blank[last]:.1%} after move {moves[last]}")
+    top1 = out["model_legal_top1"][last]
+    sentence += (f", where the model's top move is legal {top1:.1%} of the time" if top1 is not None else "") + \
+        f" with {out['legal_moves'][last]:.1f} legal moves on average. "
+    if colour[last] < max(colour[k] for k in known) - 0.1 and blank[last] >= 0.98:
+        sentence += ("At the last move the colours are gone from the stream in either basis, not merely hard for one "
+                     "shared probe to read; only the emptiness is left, which is all a forced last move needs. ")
+    before = [k for k in known[:-1] if out["mover_not_alternating"][k] > 0.03]
+    if before:
+        k = max(before, key=lambda k: colour[k] - mine[k])
+        if colour[k] - mine[k] > 0.03:
+            sentence += (f"Before it, after move {moves[k]}, the colour basis (at a fixed move, mine/theirs by strict "
+                         f"alternation) reads {colour[k]:.1%} against {mine[k]:.1%} for mine/theirs by the true next "
+                         f"mover: in {out['mover_not_alternating'][k]:.0%} of these games a pass has changed who "
+                         "moves next, and the stream's board does not follow it.")
+    return sentence.strip()
+
+
+def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -> dict:
+    batch = random_games(games, seed=80_000 + seed, labels=True)
+    names = [attn_pattern(l) for l in range(service.n_layers)]
+    shares = []
+    for start in range(0, games, batch_size):
+        tokens = torch.as_tensor(batch.tokens[start:start + batch_size, :MODEL_CONTEXT])
+        _, cache = service.run(tokens, names=names)
+        patterns = torch.stack([cache[n] for n in names], 1).float().numpy()  # [b, L, H, q, k]
+        for g in range(len(tokens)):
+            n = int(min(batch.lengths[start + g], MODEL_CONTEXT))
+            moves = batch.squares[start + g, :n]
+            shares.append(mover_share(patterns[g][..., :n, :n], batch.labels["to_move"][start + g, :n], moves))
+    share = np.nanmean(np.array(shares), 0)
+    return {"mover_share": share.round(4).tolist(), "games": games,
+            "sentence": f"Over {games} games, the most 'mine'-focused head is "
+                        f"L{np.unravel_index(np.argmax(share), share.shape)[0]}H{np.unravel_index(np.argmax(share), share.shape)[1]} "
+                        f"({share.max():.0%} of its attention on the mover's moves), the most 'theirs'-focused "
+                        f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
+
+
+def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
+                     late_game_games: int = 3000) -> dict:
+    start = time.time()
+    report = service.probe_report
+    steps = ["probes", "composition", "late game", "edits", "empty square", "head roles", "neurons"]
+    out: dict = {"model": service.name, "model_hash": service.hash,
+                 "paper_weights": service.name in ("synthetic", "championship")}
+    for step in _iterate(steps, progress):
+        if step == "probes":
+            out["probes"] = probe_finding(report)
+        elif step == "composition":
+            out["simpler_features"] = composition_finding(service, report, games=games)
+        elif step == "late game":
+            out["late_game"] = late_game_finding(service, report, games=late_game_games)
+        elif step == "edits":
+            out["minimal_edit"] = edit_finding(folder, service)
+        elif step == "empty square":
+            out["empty_square"] = empty_square_finding(service, games=max(50, games // 2))
+        elif step == "head roles":
+            out["head_roles"] = head_roles(service, games=max(50, games // 2))
+        else:
+            top = neuron_top_positions(service, games=max(50, games // 2))
+            np.savez_compressed(folder / NEURON_FILE, values=top["values"], index=top["index"],
+                                games=top["games"], seed=top["seed"], model_hash=service.hash)
+            out["neurons"] = {"file": NEURON_FILE, "games": top["games"], "seed": top["seed"]}
+    out["wall_time_s"] = round(time.time() - start, 1)
+    return out
+
+
+NEURON_FILE = "neuron_top.npz"
+NEURON_SEED = 90_001
+
+
+def neuron_top_positions(service, games: int = 300, k: int = 6, batch_size: int = 50) -> dict:
+    """For every neuron, the ``k`` positions (game, position) of ``games`` random games (seed
+    ``NEURON_SEED``) where it fires most; the games regenerate from the seed."""
+    batch = random_games(games, seed=NEURON_SEED)
+    layers, d_mlp = service.n_layers, service.model.cfg.d_mlp
+    names = [mlp_post(l) for l in range(layers)]
+    best_val = np.full((layers, d_mlp, k), -np.inf, dtype=np.float32)
+    best_idx = np.zeros((layers, d_mlp, k, 2), dtype=np.int32)
+    for start in range(0, games, batch_size):
+        tokens = torch.as_tensor(batch.tokens[start:start + batch_size, :MODEL_CONTEXT])
+        _, cache = service.run(tokens, names=names)
+        valid = torch.as_tensor(tokens != 0)  # [b, pos]
+        for l, name in enumerate(names):
+            acts = cache[name].float().masked_fill(~valid[..., None], -np.inf)  # [b, pos, d_mlp]
+            flat = acts.reshape(-1, d_mlp).T.cpu().numpy()  # [d_mlp, b*pos]
+            top = np.argpartition(-flat, k - 1, axis=1)[:, :k]
+            vals = np.take_along_axis(flat, top, 1)
+            merged_val = np.concatenate([best_val[l], vals], 1)
+            pos = tokens.shape[1]
+            idx = np.stack([start + top // pos, top % pos], -1)
+            merged_idx = np.concatenate([best_idx[l], idx], 1)
+            order = np.argsort(-merged_val, 1)[:, :k]
+            best_val[l] = np.take_along_axis(merged_val, order, 1)
+            best_idx[l] = np.take_along_axis(merged_idx, order[..., None], 1)
+    return {"values": best_val, "index": best_idx, "games": games, "seed": NEURON_SEED}

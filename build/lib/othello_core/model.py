@@ -1,0 +1,133 @@
+"""The model: Othello-GPT as a TransformerLens ``HookedTransformer``.
+
+This is the only module that imports TransformerLens. Everything else asks it for a model
+through ``load_model(source)`` and gets a ``HookedTransformer`` whose hook names are the
+standard ones (``blocks.L.hook_resid_post``, ``blocks.L.attn.hook_pattern``, ...).
+
+Sources:
+
+* ``"bundled"`` -- the model this project trained and ships in ``assets/models/bundled``;
+* ``"synthetic"`` / ``"championship"`` -- the paper's weights as ported to TransformerLens
+  (``synthetic_model.pth`` / ``championship_model.pth`` of the Hugging Face repo
+  ``NeelNanda/Othello-GPT-Transformer-Lens``). Looked for first in ``$OTHELLO_GPT_WEIGHTS``
+  (a folder) or the ``weights_dir`` argument, then in the local Hugging Face cache, then
+  downloaded;
+* a path to a ``.pth``/``.pt``/``.safetensors`` file: a HookedTransformer-format state dict,
+  or an original minGPT checkpoint of likenneth/othello_world (converted on load);
+* a path to a folder holding ``model.safetensors`` (or shards + index) and ``config.json`` (a run folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from transformer_lens import HookedTransformer, HookedTransformerConfig  # the one TL import
+
+from .paths import ASSETS, BUNDLED_DIR, HF_REPO, HUB_FILES, WEIGHTS_ENV  # noqa: F401  (re-exported)
+from .weights import (  # noqa: F401  (re-exported: callers import them from here)
+    PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key, convert_mingpt, model_hash,
+    n_parameters, read_sharded, read_state_dict, read_weights, read_weights_checked, save_model,
+)
+
+PAPER_PARAMETERS = 25_295_421
+
+
+def tl_config(shape: ModelShape, device: str = "cpu", dtype: torch.dtype = torch.float32,
+              seed: int | None = None) -> HookedTransformerConfig:
+    """The HookedTransformerConfig of a shape (the paper's port for the default shape)."""
+    return HookedTransformerConfig(
+        n_layers=shape.n_layers, d_model=shape.d_model, d_head=shape.d_head,
+        n_heads=shape.n_heads, d_mlp=shape.d_mlp, d_vocab=shape.d_vocab,
+        d_vocab_out=shape.d_vocab, n_ctx=shape.n_ctx, act_fn="gelu",
+        normalization_type="LNPre", device=device, dtype=dtype, seed=seed,
+    )
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build_model(shape: ModelShape = PAPER_SHAPE, device: str | None = None,
+                dtype: torch.dtype = torch.float32, seed: int | None = None) -> HookedTransformer:
+    """A freshly initialised HookedTransformer of ``shape``."""
+    model = HookedTransformer(tl_config(shape, device or default_device(), dtype, seed))
+    model.eval()
+    return model
+
+
+def state_dict_to_model(sd: dict[str, torch.Tensor], device: str | None = None,
+                        dtype: torch.dtype = torch.float32) -> HookedTransformer:
+    """Load a HookedTransformer-format state dict, checking every key and shape."""
+    shape = ModelShape.from_state_dict(sd)
+    model = build_model(shape, device="cpu", dtype=torch.float32)
+    expected = {k: v.shape for k, v in model.state_dict().items() if not _is_buffer_key(k)}
+    given = {k: v for k, v in sd.items() if not _is_buffer_key(k)}
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(given) if tuple(given[k].shape) != tuple(expected[k]))
+    if missing or unexpected or wrong:
+        raise ModelLoadError(
+            "the state dict does not fit an Othello-GPT HookedTransformer: "
+            f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
+    model.load_state_dict({k: v.float() for k, v in given.items()}, strict=False)
+    if dtype != torch.float32:
+        model = model.to(dtype, print_details=False)
+    # print_details=False: TransformerLens would print "Moving model to device" on stdout, into JSON output
+    return model.to(device or default_device(), print_details=False).eval()
+
+
+def load_checkpoint(path: Path | str, device: str | None = None,
+                    dtype: torch.dtype = torch.float32) -> HookedTransformer:
+    """A HookedTransformer-format or minGPT checkpoint file, or a run folder. The model's
+    ``weights_status`` says whether a recorded hash vouched for the weights (``weights``)."""
+    sd, status = read_weights_checked(path)
+    model = state_dict_to_model(sd, device=device, dtype=dtype)
+    model.weights_status = status
+    return model
+
+
+def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
+    """Find the paper's weights: given folder, ``$OTHELLO_GPT_WEIGHTS``, HF cache, download."""
+    if name not in HUB_FILES:
+        raise ModelLoadError(f"unknown hub model {name!r}: use one of {sorted(HUB_FILES)}")
+    filename = HUB_FILES[name]
+    for folder in (weights_dir, os.environ.get(WEIGHTS_ENV)):
+        if folder and (Path(folder) / filename).exists():
+            return Path(folder) / filename
+    import huggingface_hub
+    try:
+        return Path(huggingface_hub.hf_hub_download(HF_REPO, filename, local_files_only=True))
+    except Exception:
+        pass
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+    try:
+        return Path(huggingface_hub.hf_hub_download(HF_REPO, filename))
+    except Exception as err:
+        raise ModelLoadError(
+            f"the paper's {name} weights could not be downloaded ({type(err).__name__}). "
+            f"Download {filename} from https://huggingface.co/{HF_REPO} and put it in a folder "
+            f"named by ${WEIGHTS_ENV} (or pass weights_dir), or use the bundled model."
+        ) from None
+
+
+def load_model(source: str = "bundled", device: str | None = None,
+               dtype: torch.dtype = torch.float32,
+               weights_dir: Path | str | None = None) -> HookedTransformer:
+    """The one entry point: ``"bundled"``, ``"synthetic"``, ``"championship"`` or a path."""
+    if source == "bundled":
+        if not ((BUNDLED_DIR / "model.safetensors").exists() or (BUNDLED_DIR / SHARD_INDEX).exists()):
+            raise ModelLoadError(f"the bundled model is missing from {BUNDLED_DIR}")
+        return load_checkpoint(BUNDLED_DIR, device=device, dtype=dtype)
+    if source in HUB_FILES:
+        return load_checkpoint(hub_weights_path(source, weights_dir), device=device, dtype=dtype)
+    if Path(source).exists():
+        return load_checkpoint(source, device=device, dtype=dtype)
+    raise ModelLoadError(
+        f"unknown model source {source!r}: use 'bundled', 'synthetic', 'championship' "
+        "or the path of a checkpoint file or run folder")
+
+

@@ -1,0 +1,322 @@
+"""Plotly figures: boards that read at a glance (ARENA style), probe curves, head summaries.
+
+Boards are drawn with rank 1 at the top and files a..h left to right, like Othello diagrams
+and like the paper's 8x8 arrays (row 0 on top). Pure functions: data in, ``go.Figure`` out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .notation import square_to_name
+
+FILES = list("abcdefgh")
+RANKS = [str(r) for r in range(1, 9)]
+BOARD_GREEN = "#2e7d4f"
+
+
+def _grid(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(8, 8)
+
+
+def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.ndarray | None = None,
+                 last_move: int | None = None, flipped: np.ndarray | None = None,
+                 title: str | None = None, heat_label: str = "P(move)", size: int = 420,
+                 clickable: bool = False, zmax: float | None = None,
+                 colorscale: str = "Blues") -> go.Figure:
+    """A board: discs from ``board`` (0/1 black/2 white), optional heatmap on the squares,
+    legal moves ringed, last move and flipped discs marked. ``clickable`` adds an invisible
+    point per square whose ``customdata`` is the square index (for ``on_select``)."""
+    fig = go.Figure()
+    squares = np.arange(64)
+    cols, rows = squares % 8, squares // 8
+    text = [square_to_name(s) for s in squares]
+    if heat is not None:
+        fig.add_trace(go.Heatmap(
+            z=_grid(heat), x=FILES, y=RANKS, colorscale=colorscale, zmin=0,
+            zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6),
+            customdata=np.array(text).reshape(8, 8), xgap=2, ygap=2,
+            hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
+            colorbar=dict(title=heat_label, thickness=12, len=0.8)))
+    else:
+        fig.add_trace(go.Heatmap(z=np.zeros((8, 8)), x=FILES, y=RANKS, showscale=False,
+                                 colorscale=[[0, BOARD_GREEN], [1, BOARD_GREEN]], xgap=2, ygap=2,
+                                 hoverinfo="skip"))
+    board = np.asarray(board)
+    for colour, fill, line in ((1, "black", "#888"), (2, "white", "#333")):
+        mask = board == colour
+        if mask.any():
+            fig.add_trace(go.Scatter(
+                x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
+                marker=dict(size=size / 14, color=fill, line=dict(color=line, width=1.5)),
+                name="black" if colour == 1 else "white", hoverinfo="skip", showlegend=False))
+    if flipped is not None and np.asarray(flipped).any():
+        mask = np.asarray(flipped, bool)
+        fig.add_trace(go.Scatter(
+            x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
+            marker=dict(size=size / 40, color="#e53935", symbol="x"), hoverinfo="skip",
+            showlegend=False, name="flipped"))
+    if legal is not None and np.asarray(legal).any():
+        mask = np.asarray(legal, bool)
+        fig.add_trace(go.Scatter(
+            x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
+            marker=dict(size=size / 16, color="rgba(0,0,0,0)", line=dict(color="#ffb300", width=3),
+                        symbol="circle"), hoverinfo="skip", showlegend=False, name="legal"))
+    if last_move is not None and last_move >= 0:
+        fig.add_trace(go.Scatter(
+            x=[FILES[last_move % 8]], y=[RANKS[last_move // 8]], mode="markers",
+            marker=dict(size=size / 40, color="#e53935", symbol="circle"), hoverinfo="skip",
+            showlegend=False, name="last move"))
+    if clickable:
+        fig.add_trace(go.Scatter(
+            x=[FILES[c] for c in cols], y=[RANKS[r] for r in rows], mode="markers",
+            marker=dict(size=size / 10, color="rgba(0,0,0,0)", symbol="square"),
+            customdata=squares, text=text, hovertemplate="%{text}<extra></extra>",
+            showlegend=False, name="squares",
+            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
+    fig.update_layout(
+        width=size + (90 if heat is not None else 0), height=size, title=title,
+        margin=dict(l=30, r=10, t=70 if title else 30, b=10), dragmode=False,
+        plot_bgcolor="white", clickmode="event+select" if clickable else "none",
+        title_y=0.98, title_font=dict(size=14),
+        xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5],
+                   tickfont=dict(size=13), categoryorder="array", categoryarray=FILES),
+        yaxis=dict(type="category", autorange=False, range=[7.5, -0.5], fixedrange=True,
+                   scaleanchor="x", tickfont=dict(size=13), categoryorder="array",
+                   categoryarray=RANKS))
+    return fig
+
+
+def selection_to_square(event) -> int | None:
+    """The square clicked in a ``st.plotly_chart(on_select=...)`` event, or None.
+
+    Reads ``customdata`` of the first selected point (the clickable layer's square index),
+    falling back to its x (file) and y (rank) labels.
+    """
+    if not event:
+        return None
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    if not selection:
+        return None
+    points = selection.get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
+    if not points:
+        return None
+    point = points[0]
+    data = point.get("customdata")
+    if isinstance(data, (list, tuple)):
+        data = data[0] if data else None
+    if isinstance(data, (int, float)) and 0 <= int(data) < 64:
+        return int(data)
+    x, y = point.get("x"), point.get("y")
+    if x in FILES and str(y) in RANKS:
+        return (int(y) - 1) * 8 + FILES.index(x)
+    return None
+
+
+def board_grid_figure(panels: list[np.ndarray], titles: list[str], zmin: float = 0, zmax: float = 1,
+                      colorscale: str = "RdBu_r", label: str = "", cols: int = 5) -> go.Figure:
+    """Small multiples: one 8x8 heatmap per panel (each a ``[64]`` array)."""
+    from plotly.subplots import make_subplots
+    cols = min(len(panels), cols)
+    rows = (len(panels) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    for i, values in enumerate(panels):
+        r, c = divmod(i, cols)
+        fig.add_trace(go.Heatmap(
+            z=_grid(values), x=FILES, y=RANKS, zmin=zmin, zmax=zmax, colorscale=colorscale,
+            showscale=i == 0, xgap=1, ygap=1, colorbar=dict(title=label, thickness=10, len=0.6),
+            hovertemplate="%{x}%{y}: %{z:.2f}<extra></extra>"), row=r + 1, col=c + 1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(height=210 * rows + 40, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def probe_grid_figure(probs: np.ndarray, layer_names: list[str], class_index: int,
+                      class_label: str, truth: np.ndarray | None = None) -> go.Figure:
+    """One board of P(class) per layer (``probs [L, 64, C]``), the true board last."""
+    panels = [p[:, class_index] for p in probs] + ([np.asarray(truth, float)] if truth is not None else [])
+    titles = list(layer_names) + (["true board"] if truth is not None else [])
+    return board_grid_figure(panels, titles, label=f"P({class_label})")
+
+
+def accuracy_metric_label(metric: str) -> str:
+    """How a probe report's per-layer metric reads on an axis or a button."""
+    from .probes import PUBLISHED_SPAN
+    if metric == "span_accuracy":
+        return "cell accuracy, moves {}–{}".format(*PUBLISHED_SPAN)
+    return metric.replace("_", " ")
+
+
+def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
+    """Probe accuracy per layer: linear colour vs linear mine/theirs vs MLP colour (+ MLP mine)."""
+    from .probes import curve
+    layers = report["layers"]
+    fig = go.Figure()
+    series = [("linear", "mine_theirs", None, "linear mine/theirs", "#1e88e5", "solid"),
+              ("linear", "black_white", None, "linear black/white", "#e53935", "solid")]
+    for kind, colour in (("black_white", "#e53935"), ("mine_theirs", "#1e88e5")):
+        for width in sorted(report.get("mlp", {}).get(kind, {}), key=int):
+            series.append(("mlp", kind, int(width), f"MLP-{width} {kind.replace('_', '/')}",
+                           colour, "dash" if int(width) >= 512 else "dot"))
+    for method, kind, width, name, colour, dash in series:
+        fig.add_trace(go.Scatter(x=layers, y=curve(report, method, kind, width, metric),
+                                 mode="lines+markers", name=name,
+                                 line=dict(color=colour, dash=dash if method == "mlp" else "solid")))
+    control = report.get("control")
+    if control:  # the random-init control, same probes: thin grey lines under the same names
+        for method, kind, width, name, colour, dash in series:
+            rows = control.get(method, {}).get(kind)
+            rows = rows.get(str(width)) if method == "mlp" and rows else rows
+            if rows:
+                fig.add_trace(go.Scatter(x=layers, y=[r.get(metric) for r in rows], mode="lines",
+                                         name=f"control: {name}", opacity=0.7,
+                                         line=dict(color=colour, width=1, dash="dot")))
+    baseline = report.get("baseline", {}).get("black_white")
+    if baseline and metric == "cell_accuracy":
+        fig.add_hline(y=baseline, line=dict(color="#999", dash="dot"),
+                      annotation_text="per-square majority class", annotation_position="bottom right")
+    fig.update_layout(xaxis=dict(title="layer (0 = embeddings)", tickvals=layers),
+                      yaxis=dict(title=accuracy_metric_label(metric), tickformat=".0%"),
+                      height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def training_figure(rows: list[dict]) -> go.Figure:
+    """Held-out top-1 error (log scale) against games seen, from a run's ``metrics.jsonl`` (a run
+    trained on from earlier weights carries the earlier runs' records: one curve, a star per run)."""
+    periodic = [r for r in rows if not r.get("final")]
+    games = [r["games_seen"] for r in periodic]
+    error = [max(1 - r["legal_top1"], 1e-5) for r in periodic]
+    fig = go.Figure(go.Scatter(x=games, y=error, mode="lines+markers", name="held-out games",
+                               hovertemplate="%{x:,} games: top-1 error %{y:.3%}<extra></extra>"))
+    finals = [r for r in rows if r.get("final")]  # one per run: a model trained on has several
+    if finals:
+        fig.add_trace(go.Scatter(
+            x=[r["games_seen"] for r in finals], y=[max(1 - r["legal_top1"], 1e-5) for r in finals],
+            customdata=[r["games"] for r in finals], mode="markers", marker=dict(size=11, symbol="star"),
+            name="end of a run (larger held-out set)",
+            hovertemplate="%{x:,} games: top-1 error %{y:.3%} on %{customdata:,} held-out games<extra></extra>"))
+    fig.add_hline(y=1e-4, line=dict(color="#999", dash="dot"),
+                  annotation_text="the paper's synthetic model (0.01%)", annotation_position="top right")
+    fig.update_layout(xaxis=dict(title="games seen"), yaxis=dict(title="legal top-1 error", type="log",
+                      tickformat=".2%"), height=320, margin=dict(l=10, r=10, t=20, b=10),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def legal_strip_figure(top1_legal: np.ndarray, current: int | None = None) -> go.Figure:
+    """One cell per move: was the model's top-1 prediction legal there?"""
+    values = np.asarray(top1_legal, float)
+    fig = go.Figure(go.Heatmap(
+        z=[values], x=list(range(1, len(values) + 1)), zmin=0, zmax=1, showscale=False,
+        colorscale=[[0, "#e53935"], [1, "#43a047"]], xgap=1,
+        hovertemplate="after move %{x}: top-1 legal = %{z}<extra></extra>"))
+    if current is not None:
+        fig.add_vline(x=current + 1, line=dict(color="black", width=2))
+    fig.update_layout(height=90, margin=dict(l=10, r=10, t=20, b=25), yaxis=dict(visible=False),
+                      xaxis=dict(title=None, dtick=5), title=dict(text="top-1 legal, move by move", font=dict(size=12)))
+    return fig
+
+
+def head_summary_figure(mine_share: np.ndarray) -> go.Figure:
+    """Layer x head heatmap of the attention share on the current player's own moves."""
+    fig = go.Figure(go.Heatmap(
+        z=mine_share, x=[f"H{h}" for h in range(mine_share.shape[1])],
+        y=[f"L{l}" for l in range(mine_share.shape[0])], zmin=0, zmax=1, colorscale="RdBu",
+        colorbar=dict(title="share on<br>mover's<br>moves"),
+        hovertemplate="%{y} %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def error_by_move_figure(by_move: dict[str, dict]) -> go.Figure:
+    """Top-1 legal-move error rate per move number, one line per dataset
+    (``by_move[name]`` is an ``evaluate(..., by_move=True)["by_move"]``)."""
+    from .evaluate import error_rates_by_move
+    fig = go.Figure()
+    for (name, counts), colour in zip(by_move.items(), ("#1e88e5", "#fb8c00", "#43a047", "#8e24aa")):
+        rates = error_rates_by_move(counts)
+        fig.add_trace(go.Scatter(
+            x=list(range(1, len(rates) + 1)), y=rates, mode="lines+markers", name=name, line=dict(color=colour),
+            customdata=np.stack([counts["top1_errors"], counts["positions"]], -1),
+            hovertemplate="after move %{x}: %{y:.3%} (%{customdata[0]:,} of %{customdata[1]:,})"
+                          f"<extra>{name}</extra>"))
+    fig.update_layout(xaxis=dict(title="move number (the prediction made after it)", dtick=5),
+                      yaxis=dict(title="legal top-1 error", tickformat=".1%", rangemode="tozero"),
+                      height=320, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def probe_by_move_figure(rows: list[dict], layer_names: list[str], title: str) -> go.Figure:
+    """Layer x move-number heatmap of a probe's cell accuracy (``rows``: one report row per layer,
+    each with ``by_move``): where in the game, and from which layer on, the board can be read."""
+    z = np.array([[np.nan if a is None else a for a in row["by_move"]] for row in rows], float)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(1, z.shape[1] + 1)), y=layer_names, zmin=max(0.5, float(np.nanmin(z))), zmax=1,
+        colorscale="Viridis", colorbar=dict(title="cell<br>accuracy", tickformat=".0%"),
+        hovertemplate="%{y}, after move %{x}: %{z:.2%}<extra></extra>"))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=340,
+                      xaxis=dict(title="move number", dtick=5), yaxis=dict(autorange="reversed"),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+LATE_GAME_SERIES = (("own_probe_mine_theirs", "mine/theirs probe trained at that move", "#1e88e5", "solid"),
+                    ("shared_probe_mine_theirs", "shipped mine/theirs probe (all positions)", "#1e88e5", "dot"),
+                    ("own_probe_black_white", "colour probe trained at that move", "#e53935", "solid"),
+                    ("own_probe_blank", "blank probe trained at that move", "#43a047", "solid"),
+                    ("model_legal_top1", "model: top move legal", "#616161", "dash"))
+
+
+def late_game_figure(finding: dict) -> go.Figure:
+    """The late-game finding: per move number, what probes of its own can read, what the shipped
+    probe reads, and whether the model still plays legally; hover adds the legal moves left and
+    how many games have a next mover other than strict alternation's (a pass)."""
+    fig = go.Figure()
+    extra = np.array([[np.nan if v is None else v for v in finding[key]]
+                      for key in ("legal_moves", "mover_not_alternating")], float).T
+    for key, name, colour, dash in LATE_GAME_SERIES:
+        fig.add_trace(go.Scatter(
+            x=finding["moves"], y=finding[key], mode="lines+markers", name=name,
+            line=dict(color=colour, dash=dash), customdata=extra,
+            hovertemplate="after move %{x}: %{y:.1%} (%{customdata[0]:.1f} legal moves on average; "
+                          f"a pass changed the next mover in %{{customdata[1]:.0%}} of games)<extra>{name}</extra>"))
+    fig.update_layout(xaxis=dict(title="move number (not to scale)", type="category"),
+                      yaxis=dict(title="held-out accuracy", tickformat=".0%"),
+                      height=340, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.35))
+    return fig
+
+
+def reproduction_figure(row: dict) -> go.Figure:
+    """One row of ``probe_suite.compare_table``: ours against the published figure, per stream."""
+    names = ["x"] + [f"L{l}" for l in range(1, len(row["ours"]))]
+    unit = "error %" if row["metric"] == "error" else "accuracy %"
+    fig = go.Figure([go.Scatter(x=names, y=row["ours"], mode="lines+markers", name="this project"),
+                     go.Scatter(x=names, y=row["published"], mode="lines+markers", name=row["published_source"],
+                                line=dict(dash="dash"))])
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title=unit),
+                      xaxis=dict(title="stream (x = embedding)"), title=dict(text=row["label"], font=dict(size=13)),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def probe_history_figure(rows: list[dict], layer_names: list[str], title: str) -> go.Figure:
+    """Train and held-out accuracy per epoch of one probe at every stream (the stop rule's curve)."""
+    fig = go.Figure()
+    for layer, (row, name) in enumerate(zip(rows, layer_names)):
+        history = row.get("history") or []
+        epochs = [h["epoch"] for h in history]
+        colour = f"hsl({int(280 * layer / max(1, len(rows) - 1))},70%,45%)"
+        fig.add_trace(go.Scatter(x=epochs, y=[h["test_accuracy"] for h in history], mode="lines+markers",
+                                 name=f"{name} held out", line=dict(color=colour)))
+        fig.add_trace(go.Scatter(x=epochs, y=[h["train_accuracy"] for h in history], mode="lines",
+                                 name=f"{name} train", line=dict(color=colour, dash="dot", width=1),
+                                 showlegend=False))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
+                      xaxis=dict(title="epoch", dtick=1), yaxis=dict(title="cell accuracy", tickformat=".1%"),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig

@@ -1,0 +1,173 @@
+"""The single stateful object: a loaded model (+ its probes) behind one lock.
+
+TransformerLens hooks are global state of a model object, so every model call goes through
+``ModelService`` and holds its lock: two browser sessions never interleave hooks, and hooks
+added by an intervention are always removed (even on error) before the lock is released.
+
+``analyze(moves)`` runs ONE forward with a ``names_filter`` cache and returns an ``Analysis``
+value (plain numpy arrays) with everything the pages draw for every position of the game:
+predicted-move probabilities, true legal moves and boards, probe reconstructions for every
+layer, and attention patterns.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .hooks import attn_pattern, stream_hooks
+from .evaluate import move_log_probs
+from .games import game_labels
+from .model import load_model, model_hash, n_parameters
+from .notation import MODEL_CONTEXT
+from .vocab import moves_to_tokens, token_probs_to_squares
+from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything about one game under one model; index ``p`` = the position after move ``p``.
+
+    ``resid`` keeps every residual stream so probe reconstructions of any position are a
+    cheap ``ModelService.probe_position`` call away.
+    """
+
+    moves: tuple[int, ...]
+    model_name: str
+    move_probs: np.ndarray  # [pos, 64]
+    legal: np.ndarray  # [pos, 64] bool, true legal next moves
+    board: np.ndarray  # [pos, 64] 0 empty / 1 black / 2 white
+    relative: np.ndarray  # [pos, 64] 0 empty / 1 mine / 2 theirs
+    flipped: np.ndarray  # [pos, 64] bool
+    to_move: np.ndarray  # [pos] 1 black / -1 white / 0 over
+    patterns: np.ndarray  # [layers, heads, pos, pos]
+    resid: np.ndarray  # [streams, pos, d_model]: embedding, then after each layer
+
+    @property
+    def n_positions(self) -> int:
+        return len(self.move_probs)
+
+    def top1_legal(self) -> np.ndarray:
+        """[pos] whether the most probable move is legal (NaN once the game is over)."""
+        hit = self.legal[np.arange(self.n_positions), self.move_probs.argmax(-1)].astype(float)
+        hit[~self.legal.any(-1)] = np.nan
+        return hit
+
+    def top_moves(self, position: int, k: int = 5) -> list[tuple[int, float, bool]]:
+        probs = self.move_probs[position]
+        order = np.argsort(-probs)[:k]
+        return [(int(s), float(probs[s]), bool(self.legal[position, s])) for s in order]
+
+
+class ModelService:
+    """A model, its probes and one lock. Build with ``ModelService.load(source)``."""
+
+    def __init__(self, model, name: str, probes: ProbeSet | None = None,
+                 probe_report: dict | None = None, card: str | None = None,
+                 probe_error: str | None = None, weights_hash: str | None = None):
+        """``weights_hash``: the model's ``model_hash`` when the caller has computed it already."""
+        self.model = model
+        self.name = name
+        self.probes = probes
+        self.probe_report = probe_report
+        self.probe_error = probe_error
+        self.card = card
+        self.folder: Path | None = None  # where its probes, reports and findings live
+        self.hash = weights_hash or model_hash(model)
+        self.lock = threading.RLock()
+        self.n_layers = model.cfg.n_layers
+        self.device = str(next(model.parameters()).device)
+
+    @classmethod
+    def load(cls, source: str = "bundled", device: str | None = None,
+             probe_dir: Path | str | None = None) -> "ModelService":
+        import json
+
+        from .paths import artifact_folder
+        from .probes import REPORT_FILE
+        model = load_model(source, device=device)
+        folder = Path(probe_dir) if probe_dir else artifact_folder(source)
+        probes = report = card = error = None
+        digest = model_hash(model)
+        try:
+            probes = load_probes(folder, model_hash=digest)
+            if (folder / REPORT_FILE).exists():
+                report = json.loads((folder / REPORT_FILE).read_text())
+        except Exception as err:  # no probes, or probes of another model: pages say so
+            error = str(err)
+        if (folder / "model_card.md").exists():
+            card = (folder / "model_card.md").read_text()
+        service = cls(model, source, probes, report, card, error, weights_hash=digest)
+        service.folder = folder
+        return service
+
+    @property
+    def info(self) -> dict:
+        cfg = self.model.cfg
+        return {"name": self.name, "hash": self.hash, "device": self.device,
+                "weights": getattr(self.model, "weights_status", "built in memory"),
+                "parameters": n_parameters(self.model), "n_layers": cfg.n_layers,
+                "d_model": cfg.d_model, "n_heads": cfg.n_heads, "probes": self.probes is not None}
+
+    @contextmanager
+    def locked(self):
+        with self.lock:
+            yield self.model
+
+    @torch.inference_mode()
+    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
+        """One forward under the lock; hooks (if any) are removed before it returns."""
+        tokens = tokens.to(self.device)
+        with self.lock:
+            try:
+                for name, fn in fwd_hooks:
+                    self.model.add_hook(name, fn)
+                if names:
+                    wanted = set(names)
+                    logits, cache = self.model.run_with_cache(tokens, names_filter=wanted.__contains__)
+                    return logits, {n: cache[n] for n in names}
+                return self.model(tokens), {}
+            finally:
+                if fwd_hooks:
+                    self.model.reset_hooks(including_permanent=False)
+
+    def analyze(self, moves: tuple[int, ...]) -> Analysis:
+        """Predictions, labels, probe reconstructions and attention for every position."""
+        moves = tuple(int(m) for m in moves)
+        if not moves:
+            raise ValueError("the model needs at least one move: it predicts from move 1 on")
+        labels = game_labels(moves)  # raises MoveError on an illegal sequence
+        n = min(len(moves), MODEL_CONTEXT)
+        tokens = torch.tensor([moves_to_tokens(moves, n)])
+        hooks = stream_hooks(self.n_layers)
+        pattern_names = [attn_pattern(l) for l in range(self.n_layers)]
+        logits, cache = self.run(tokens, names=hooks + pattern_names)
+        probs = move_log_probs(logits[0]).exp().cpu().numpy()
+        resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, pos, d]
+        patterns = torch.stack([cache[h][0] for h in pattern_names]).float().cpu().numpy()
+        lab = {k: v[:n] for k, v in labels.items()}
+        return Analysis(
+            moves=moves, model_name=self.name,
+            move_probs=token_probs_to_squares(probs), legal=lab["legal"], board=lab["board"],
+            relative=lab["relative"], flipped=lab["flipped"], to_move=lab["to_move"],
+            patterns=patterns, resid=resid)
+
+    def probe_position(self, analysis: Analysis, position: int) -> dict:
+        """Every probe's reconstruction of one position at every layer:
+        ``{(method, kind, width): [streams, 64, classes]}`` (method "linear" has width 0)."""
+        if self.probes is None:
+            return {}
+        resid = torch.as_tensor(analysis.resid[:, position:position + 1])  # [streams, 1, d]
+        out = {}
+        for kind in KINDS:
+            if kind in self.probes.linear:
+                out[("linear", kind, 0)] = self.probes.linear_probs(kind, resid)[:, 0].numpy()
+        for (kind, width) in sorted(self.probes.mlp):
+            if kind in MLP_KINDS:
+                out[("mlp", kind, width)] = self.probes.mlp_probs(kind, width, resid)[:, 0].numpy()
+        return out
+
