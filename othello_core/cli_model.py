@@ -132,7 +132,7 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
         report |= {"model": args.model, "data": "synthetic", "seed": args.seed,
                    "wall_time_s": round(time.time() - start, 1), "command": invocation()}
         probes.save(folder, meta={"model": args.model})
-        (folder / REPORT_FILE).write_text(json.dumps(report, indent=1))
+        (folder / REPORT_FILE).write_text(json.dumps(report, separators=(",", ":")))  # compact: the tree travels to GPUs
 
     probes, report = run_suite(model, cfg, Path(args.work_dir) / args.model.replace("/", "_"), digest,
                                progress=bar, log=lambda line: tqdm.write(line), checkpoint=save)
@@ -233,7 +233,7 @@ def add_edit_commands(sub) -> None:
 def cmd_findings(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .findings import compute_findings
+    from .findings import STEPS, compute_findings
     from .service import ModelService
 
     service = ModelService.load(args.model)
@@ -241,10 +241,16 @@ def cmd_findings(args: argparse.Namespace) -> int:
         print(f"error: findings need the probes and their report: {service.probe_error}", file=sys.stderr)
         return 2
     folder = artifact_folder(args.model)
-    result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
-                              games=args.games, late_game_games=args.late_game_games)
-    result["command"] = invocation()
     out = folder / "findings.json"
+    only = tuple(args.only.split(",")) if args.only else STEPS
+    unknown = set(only) - set(STEPS)
+    if unknown:
+        print(f"error: unknown findings {sorted(unknown)}: choose from {', '.join(STEPS)}", file=sys.stderr)
+        return 2
+    previous = json.loads(out.read_text()) if args.only and out.exists() else None
+    result = compute_findings(service, folder, progress=lambda steps: tqdm(steps, desc="findings"),
+                              games=args.games, late_game_games=args.late_game_games, only=only, previous=previous)
+    result["command"] = invocation() if not args.only else (previous or {}).get("command", invocation())
     out.write_text(json.dumps(result, indent=1))
     for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles"):
         if result.get(key):
@@ -259,6 +265,8 @@ def add_findings_command(sub) -> None:
     p.add_argument("--games", type=int, default=400)
     p.add_argument("--late-game-games", type=int, default=3000,
                    help="games for the per-move-number probes of the late-game finding")
+    p.add_argument("--only", default=None,
+                   help="recompute these findings (comma-separated, e.g. 'probes,composition') and keep the rest")
     p.set_defaults(func=cmd_findings)
 
 

@@ -123,10 +123,16 @@ def probe_finding(report: dict) -> dict:
     if li_row:
         ours = li_row["ours"]
         best_li = int(np.argmin(ours))
+        li = report["li_protocol"]["model"]
+        (li_width, li_rows), = li["mlp"]["black_white"].items()
+        test_share = li["samples"]["test"] / (li["samples"]["test"] + li["samples"]["train"])
         figures |= {"li_mlp_error_best": ours[best_li], "li_mlp_error_layer": best_li,
                     "li_published_error_there": li_row["published"][best_li],
-                    "li_published_error_best": min(li_row["published"])}
-        sentence += (f" Under Li et al.'s protocol (eOthello games, a random 80/20 split by position, width 512, 16 "
+                    "li_published_error_best": min(li_row["published"]), "li_width": int(li_width),
+                    "li_epochs": li_rows[0]["epochs"], "li_train_percent": round(100 * (1 - test_share)),
+                    "li_test_percent": round(100 * test_share)}
+        sentence += (f" Under Li et al.'s protocol (eOthello games, a random {figures['li_train_percent']}/"
+                     f"{figures['li_test_percent']} split by position, width {li_width}, {figures['li_epochs']} "
                      f"epochs) the MLP colour probe errs on {ours[best_li]:.2f}% of cells at its best layer "
                      f"({best_li}), against {li_row['published'][best_li]:.2f}% published for that layer "
                      f"(best published: {figures['li_published_error_best']:.2f}%).")
@@ -176,8 +182,8 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
                "mlp_colour_layer": mlp_best[0] if mlp_best else None}
     sentence = (f"'Black to move' is linearly readable up to {figures['turn_probe_best']:.1%}. Composing it with the "
                 f"linear mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
-                f"{figures['composed_best']:.1%} (layer {best}), against {linear_bw[best]:.1%} for the linear colour "
-                "probe there")
+                f"{figures['composed_best']:.1%} (layer {best}, on {n - split:,} held-out positions of {games} other "
+                f"games), against {linear_bw[best]:.1%} for the linear colour probe there")
     if mlp_best is None:
         sentence += "; no MLP colour probe was trained to compare it with."
     else:
@@ -196,7 +202,7 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
             sentence += "the composition does not beat the linear colour probe, so it explains none of the MLP's edge."
     return {"sentence": sentence, "figures": figures, "turn_probe_accuracy": turn_acc.round(4).tolist(),
             "composed_colour_accuracy": composed_acc.round(4).tolist(), "mlp_colour_accuracy": mlp,
-            "features_r2": report.get("features_r2"), "test_positions": int(n - split)}
+            "features_r2": report.get("features_r2"), "test_positions": int(n - split), "games": games}
 
 
 def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
@@ -440,13 +446,17 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
                         f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
 
 
+STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons")
+
+
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
-                     late_game_games: int = 3000) -> dict:
+                     late_game_games: int = 3000, only: tuple[str, ...] = STEPS, previous: dict | None = None) -> dict:
+    """Every finding (or the ``only`` steps, the rest kept from ``previous``)."""
     start = time.time()
     report = service.probe_report
-    steps = ["probes", "composition", "late game", "edits", "empty square", "head roles", "neurons"]
-    out: dict = {"model": service.name, "model_hash": service.hash,
-                 "paper_weights": service.name in ("synthetic", "championship")}
+    steps = [s for s in STEPS if s in only]
+    out: dict = dict(previous or {}) | {"model": service.name, "model_hash": service.hash,
+                                         "paper_weights": service.name in ("synthetic", "championship")}
     for step in _iterate(steps, progress):
         if step == "probes":
             out["probes"] = probe_finding(report)
@@ -465,7 +475,10 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             np.savez_compressed(folder / NEURON_FILE, values=top["values"], index=top["index"],
                                 games=top["games"], seed=top["seed"], model_hash=service.hash)
             out["neurons"] = {"file": NEURON_FILE, "games": top["games"], "seed": top["seed"]}
-    out["wall_time_s"] = round(time.time() - start, 1)
+    if tuple(steps) == STEPS or "wall_time_s" not in out:
+        out["wall_time_s"] = round(time.time() - start, 1)
+    else:
+        out["updated"] = {"steps": steps, "wall_time_s": round(time.time() - start, 1)}
     return out
 
 
