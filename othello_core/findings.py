@@ -115,8 +115,8 @@ def probe_finding(report: dict) -> dict:
             sentence += f", against {baseline:.1%} for guessing each square's majority class"
         gap = best_mt - c_mt[1]
         figures["trained_minus_control_points"] = round(100 * gap, 1)
-        sentence += (f": the trained model's board is {figures['trained_minus_control_points']:.1f} points above "
-                     "chance structure." if gap > 0.05 else
+        sentence += (f": the trained model's board reads {figures['trained_minus_control_points']:.1f} points above "
+                     "the same probe on the untrained network." if gap > 0.05 else
                      ": the trained model is not clearly above the control, so these probes show little structure.")
     table = {row["row"]: row for row in compare_table(report)}
     li_row = table.get("li_nonlinear_synthetic")
