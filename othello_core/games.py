@@ -31,10 +31,9 @@ import numpy as np
 
 from .board import BLACK, START_BLACK, START_WHITE
 from .notation import MAX_GAME_MOVES, MoveError, name_to_square
-from .vocab import squares_to_token_array, tokens_to_squares  # noqa: F401  (tokens_to_squares re-exported)
-
-COLOUR_CLASSES = ("empty", "black", "white")
-RELATIVE_CLASSES = ("empty", "mine", "theirs")
+from .vocab import (  # noqa: F401  (re-exported for callers of games)
+    COLOUR_CLASSES, RELATIVE_CLASSES, squares_to_token_array, tokens_to_squares,
+)
 
 _U = np.uint64
 _FULL = _U(0xFFFFFFFFFFFFFFFF)

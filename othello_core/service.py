@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .hooks import attn_pattern, stream_hooks
 from .evaluate import move_log_probs
 from .games import game_labels
+from .hooks import attn_pattern, stream_hooks
 from .model import load_model, model_hash, n_parameters
 from .notation import MODEL_CONTEXT
-from .vocab import moves_to_tokens, token_probs_to_squares
 from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes
+from .vocab import moves_to_tokens, token_probs_to_squares
+
 
 @dataclass(frozen=True)
 class Analysis:
