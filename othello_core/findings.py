@@ -33,8 +33,8 @@ from .attention import mover_share
 from .games import mover_not_alternating, random_games
 from .notation import MODEL_CONTEXT
 from .vocab import square_mask_to_tokens, tokens_to_squares
-from .probe_suite import compare_table, kind_curve
-from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, collect_activations, curve, fit_linear, kind_targets, span_curve,
+from .probe_suite import compare_table
+from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, kind_curve, widest_mlp, collect_activations, curve, fit_linear, kind_targets, span_curve,
                      simple_features)
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
@@ -55,15 +55,10 @@ def _best(curve_: list[float] | None) -> tuple[int, float] | None:
     return layer, float(curve_[layer])
 
 
-def _widest(section: dict, kind: str) -> int | None:
-    widths = sorted(section.get("mlp", {}).get(kind, {}), key=int)
-    return int(widths[-1]) if widths else None
-
-
 def probe_finding(report: dict) -> dict:
     """Q1 (a): the linear and MLP probes in both bases, beside the random-init control. Every figure
     the sentence quotes is a field of the result."""
-    width = _widest(report, "black_white")
+    width = widest_mlp(report, "black_white")
     mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
     mlp_bw = kind_curve(report, "mlp", "black_white", width) if width else None
     mlp_mt = kind_curve(report, "mlp", "mine_theirs", width) if width else None
@@ -171,7 +166,7 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
     composed = torch.where(relative == 0, 0, torch.where((relative == 1) == mine_is_black, 1, 2))
     truth = torch.as_tensor(kind_targets({k: v[split:] for k, v in acts.labels.items()}, "black_white"))
     composed_acc = (composed == truth[None]).float().mean((1, 2)).numpy()
-    width = _widest(report, "black_white")
+    width = widest_mlp(report, "black_white")
     mlp = kind_curve(report, "mlp", "black_white", width) if width else [float("nan")] * len(turn_acc)
     best = int(np.argmax(composed_acc))
     linear_bw = curve(report, "linear", "black_white")

@@ -152,7 +152,7 @@ def accuracy_metric_label(metric: str) -> str:
 
 def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     """Probe accuracy per layer: linear colour vs linear mine/theirs vs MLP colour (+ MLP mine)."""
-    from .probes import curve
+    from .probes import curve, kind_curve
     layers = report["layers"]
     fig = go.Figure()
     series = [("linear", "mine_theirs", None, "linear mine/theirs", "#1e88e5", "solid"),
@@ -168,10 +168,9 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     control = report.get("control")
     if control:  # the random-init control, same probes: thin grey lines under the same names
         for method, kind, width, name, colour, dash in series:
-            rows = control.get(method, {}).get(kind)
-            rows = rows.get(str(width)) if method == "mlp" and rows else rows
-            if rows:
-                fig.add_trace(go.Scatter(x=layers, y=[r.get(metric) for r in rows], mode="lines",
+            values = kind_curve(control, method, kind, width, metric)
+            if values:
+                fig.add_trace(go.Scatter(x=layers, y=values, mode="lines",
                                          name=f"control: {name}", opacity=0.7,
                                          line=dict(color=colour, width=1, dash="dot")))
     baseline = report.get("baseline", {}).get("black_white")

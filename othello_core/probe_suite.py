@@ -125,9 +125,7 @@ def li_protocol(store: ActivationStore, test_fraction: float = 0.2, seed: int = 
     for stream in range(store.n_streams):
         result = cache(stream, None) if cache else None
         if result is None:
-            x_all = store.stream(stream)
-            x, x_test = x_all[train_rows][None].to(device), x_all[test_rows][None].to(device)
-            del x_all
+            x, x_test = (store.stream(stream, rows)[None].to(device) for rows in (train_rows, test_rows))
             name = "embed" if stream == 0 else f"L{stream}"
             lin = fit_linear(x, y, 3, settings, seed, (x_test, y_test), progress, f"Li {name} linear")
             mlp = fit_mlp(x, y, 3, width, settings, seed, (x_test, y_test), progress, f"Li {name} MLP-{width}")
@@ -300,13 +298,3 @@ def compare_lines(report: dict) -> list[str]:
             lines.append(f"{label:>10} " + " ".join("     -" if v is None else f"{v:>6.2f}" for v in row[label]))
         lines.append("")
     return lines
-
-
-def kind_curve(section: dict, method: str, kind: str, width: int | None = None) -> list[float] | None:
-    """A cell-accuracy curve out of a report section (the report itself, ``report["control"]`` or a
-    ``li_protocol`` entry); ``None`` where the section lacks it."""
-    rows = section.get(method, {}).get(kind)
-    if method == "mlp" and rows is not None:
-        rows = rows.get(str(width))
-    return None if not rows else [r["cell_accuracy"] for r in rows]
-

@@ -414,6 +414,7 @@ def train_stream(x: torch.Tensor, labels: dict, x_test: torch.Tensor, test_label
     out: dict = {"linear": {}, "mlp": {}, "linear_span": {}, "baseline": {}}
     x, x_test = x[None], x_test[None]
     probe = ProbeSet("", 1)
+    span, span_test = (torch.as_tensor(in_published_span(np.asarray(p))) for p in (train_positions, test_positions))
     for kind, classes in KINDS.items():
         y = torch.as_tensor(kind_targets(labels, kind)).to(x.device)
         y_test = torch.as_tensor(kind_targets(test_labels, kind)).to(x.device)
@@ -423,7 +424,6 @@ def train_stream(x: torch.Tensor, labels: dict, x_test: torch.Tensor, test_label
         majority = torch.stack([torch.bincount(y[:, s], minlength=classes).argmax() for s in range(64)])
         out["baseline"][kind] = round(float((y_test == majority).float().mean()), 5)
         if kind in MLP_KINDS:
-            span, span_test = (torch.as_tensor(in_published_span(np.asarray(p))) for p in (train_positions, test_positions))
             fit = fit_linear(x[:, span], y[span], classes, linear_fit, seed, (x_test[:, span_test], y_test[span_test]),
                              progress, f"{name} linear {kind} moves {PUBLISHED_SPAN[0]}-{PUBLISHED_SPAN[1]}")
             probe.linear[kind] = fit.params
@@ -495,6 +495,22 @@ def curve(report: dict, method: str, kind: str, width: int | None = None,
     return [row[metric] for row in report_rows(report, method, kind, width)]
 
 
+def kind_curve(section: dict, method: str, kind: str, width: int | None = None,
+               metric: str = "cell_accuracy") -> list[float] | None:
+    """``curve`` out of any report section (the report itself, ``report["control"]``, a
+    ``li_protocol`` entry), or ``None`` where the section lacks that probe."""
+    rows = section.get(method, {}).get(kind)
+    if method == "mlp" and rows is not None:
+        rows = rows.get(str(width))
+    return None if not rows else curve(section, method, kind, width, metric)
+
+
+def widest_mlp(section: dict, kind: str) -> int | None:
+    """The widest MLP probe of ``kind`` a report section has (``None``: no MLP probe)."""
+    widths = sorted(section.get("mlp", {}).get(kind, {}), key=int)
+    return int(widths[-1]) if widths else None
+
+
 def span_curve(report: dict) -> list[float | None]:
     """The linear mine/theirs probe's accuracy per layer over ``PUBLISHED_SPAN``; ``None`` per layer
     for a report fitted without move positions (it has no ``span_accuracy``)."""
@@ -514,8 +530,8 @@ def summary_lines(report: dict) -> list[str]:
                                                         "lin colour", "mlp colour"))]
     mt, bw = curve(report, "linear", "mine_theirs"), curve(report, "linear", "black_white")
     span = span_curve(report)
-    widths = sorted(report["mlp"].get("black_white", {}), key=int)
-    mlp = curve(report, "mlp", "black_white", int(widths[-1])) if widths else [float("nan")] * len(mt)
+    width = widest_mlp(report, "black_white")
+    mlp = curve(report, "mlp", "black_white", width) if width else [float("nan")] * len(mt)
     for layer, row in enumerate(zip(mt, span, bw, mlp)):
         lines.append(f"{layer:>5}  " + "  ".join(f"{float('nan') if x is None else x:>12.4f}" for x in row))
     return lines
