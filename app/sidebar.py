@@ -2,11 +2,10 @@
 
 import streamlit as st
 
+from othello_core.rules.notation import format_moves
+from othello_core.rules.user_input import escape_markdown, shown
 from app import common
 from app import state as S
-from othello_core.notation import format_moves
-from othello_core.user_input import escape_markdown, shown
-from othello_core.weights import UNVERIFIED
 
 
 def model_panel() -> None:
@@ -31,7 +30,7 @@ def model_panel() -> None:
         st.warning(f"**{shown(failed[0])}** could not be loaded, so the bundled model is live.\n\n"
                    f"{escape_markdown(failed[1])}")
     info = svc.info
-    if info["weights"] == UNVERIFIED:
+    if info["unverified"]:
         st.warning("Unverified weights: this folder's config.json records no weights hash, so nothing "
                    "vouches that the files are the ones its run wrote.", icon=":material/gpp_maybe:")
     st.caption(f"Live: **{shown(info['name'], 60)}** · {info['parameters']:,} params · {info['n_layers']} layers × "

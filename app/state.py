@@ -4,16 +4,16 @@ move that differs from the line's next move cuts the line there. Mirrored in the
 ``?moves=f5d6c3&at=2&model=bundled&layer=5``.
 
 The transition functions are pure (tuples in, tuples out) so they are unit-tested without
-Streamlit; ``GameState`` binds them to ``st.session_state`` and ``st.query_params``.
+Streamlit; ``app/common.py`` binds them to ``st.session_state`` and ``st.query_params``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from othello_core.board import Game, parse_game, replay
-from othello_core.notation import MoveError, format_moves
-from othello_core.user_input import InputError, parse_int
+from othello_core.rules.board import Game, parse_game, replay
+from othello_core.rules.notation import MoveError, format_moves
+from othello_core.rules.user_input import InputError, parse_int
 
 EMPTY = "empty"  # MoveError.reason of an empty paste
 

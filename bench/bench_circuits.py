@@ -4,9 +4,10 @@
 """
 
 
-from othello_core import attribution as A
-from othello_core.games import random_games
-from othello_core.service import ModelService
+from othello_core.analysis import attribution as A
+
+from othello_core.analysis.service import ModelService
+from othello_core.rules.games import random_games
 from timing import median_time
 
 

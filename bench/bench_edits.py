@@ -10,9 +10,9 @@
 import time
 
 
-from othello_core.games import random_games
-from othello_core.interventions import Edit, apply_edit, benchmark_rows, run_sweep
-from othello_core.service import ModelService
+from othello_core.analysis.interventions import Edit, apply_edit, benchmark_rows, run_sweep
+from othello_core.analysis.service import ModelService
+from othello_core.rules.games import random_games
 from timing import median_time
 
 

@@ -11,8 +11,9 @@ import argparse
 import torch
 
 
-from othello_core.games import random_games
-from othello_core.model import PAPER_SHAPE, build_model, load_model, n_parameters
+from othello_core.model.hooked_transformer import build_model, load_model
+from othello_core.model.weights import PAPER_SHAPE, n_parameters
+from othello_core.rules.games import random_games
 from timing import median_time
 
 

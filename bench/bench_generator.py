@@ -10,7 +10,7 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from othello_core.games import random_games
+from othello_core.rules.games import random_games
 
 
 def rate(n: int, labels: bool, repeats: int = 3) -> float:

@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 
 
-from othello_core.evaluate import evaluate, real_games
-from othello_core.games import random_games
-from othello_core.gpt import OthelloGPT
-from othello_core.notation import MODEL_CONTEXT
-from othello_core.weights import ModelShape, read_config, read_metrics, read_weights
+from othello_core.model.evaluate import evaluate, real_games
+from othello_core.model.gpt import OthelloGPT
+from othello_core.model.weights import ModelShape, read_config, read_metrics, read_weights
+from othello_core.rules.games import random_games
+from othello_core.rules.notation import MODEL_CONTEXT
 from timing import median_time
 
 H100_BF16_DENSE = 989.4e12
@@ -89,8 +89,8 @@ def part_real_games(model: OthelloGPT) -> dict:
 
 def part_app_analysis(run: Path) -> dict:
     """The app's ModelService.analyze (one full game: cache of every stream and pattern)."""
-    from othello_core.model import load_model
-    from othello_core.service import ModelService
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.analysis.service import ModelService
     model = load_model(str(run), device=DEVICE)
     service = ModelService(model, "gpu-run")
     game = random_games(1, seed=1)

@@ -30,8 +30,8 @@ def main() -> None:
     args = parser.parse_args()
     from app import common
     from app import state as S
-    from othello_core.board import parse_game
-    from othello_core.notation import MoveError
+    from othello_core.rules.board import parse_game
+    from othello_core.rules.notation import MoveError
     from tests.malformed import corpus, url_params
 
     tmp = Path(tempfile.mkdtemp())

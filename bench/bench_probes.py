@@ -13,10 +13,10 @@ import json
 import time
 from pathlib import Path
 
-from othello_core.activation_store import ActivationStore
+from othello_core.analysis.activation_store import ActivationStore
+from othello_core.analysis.probe_suite import peak_rss_mb
+from othello_core.analysis.probes import REPORT_FILE, train_stream
 from othello_core.paths import BUNDLED_DIR
-from othello_core.probe_suite import peak_rss_mb
-from othello_core.probes import REPORT_FILE, train_stream
 
 TARGET_MIN = 90
 

@@ -29,7 +29,7 @@ CFG = dict(n_layers=8, d_model=512, d_head=64, n_heads=8, d_mlp=2048, d_vocab=61
 def reference_state_dict() -> dict:
     from types import SimpleNamespace
 
-    from othello_core.gpt import OthelloGPT  # no TransformerLens import: runs under both
+    from othello_core.model.gpt import OthelloGPT  # no TransformerLens import: runs under both
     torch.manual_seed(0)
     twin = OthelloGPT(SimpleNamespace(n_layers=8, d_model=512, n_heads=8, d_mlp=2048, d_vocab=61, n_ctx=59))
     for p in twin.parameters():
@@ -38,7 +38,7 @@ def reference_state_dict() -> dict:
 
 
 def tokens() -> torch.Tensor:
-    from othello_core.games import random_games
+    from othello_core.rules.games import random_games
     return torch.as_tensor(random_games(4, seed=0).tokens[:, :59])
 
 

@@ -19,12 +19,12 @@ import time
 import numpy as np
 import torch
 
-from othello_core.hooks import stream_hooks
-from othello_core.board import BLACK
-from othello_core.games import mover_by_alternation, random_games
-from othello_core.model import load_model
-from othello_core.notation import MODEL_CONTEXT
-from othello_core.probes import LINEAR_FIT, PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets
+from othello_core.analysis.probes import LINEAR_FIT, PUBLISHED_SPAN, fit_linear, in_published_span, kind_targets
+from othello_core.model.hooked_transformer import load_model
+from othello_core.rules.board import BLACK
+from othello_core.rules.games import mover_by_alternation, random_games
+from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
 
 LAYERS = (5, 6, 7)  # streams "after layer L" (probes.stream_hooks)
 

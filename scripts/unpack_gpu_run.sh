@@ -18,9 +18,9 @@ PYTHONPATH=. "$PY" - "$RUN" <<'PY'
 import sys
 from pathlib import Path
 
-from othello_core.evaluate import pass_errors, pass_errors_sentence
-from othello_core.model import load_model
-from othello_core.weights import read_config
+from othello_core.reports.evaluation import pass_errors, pass_errors_sentence
+from othello_core.model.hooked_transformer import load_model
+from othello_core.model.weights import read_config
 
 run = Path(sys.argv[1])
 config = read_config(run)

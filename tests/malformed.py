@@ -1,6 +1,6 @@
 """A corpus of malformed input, as careless or hostile visitors type it (issue 26's families)."""
-from othello_core.board import parse_game
-from othello_core.notation import MoveError
+from othello_core.rules.board import parse_game
+from othello_core.rules.notation import MoveError
 
 UNICODE_DIGITS = ["²", "①", "⁵", "₅", "٣", "５", "߃", "𝟓", "৩", "Ⅻ", "½", "٣٣", "²²"]
 NUMBER_SHAPES = ["--5", "-5", "+5", "5-", "5.0", "1e3", "0x10", "05", "-0", "5" * 5000, "9" * 20, "4_2", "٣4"]

@@ -3,11 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core import attribution as A
-from othello_core.interventions import Edit
-from othello_core.model import ModelShape, build_model
-from othello_core.notation import parse_moves
-from othello_core.service import ModelService
+from othello_core.analysis import attribution as A
+
+from othello_core.analysis.interventions import Edit
+from othello_core.analysis.service import ModelService
+from othello_core.model.hooked_transformer import build_model
+from othello_core.model.weights import ModelShape
+from othello_core.rules.notation import parse_moves
 
 from .test_interventions import random_probes
 
@@ -29,7 +31,7 @@ def test_attribution_sums_to_the_logit(service, square):
     # an MLP's output is the sum of its neurons (+ b_out) in the same frame
     names = dla["names"]
     mlp = dla["contributions"][names.index("L1 MLP")]
-    from othello_core.notation import SQUARE_TO_TOKEN
+    from othello_core.rules.notation import SQUARE_TO_TOKEN
     u = service.model.W_U[:, SQUARE_TO_TOKEN[square]]
     b_out = service.model.blocks[1].mlp.b_out
     with torch.inference_mode():

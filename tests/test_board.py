@@ -1,8 +1,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from othello_core.board import BLACK, WHITE, Board, bits, flips_mask, parse_game, replay
-from othello_core.notation import MoveError, name_to_square, parse_moves, square_to_name
+from othello_core.rules.board import BLACK, WHITE, Board, bits, flips_mask, parse_game, replay
+from othello_core.rules.notation import MoveError, name_to_square, parse_moves, square_to_name
 
 SHORTEST = "e6f6c4c5c6d6g6e3e2"  # a 9-move game: black wipes white out
 WITH_PASS = "d3c3f5d2d1e1b2c1"  # after white's c1, black has no move and passes

@@ -2,8 +2,8 @@ import json
 import subprocess
 import sys
 
-from othello_core.notation import parse_moves
-from othello_core.board import replay
+from othello_core.rules.board import replay
+from othello_core.rules.notation import parse_moves
 
 from .conftest import ROOT
 
@@ -56,7 +56,7 @@ def test_generate_prints_legal_seeded_games():
 
 
 def test_board_commands_do_not_import_torch():
-    code = ("import sys, io, contextlib; from othello_core.__main__ import main; "
+    code = ("import sys, io, contextlib; from othello_core.cli.main import main; "
             "f = io.StringIO();\nwith contextlib.redirect_stdout(f): main(['board', '--moves', 'f5', '--json'])\n"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -4,8 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["othello_core.notation", "othello_core.board", "othello_core.hooks", "othello_core.user_input",
-           "othello_core.activation_store", "othello_core.train_config", "othello_core.vocab"]
+MODULES = ["othello_core.rules.notation", "othello_core.rules.board", "othello_core.rules.hooks", "othello_core.rules.user_input",
+           "othello_core.analysis.activation_store", "othello_core.model.train_config", "othello_core.rules.vocab"]
 
 
 @pytest.mark.parametrize("name", MODULES)

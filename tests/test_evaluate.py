@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core.evaluate import (error_rate_over_moves, error_rates_by_move, evaluate, heldout_games, legal_tokens,
-                                   pass_errors, real_games)
-from othello_core.games import mover_not_alternating
+from othello_core.model.evaluate import evaluate, heldout_games, legal_tokens, real_games
+from othello_core.reports.evaluation import error_rate_over_moves, error_rates_by_move, pass_errors
+from othello_core.rules.games import mover_not_alternating
 
 FAIL_FROM_MOVE = 41  # the late-failing oracle's first wrong prediction is the one after move 41
 

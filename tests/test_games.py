@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from othello_core.board import BLACK, WHITE, parse_game, replay
-from othello_core.games import (
+from othello_core.rules.board import BLACK, WHITE, parse_game, replay
+from othello_core.rules.games import (
     final_counts, load_eothello, mover_not_alternating, random_games, replay_batch, tokens_to_squares, unpack,
 )
-from othello_core.notation import MoveError, TOKEN_TO_SQUARE, parse_moves
+from othello_core.rules.notation import MoveError, TOKEN_TO_SQUARE, parse_moves
 
 from .test_board import SHORTEST, WITH_PASS
 
@@ -132,7 +132,7 @@ def test_eothello_lookup_by_id():
 
 
 def test_single_game_labels_equal_the_batched_ones():
-    from othello_core.games import game_labels
+    from othello_core.rules.games import game_labels
     batch = random_games(30, seed=4, labels=True)
     for g in range(len(batch)):
         single = game_labels(batch.squares[g, :batch.lengths[g]])

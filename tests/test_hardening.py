@@ -11,14 +11,14 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app import state as S
-from othello_core.board import parse_game
-from othello_core.model import build_model, load_checkpoint
-from othello_core.model_sources import SourcePolicy, SourceRefused, resolve_source
-from othello_core.notation import MoveError, parse_moves
+from othello_core.model.hooked_transformer import build_model, load_checkpoint
+from othello_core.model.sources import SourcePolicy, SourceRefused, resolve_source
+from othello_core.model.weights import UNVERIFIED, VERIFIED, ModelLoadError, ModelShape, read_config, save_model
 from othello_core.paths import BUNDLED_DIR
-from othello_core.user_input import EXCERPT, InputError, escape_markdown, parse_int
-from othello_core.weights import UNVERIFIED, VERIFIED, ModelLoadError, ModelShape, read_config, save_model
+from othello_core.rules.board import parse_game
+from othello_core.rules.notation import MoveError, parse_moves
+from othello_core.rules.user_input import EXCERPT, InputError, escape_markdown, parse_int
+from app import state as S
 
 from .conftest import ROOT
 from .malformed import corpus, url_params

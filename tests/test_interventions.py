@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core import interventions as I
-from othello_core.model import ModelShape, build_model
-from othello_core.notation import parse_moves
-from othello_core.probes import FitSettings, ProbeSet, fit_mlp
-from othello_core.service import ModelService
+from othello_core.analysis import interventions as I
+
+from othello_core.model.hooked_transformer import build_model
+
+from othello_core.analysis.probes import FitSettings, ProbeSet, fit_mlp
+from othello_core.analysis.service import ModelService
+from othello_core.model.weights import ModelShape
+from othello_core.rules.notation import parse_moves
 
 MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
 D4 = parse_moves("d4")[0]
@@ -49,7 +52,7 @@ def test_every_method_runs_and_the_ground_truth_follows_the_rules(service):
         assert np.isclose(result.edited_probs.sum(), 1, atol=1e-5)
         assert result.board_after[D4] != result.board_before[D4] != 0
     # the edited board's legal moves, straight from the scalar rules
-    from othello_core.board import Board, parse_game
+    from othello_core.rules.board import Board, parse_game
     board = parse_game("f5 d6 c3 d3 c4 f4 c5 b3").board
     bit = 1 << D4
     flipped = Board(board.black ^ bit, board.white ^ bit, board.to_move)
@@ -95,7 +98,7 @@ def test_planted_toy_model_edit_matches_the_hand_computation():
         logits = y @ model.W_U + model.b_U
         logits[0] = -float("inf")
         expected = torch.softmax(logits, -1).numpy()
-    from othello_core.vocab import token_probs_to_squares
+    from othello_core.rules.vocab import token_probs_to_squares
     assert np.allclose(outputs[0], token_probs_to_squares(expected), atol=1e-5)
 
 

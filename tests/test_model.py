@@ -1,4 +1,4 @@
-"""Every loading path of othello_core.model, offline, on checkpoints made here."""
+"""Every loading path of othello_core.model.hooked_transformer, offline, on checkpoints made here."""
 import json
 import math
 import pickle
@@ -8,11 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from othello_core import model as M
-from othello_core.games import random_games
-from othello_core.gpt import OthelloGPT
+from othello_core import paths
+from othello_core.model import hooked_transformer as M
+from othello_core.model import weights as W
+from othello_core.model.gpt import OthelloGPT
+from othello_core.rules.games import random_games
 
-SMALL = M.ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64)
+SMALL = W.ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +31,11 @@ def random_twin(shape=SMALL, seed=0) -> OthelloGPT:
 
 
 def test_paper_config_has_the_paper_parameter_count():
-    model = M.build_model(M.PAPER_SHAPE, device="cpu")
+    model = M.build_model(W.PAPER_SHAPE, device="cpu")
     cfg = model.cfg
     assert (cfg.n_layers, cfg.d_model, cfg.d_head, cfg.n_heads, cfg.d_mlp) == (8, 512, 64, 8, 2048)
     assert (cfg.d_vocab, cfg.n_ctx, cfg.act_fn, cfg.normalization_type) == (61, 59, "gelu", "LNPre")
-    assert M.n_parameters(model) == M.PAPER_PARAMETERS == 25_295_421
+    assert W.n_parameters(model) == M.PAPER_PARAMETERS == 25_295_421
 
 
 def test_training_twin_computes_the_same_logits(tokens):
@@ -48,15 +50,15 @@ def test_hooked_state_dict_file_round_trip(tmp_path, tokens):
     torch.save(source.state_dict(), path)
     loaded = M.load_model(str(path), device="cpu")
     assert torch.equal(loaded(tokens), source(tokens))
-    assert M.model_hash(loaded) == M.model_hash(source)
+    assert W.model_hash(loaded) == W.model_hash(source)
 
 
 def test_run_folder_fp16_round_trip_keeps_the_hash(tmp_path, tokens):
     twin = random_twin(seed=1)
-    M.save_model(twin, tmp_path, extra_config={"note": "x"})
+    W.save_model(twin, tmp_path, extra_config={"note": "x"})
     a = M.load_model(str(tmp_path), device="cpu")
     b = M.load_model(str(tmp_path / "model.safetensors"), device="cpu")
-    assert M.model_hash(a) == M.model_hash(b)
+    assert W.model_hash(a) == W.model_hash(b)
     torch.testing.assert_close(a(tokens), twin(tokens), atol=0.05, rtol=0.02)  # fp16 weights
 
 
@@ -75,10 +77,10 @@ def test_hub_sources_go_through_hf_hub_download(tmp_path, monkeypatch, tokens):
 
     import huggingface_hub
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    monkeypatch.delenv(M.WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(paths.WEIGHTS_ENV, raising=False)
     loaded = M.load_model("synthetic", device="cpu")
     assert torch.equal(loaded(tokens), source(tokens))
-    assert calls == [(M.HF_REPO, "synthetic_model.pth", True), (M.HF_REPO, "synthetic_model.pth", False)]
+    assert calls == [(paths.HF_REPO, "synthetic_model.pth", True), (paths.HF_REPO, "synthetic_model.pth", False)]
 
 
 def test_a_weights_folder_is_used_before_the_hub(tmp_path, monkeypatch, tokens):
@@ -90,9 +92,9 @@ def test_a_weights_folder_is_used_before_the_hub(tmp_path, monkeypatch, tokens):
         raise AssertionError("the hub must not be asked")
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
-    monkeypatch.setenv(M.WEIGHTS_ENV, str(tmp_path))
+    monkeypatch.setenv(paths.WEIGHTS_ENV, str(tmp_path))
     assert torch.equal(M.load_model("championship", device="cpu")(tokens), source(tokens))
-    monkeypatch.delenv(M.WEIGHTS_ENV)
+    monkeypatch.delenv(paths.WEIGHTS_ENV)
     assert torch.equal(M.load_model("championship", device="cpu", weights_dir=tmp_path)(tokens),
                        source(tokens))
 
@@ -104,10 +106,10 @@ def test_offline_hub_failure_says_what_to_download(monkeypatch):
         raise OSError("offline")
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
-    monkeypatch.delenv(M.WEIGHTS_ENV, raising=False)
-    with pytest.raises(M.ModelLoadError) as err:
+    monkeypatch.delenv(paths.WEIGHTS_ENV, raising=False)
+    with pytest.raises(W.ModelLoadError) as err:
         M.load_model("synthetic", device="cpu")
-    assert "synthetic_model.pth" in str(err.value) and M.WEIGHTS_ENV in str(err.value)
+    assert "synthetic_model.pth" in str(err.value) and paths.WEIGHTS_ENV in str(err.value)
 
 
 class MinGPTReference(nn.Module):
@@ -165,15 +167,15 @@ def test_wrong_shape_and_foreign_files_are_refused(tmp_path):
     sd = M.build_model(SMALL, device="cpu").state_dict()
     sd["blocks.1.mlp.W_in"] = torch.zeros(3, 3)
     torch.save(sd, tmp_path / "bad.pth")
-    with pytest.raises(M.ModelLoadError, match="wrong shape"):
+    with pytest.raises(W.ModelLoadError, match="wrong shape"):
         M.load_model(str(tmp_path / "bad.pth"), device="cpu")
     torch.save({"weight": torch.zeros(2)}, tmp_path / "foreign.pth")
-    with pytest.raises(M.ModelLoadError, match="not a HookedTransformer"):
+    with pytest.raises(W.ModelLoadError, match="not a HookedTransformer"):
         M.load_model(str(tmp_path / "foreign.pth"), device="cpu")
     (tmp_path / "code.pth").write_bytes(pickle.dumps(print))
-    with pytest.raises(M.ModelLoadError, match="weights_only"):
+    with pytest.raises(W.ModelLoadError, match="weights_only"):
         M.load_model(str(tmp_path / "code.pth"), device="cpu")
-    with pytest.raises(M.ModelLoadError, match="unknown model source"):
+    with pytest.raises(W.ModelLoadError, match="unknown model source"):
         M.load_model("no/such/file.pth")
 
 
@@ -185,23 +187,23 @@ def test_dtype_is_selectable(tmp_path):
 
 def test_sharded_weights_reassemble(tmp_path, tokens):
     twin = random_twin(seed=4)
-    M.save_model(twin, tmp_path, shard_mb=0.03)  # ~30 KiB shards for a ~60 KiB model
+    W.save_model(twin, tmp_path, shard_mb=0.03)  # ~30 KiB shards for a ~60 KiB model
     shards = sorted(tmp_path.glob("model-*-of-*.safetensors"))
     assert len(shards) > 1 and not (tmp_path / "model.safetensors").exists()
     assert all(s.stat().st_size <= 0.03 * 2 ** 20 for s in shards)
     loaded = M.load_model(str(tmp_path), device="cpu")
-    M.save_model(twin, tmp_path / "whole")
-    assert M.model_hash(loaded) == M.model_hash(M.load_model(str(tmp_path / "whole"), device="cpu"))
+    W.save_model(twin, tmp_path / "whole")
+    assert W.model_hash(loaded) == W.model_hash(M.load_model(str(tmp_path / "whole"), device="cpu"))
 
 
 def test_a_shard_from_another_run_is_refused_by_the_recorded_hash(tmp_path):
     for folder, seed in (("run", 4), ("other", 5)):
-        M.save_model(random_twin(seed=seed), tmp_path / folder, shard_mb=0.03)
+        W.save_model(random_twin(seed=seed), tmp_path / folder, shard_mb=0.03)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["weights_hash"] == M.model_hash(M.load_model(str(tmp_path / "run"), device="cpu"))
+    assert config["weights_hash"] == W.model_hash(M.load_model(str(tmp_path / "run"), device="cpu"))
     stale = sorted((tmp_path / "other").glob("model-*-of-*.safetensors"))[-1]
     shutil.copy(stale, tmp_path / "run" / stale.name)  # same keys and shapes, other values
-    with pytest.raises(M.ModelLoadError, match="stale, cut short or corrupted"):
+    with pytest.raises(W.ModelLoadError, match="stale, cut short or corrupted"):
         M.load_model(str(tmp_path / "run"), device="cpu")
     del config["weights_hash"]  # folders written before the hash was recorded still load
     (tmp_path / "run" / "config.json").write_text(json.dumps(config))

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from othello_core.notation import (
+from othello_core.rules.notation import (
     CENTRE_SQUARES, TOKEN_TO_SQUARE, VOCAB_SIZE, MoveError, format_moves, label_to_square,
     name_to_square, parse_moves, square_to_label, square_to_name, square_to_token, split_moves,
     token_to_square,

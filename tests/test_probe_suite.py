@@ -3,12 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core import probes as P
-from othello_core.activation_store import ActivationStore, real_positions, write_store
-from othello_core.games import random_games
-from othello_core.model import ModelShape, build_model
-from othello_core.probe_suite import compare_table, control_model
-from othello_core.weights import state_dict_hash
+from othello_core.analysis import probes as P
+
+from othello_core.analysis.activation_store import ActivationStore, real_positions, write_store
+from othello_core.analysis.probe_suite import compare_table, control_model
+from othello_core.model.hooked_transformer import build_model
+from othello_core.model.weights import ModelShape
+from othello_core.model.weights import state_dict_hash
+from othello_core.rules.games import random_games
 
 from .test_probes import planted
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core import probes as P
-from othello_core.games import replay_batch
-from othello_core.notation import parse_moves
+from othello_core.analysis import probes as P
+
+from othello_core.rules.games import replay_batch
+from othello_core.rules.notation import parse_moves
 
 from .conftest import ROOT
 from .test_board import WITH_PASS
@@ -111,8 +112,9 @@ def test_directions_and_file_round_trip_with_hash_check(tmp_path):
 def test_probe_training_command_writes_the_documented_report(tmp_path):
     """End to end on a tiny model of our own: stores, every kind, the control, Li's protocol, the
     report schema, the comparison table, the CLI; a second run resumes from the finished streams."""
-    from othello_core.model import ModelShape, build_model, model_hash
-    from othello_core.probe_suite import CONTROL_SEED, PUBLISHED
+    from othello_core.model.hooked_transformer import build_model
+    from othello_core.model.weights import ModelShape, model_hash
+    from othello_core.analysis.probe_suite import CONTROL_SEED, PUBLISHED
     model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=0)
     ckpt = tmp_path / "tiny.pth"
     torch.save(model.state_dict(), ckpt)

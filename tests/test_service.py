@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from othello_core.board import parse_game
-from othello_core.model import ModelShape, build_model, model_hash, save_model
-from othello_core.service import ModelService
-from othello_core.notation import parse_moves
+from othello_core.analysis.service import ModelService
+from othello_core.model.hooked_transformer import build_model
+from othello_core.model.weights import ModelShape, model_hash, save_model
+from othello_core.rules.board import parse_game
+from othello_core.rules.notation import parse_moves
 
 from .test_board import SHORTEST
 

@@ -5,10 +5,11 @@ import sys
 
 import torch
 
-from othello_core.model import load_model
-from othello_core.games import random_games
-from othello_core.evaluate import error_rate_over_moves, legal_tokens, pass_errors
-from othello_core.train import TrainConfig, lr_at, make_batch, target_distribution
+from othello_core.model.evaluate import legal_tokens
+from othello_core.model.hooked_transformer import load_model
+from othello_core.model.train import TrainConfig, lr_at, make_batch, target_distribution
+from othello_core.reports.evaluation import error_rate_over_moves, pass_errors
+from othello_core.rules.games import random_games
 
 from .conftest import ROOT
 
@@ -43,7 +44,7 @@ def test_train_then_resume_writes_a_loadable_run_folder(tmp_path):
     out = subprocess.run([sys.executable, "-m", "othello_core", "export", str(run)], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
-    from othello_core.model import model_hash
+    from othello_core.model.weights import model_hash
     assert model_hash(load_model(str(run), device="cpu")) == model_hash(model)
 
 
@@ -109,7 +110,7 @@ def test_data_parallel_training_through_torchrun(tmp_path):
 
 def test_the_training_path_needs_no_transformer_lens():
     """A bare GPU machine has torch but not TransformerLens: training and export must not import it."""
-    code = ("import sys, othello_core.train, othello_core.weights, othello_core.evaluate; "
+    code = ("import sys, othello_core.model.train, othello_core.model.weights, othello_core.model.evaluate; "
             "print('transformer_lens' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
@@ -117,7 +118,7 @@ def test_the_training_path_needs_no_transformer_lens():
 
 def test_init_from_starts_training_from_given_weights(tmp_path):
     """--init-from loads a run folder's weights (fresh optimizer): at lr 0 they come out unchanged."""
-    from othello_core.weights import read_weights
+    from othello_core.model.weights import read_weights
     source, copy, fresh = tmp_path / "source", tmp_path / "copy", tmp_path / "fresh"
     train(source, 20, "--target", "legal")
     train(copy, 5, "--target", "legal", "--init-from", str(source), "--lr", "0")
@@ -204,8 +205,8 @@ def test_the_train_flags_are_the_config_fields():
     """Config declared once: every TrainConfig field is a flag of `train`, with its default."""
     from dataclasses import fields
 
-    from othello_core.__main__ import build_parser
-    from othello_core.train_config import NOT_FLAGS
+    from othello_core.cli.main import build_parser
+    from othello_core.model.train_config import NOT_FLAGS
     args = build_parser().parse_args(["train", "--lr", "3e-4", "--no-bf16", "--d-mlp", "64"])
     for f in fields(TrainConfig):
         if f.name not in NOT_FLAGS:

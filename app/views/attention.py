@@ -3,10 +3,10 @@
 import numpy as np
 import streamlit as st
 
+from othello_core.analysis.attention import mover_share
+from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
 from app import common
-from othello_core.attention import mover_share
-from othello_core.notation import MODEL_CONTEXT, square_to_name
-from othello_core.plots import head_summary_figure
+from app.figures import head_summary_figure
 
 ss = st.session_state
 st.title("Attention")
@@ -27,7 +27,7 @@ labels = [f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(analysis.moves[:M
 
 @st.cache_data(max_entries=32, show_spinner="Rendering attention patterns…")
 def attention_html(pattern_bytes: bytes, shape: tuple, tokens: tuple, layer: int) -> str:
-    import circuitsvis as cv
+    import circuitsvis as cv  # here: slow to import, and only this tab draws with it
     pattern = np.frombuffer(pattern_bytes, dtype=np.float32).reshape(shape)
     html = cv.attention.attention_heads(attention=pattern, tokens=list(tokens),
                                         attention_head_names=[f"L{layer}H{h}" for h in range(shape[0])])

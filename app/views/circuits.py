@@ -4,12 +4,17 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from othello_core.analysis import attribution as A
 from app import common
-from othello_core import attribution as A
-from othello_core.attention import mover_share
-from othello_core.notation import MODEL_CONTEXT, format_moves, square_to_name
-from othello_core.plots import board_grid_figure, head_summary_figure
-from othello_core.vocab import relative_to_signed
+
+from othello_core.analysis.attention import mover_share
+from othello_core.reports.findings import NEURON_FILE
+from othello_core.rules.games import random_games
+from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
+from othello_core.rules.vocab import relative_to_signed
+from app.figures import board_grid_figure, head_summary_figure
+import json
+from plotly.subplots import make_subplots
 
 ss = st.session_state
 st.title("Circuits")
@@ -43,8 +48,6 @@ def patching(source: str, clean: tuple, corrupt: tuple) -> dict:
 @st.cache_resource(show_spinner=False)
 def neuron_top(source: str):
     """(values, index, games) of the precomputed top activations, if they fit the live model."""
-    from othello_core.findings import NEURON_FILE
-    from othello_core.games import random_games
     service = common.load_service(source)
     path = service.folder / NEURON_FILE
     if not path.exists():
@@ -143,7 +146,6 @@ if tab_neuron.open:
 
 if tab_heads.open:
     with tab_heads:
-        import json
 
         findings_path = svc.folder / "findings.json"
         dataset = json.loads(findings_path.read_text()).get("head_roles") if findings_path.exists() else None
@@ -171,7 +173,6 @@ if tab_patch.open:
             patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
             grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
             bound = max(float(np.abs(g).max()) for g in grids) or 1.0
-            from plotly.subplots import make_subplots
             fig = make_subplots(rows=1, cols=3, subplot_titles=["residual stream (pre)", "attention out", "MLP out"])
             for i, grid in enumerate(grids):
                 fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,

@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from othello_core.analysis.probe_suite import compare_records
 from app import common
-from othello_core.plots import head_summary_figure, late_game_figure
-from othello_core.probe_suite import compare_records
+from app.figures import board_grid_figure, head_summary_figure, late_game_figure
 
 st.title("Findings")
 svc = common.service()
@@ -93,7 +93,6 @@ st.markdown(f"**{d['sentence']}**")
 report = svc.probe_report
 if report and "blank" in report.get("linear", {}):
     per_layer = [np.array(row["per_square"]) for row in report["linear"]["blank"]]
-    from othello_core.plots import board_grid_figure
     titles = [f"{'embed' if l == 0 else f'after L{l}'} · {row['cell_accuracy']:.1%}"
               for l, row in enumerate(report["linear"]["blank"])]
     low = float(min(p.min() for p in per_layer))

@@ -6,12 +6,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
+from othello_core.analysis.interventions import Edit, apply_edit
+from othello_core.rules.notation import square_to_name
+from othello_core.rules.vocab import relative_to_colour
 from app import common
-from othello_core.attribution import edit_diff, summarize_edit_diff
-from othello_core.interventions import Edit, apply_edit
-from othello_core.notation import square_to_name
-from othello_core.plots import board_figure
-from othello_core.vocab import relative_to_colour
+from app.figures import board_figure
 
 ss = st.session_state
 st.title("Interventions")

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from app import common
-from othello_core.evaluate import pass_error_sentences, stored_evaluation
 from othello_core.paths import HF_REPO, HUB_FILES, WEIGHTS_ENV
-from othello_core.weights import read_metrics
-from othello_core.plots import error_by_move_figure, training_figure
-from othello_core.user_input import escape_markdown, shown
+from othello_core.reports.evaluation import pass_error_sentences, stored_evaluation, training_metrics
+from othello_core.rules.user_input import escape_markdown, shown
+from app import common
+from app.figures import error_by_move_figure, training_figure
 
 st.title("Model")
 svc = common.service()
@@ -26,7 +25,7 @@ st.caption(f"Weights hash `{info['hash']}` ({info['weights']}) · probes: "
 if svc.card:
     with st.expander("Model card", expanded=True):
         st.markdown(svc.card)
-training = read_metrics(svc.folder / "training_metrics.jsonl") if svc.folder else []
+training = training_metrics(svc.folder)
 if training:
     st.subheader("Training curve")
     st.plotly_chart(training_figure(training), key="training_curve")

@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
+from othello_core.rules.board import BLACK
+from othello_core.rules.games import load_eothello, random_games
+from othello_core.rules.notation import MoveError, square_to_name
+from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 from app import common
-from othello_core.board import BLACK
-from othello_core.games import load_eothello, random_games
-from othello_core.notation import MoveError, square_to_name
-from othello_core.plots import board_figure, legal_strip_figure, selection_to_square
-from othello_core.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
+from app.figures import board_figure, legal_strip_figure, selection_to_square
 
 ss = st.session_state
 st.title("Play")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from othello_core.rules.notation import square_to_name
 from app import common
-from othello_core.notation import square_to_name
-from othello_core.plots import board_figure
+from app.figures import board_figure
 
 ss = st.session_state
 st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']"

@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
+from othello_core.analysis.probe_suite import compare_records, compare_table
+from othello_core.analysis.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
+from othello_core.reports.evaluation import MOVE_SPANS
 from app import common
-from othello_core.evaluate import MOVE_SPANS
-from othello_core.plots import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
+from app.figures import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
                                 probe_history_figure, reproduction_figure)
-from othello_core.probe_suite import compare_records, compare_table
-from othello_core.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 
 ss = st.session_state
 

@@ -5,7 +5,7 @@ all its other work (replay, probes, figures, browser round trip) unchanged."""
 
 import torch
 
-from othello_core.service import ModelService
+from othello_core.analysis.service import ModelService
 
 
 def run_noop(self, tokens, names=None, fwd_hooks=()):

@@ -1,4 +1,7 @@
-"""The model commands of ``python -m othello_core``: train, eval (torch imported lazily)."""
+"""The model commands of ``python -m othello_core``: train, export, eval, card, probes, edits, findings.
+
+Each command imports torch and its modules inside its function: building the parser (which every
+command does, ``board`` included) must not import torch."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from dataclasses import fields
 from pathlib import Path
 
 
-from .paths import artifact_folder
+from othello_core.model.train_config import TrainConfig, flag_specs
+from othello_core.paths import artifact_folder
 
 
 def invocation() -> str:
@@ -19,7 +23,6 @@ def invocation() -> str:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     """The train flags, one per ``TrainConfig`` field (declared once there)."""
-    from .train_config import flag_specs
     p.add_argument("--run-dir", default="runs/othello-gpt")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true")
@@ -32,8 +35,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import train
-    from .train_config import TrainConfig
+    from othello_core.model.train import train
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and k != "command"})
     cfg.command = invocation()
@@ -43,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .train import export_checkpoint
+    from othello_core.model.train import export_checkpoint
     print(f"wrote the weights into {export_checkpoint(args.run_dir, shard_mb=args.shard_mb)}")
     return 0
 
@@ -51,8 +53,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from .evaluate import evaluate, heldout_games, real_games
-    from .model import ModelLoadError, load_model
+    from othello_core.model.evaluate import evaluate, heldout_games, real_games
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.model.weights import ModelLoadError
     try:
         model = load_model(args.model, device=args.device)
     except ModelLoadError as err:
@@ -70,7 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key, value in result.items():
         print(f"{key:>14}: {value}")
     if by_move:
-        from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_errors, pass_errors_sentence
+        from othello_core.reports.evaluation import MOVE_SPANS, error_rate_over_moves, pass_errors, pass_errors_sentence
         for first, last in MOVE_SPANS:
             print(f"{f'error {first}-{last}':>14}: {error_rate_over_moves(by_move, first, last):.4%}")
         print(pass_errors_sentence(pass_errors(by_move)))
@@ -110,9 +113,11 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from .model import load_model, model_hash
-    from .probe_suite import SuiteConfig, compare_lines, run_suite
-    from .probes import REPORT_FILE, summary_lines
+    from othello_core.model.hooked_transformer import load_model
+
+    from othello_core.model.weights import model_hash
+    from othello_core.analysis.probe_suite import SuiteConfig, compare_lines, run_suite
+    from othello_core.analysis.probes import REPORT_FILE, summary_lines
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -142,8 +147,8 @@ def cmd_probes_train(args: argparse.Namespace) -> int:
 
 
 def cmd_probes_report(args: argparse.Namespace) -> int:
-    from .probe_suite import compare_lines, compare_table
-    from .probes import REPORT_FILE, summary_lines
+    from othello_core.analysis.probe_suite import compare_lines, compare_table
+    from othello_core.analysis.probes import REPORT_FILE, summary_lines
     path = artifact_folder(args.model) / REPORT_FILE
     if not path.exists():
         print(f"error: no probe report at {path}; run `python -m othello_core probes train "
@@ -193,8 +198,8 @@ def cmd_edits_sweep(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .interventions import benchmark_rows, run_sweep
-    from .service import ModelService
+    from othello_core.analysis.interventions import benchmark_rows, run_sweep
+    from othello_core.analysis.service import ModelService
 
     start = time.time()
     service = ModelService.load(args.model)
@@ -233,8 +238,8 @@ def add_edit_commands(sub) -> None:
 def cmd_findings(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .findings import STEPS, compute_findings
-    from .service import ModelService
+    from othello_core.reports.findings import STEPS, compute_findings
+    from othello_core.analysis.service import ModelService
 
     service = ModelService.load(args.model)
     if service.probes is None or service.probe_report is None:
@@ -272,116 +277,9 @@ def add_findings_command(sub) -> None:
 
 def cmd_card(args: argparse.Namespace) -> int:
     """Evaluate a run folder and write its model_card.md (+ eval figures into config.json)."""
-    import torch
-
-    from .evaluate import evaluate, heldout_games, real_games
-    from .model import load_model, model_hash, n_parameters
-
-    folder = Path(args.folder)
-    config = json.loads((folder / "config.json").read_text())
-    model = load_model(str(folder), device=args.device)
-    device = str(next(model.parameters()).device)
-    digest = model_hash(model)
-    previous = config.get("eval", {})
-    if (args.reuse_eval and previous.get("model_hash") == digest and previous["synthetic"]["games"] == args.games
-            and "pass_positions" in previous["synthetic"].get("by_move", {})):
-        synthetic, real = previous["synthetic"], previous["eothello"]  # same weights: same figures
-    else:
-        with torch.inference_mode():
-            synthetic = evaluate(model, heldout_games(args.games), device=device, by_move=True)
-            real = evaluate(model, real_games(), device=device, by_move=True)
-    config["eval"] = {"synthetic": synthetic, "eothello": real, "model_hash": digest}
-    (folder / "config.json").write_text(json.dumps(config, indent=2))
-    t, s = config.get("training", {}), config["shape"]
-    card = f"""# Model card: {args.name}
-
-An Othello-GPT with the paper's layout (TransformerLens `HookedTransformer`, LNPre, GELU, 61-token
-vocabulary, 59-token context), trained by this project on synthetic games (every move uniform over
-the legal moves).
-
-| | |
-| --- | --- |
-| shape | {s['n_layers']} layers, {s['n_heads']} heads, d_model {s['d_model']}, d_mlp {s['d_mlp']} |
-| parameters | {n_parameters(model):,} (the paper's: 25,295,421) |
-| weights | {weights_files(folder)}, {config.get('dtype', 'float16')}, hash `{digest}` |
-| games seen | {t.get('games_seen', 0):,} ({t.get('steps', 0):,} steps of {t.get('batch_size', '?')}) |
-| objective | {'cross-entropy against the uniform distribution over the legal next moves' if t.get('target') == 'legal' else 'next-token cross-entropy (the paper)'} |
-| hardware | {t.get('hardware', '?')} |
-| wall time | {t.get('wall_time_s', 0) / 60:.1f} min |
-| seed | {t.get('seed', '?')} |
-| command{'s, in order' if len(config.get('command_history', [])) > 1 else ''} | {' then '.join(f'`{c}`' for c in config.get('command_history') or [t.get('command', '?')])} |
-{continued_from(config.get('earlier_training'))}
-## Evaluation
-
-| data | legal top-1 | legal-set F1 (p >= 1%) | positions |
-| --- | --- | --- | --- |
-| {synthetic['games']:,} held-out synthetic games | {synthetic['legal_top1']:.2%} | {synthetic['legal_set_f1']:.3f} | {synthetic['positions']:,} |
-| {real['games']:,} eOthello games | {real['legal_top1']:.2%} | {real['legal_set_f1']:.3f} | {real['positions']:,} |
-
-{errors_by_move_table(synthetic, real)}
-{during_training(t)}
-Regenerate: `python -m othello_core card {folder}`. {paper_comparison(n_parameters(model), synthetic, t.get('games_seen', 0))}
-"""
-    (folder / "model_card.md").write_text(card)
-    print(card)
+    from othello_core.reports.model_card import write_card
+    print(write_card(args.folder, name=args.name, games=args.games, device=args.device, reuse_eval=args.reuse_eval))
     return 0
-
-
-def continued_from(earlier: dict | None) -> str:
-    """The card's row for a run trained on from earlier weights (``train.inherited_training``)."""
-    if not earlier:
-        return ""
-    return (f"| continued from | weights `{earlier.get('weights_hash')}` ({earlier.get('from')}) after "
-            f"{earlier.get('games_seen', 0):,} games on {earlier.get('hardware')}; fresh optimizer |\n")
-
-
-def errors_by_move_table(synthetic: dict, real: dict) -> str:
-    """Where in the game the top-1 errors are: error rate per span of move numbers."""
-    from .evaluate import MOVE_SPANS, error_rate_over_moves, pass_error_sentences
-    if "by_move" not in synthetic or "by_move" not in real:
-        return ""
-    rows = "\n".join(f"| {a}–{b} | {error_rate_over_moves(synthetic['by_move'], a, b):.3%} | "
-                     f"{error_rate_over_moves(real['by_move'], a, b):.3%} |" for a, b in MOVE_SPANS)
-    passes = "\n".join(f"- {name}: {sentence}" for name, sentence
-                       in pass_error_sentences({"synthetic": synthetic, "eothello": real}).items())
-    return f"""Top-1 error by move number (the prediction made after that move):
-
-| moves | synthetic | eOthello |
-| --- | --- | --- |
-{rows}
-
-{passes}
-"""
-
-
-def weights_files(folder: Path) -> str:
-    from .weights import SHARD_INDEX
-    shards = sorted(folder.glob("model-*-of-*.safetensors"))
-    if (folder / SHARD_INDEX).exists() and shards:
-        return f"{len(shards)} shards `model-0000N-of-{len(shards):05d}.safetensors` + `{SHARD_INDEX}`"
-    return "`model.safetensors`"
-
-
-def during_training(training: dict) -> str:
-    final = training.get("final_eval")
-    if not final:
-        return ""
-    return (f"At the end of training ({training.get('hardware', '?')}, float32 weights), "
-            f"{final['games']:,} held-out games gave legal top-1 {final['legal_top1']:.3%}; the table "
-            "above uses the float16 weights shipped here, on this machine.\n")
-
-
-def paper_comparison(parameters: int, synthetic: dict, games_seen: int) -> str:
-    error = 1 - synthetic["legal_top1"]
-    if parameters >= 20_000_000:
-        return (f"Its top-1 error is {error:.3%}; the paper's synthetic model makes 0.01% and an "
-                "independent check of the released weights found 0.07%. It has the paper's shape and "
-                f"saw {games_seen / 1e6:.1f}M games (the paper's synthetic set holds 20M), with its own "
-                "objective and seed, so read probe, edit and circuit figures as those of a close but "
-                "not identical model.")
-    return (f"Its top-1 error is {error:.2%}; the paper's synthetic model makes 0.01%. This model is far "
-            "smaller and saw far fewer games, so its world model is weaker: read every probe, edit "
-            "and circuit figure in this light.")
 
 
 def add_card_command(sub) -> None:

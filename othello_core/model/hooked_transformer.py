@@ -26,11 +26,9 @@ import torch
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig  # the one TL import
 
-from .paths import ASSETS, BUNDLED_DIR, HF_REPO, HUB_FILES, WEIGHTS_ENV  # noqa: F401  (re-exported)
-from .weights import (  # noqa: F401  (re-exported: callers import them from here)
-    PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key, convert_mingpt, model_hash,
-    n_parameters, read_sharded, read_state_dict, read_weights, read_weights_checked, save_model,
-)
+from othello_core.model.weights import (PAPER_SHAPE, SHARD_INDEX, ModelLoadError, ModelShape, _is_buffer_key,
+                                         read_weights_checked)
+from othello_core.paths import BUNDLED_DIR, HF_REPO, HUB_FILES, WEIGHTS_ENV
 
 PAPER_PARAMETERS = 25_295_421
 
@@ -97,7 +95,7 @@ def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
     for folder in (weights_dir, os.environ.get(WEIGHTS_ENV)):
         if folder and (Path(folder) / filename).exists():
             return Path(folder) / filename
-    import huggingface_hub
+    import huggingface_hub  # here, not at the top: only the paper's weights need the hub, and it is slow to import
     try:
         return Path(huggingface_hub.hf_hub_download(HF_REPO, filename, local_files_only=True))
     except Exception:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,6 @@ def _unreadable(path: Path, err: Exception, what: str) -> ModelLoadError:
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
     try:
         return load_file(str(regular_file(path)))
     except ModelLoadError:
@@ -209,7 +209,6 @@ def save_model(model: torch.nn.Module, folder: Path | str, extra_config: dict | 
     every key to its shard (the layout Hugging Face uses), e.g. to bring weights back from a
     machine that returns files of at most 16 MiB. ``load_checkpoint`` reads both layouts.
     """
-    from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()

@@ -25,15 +25,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .hooks import (  # noqa: F401  (re-exported: the hook names are part of the vocabulary)
+from othello_core.rules.hooks import (  # noqa: F401  (re-exported: the hook names are part of the vocabulary)
     BLOCK_OUTPUTS, attn_out, attn_pattern, attn_z, mlp_out, mlp_post, resid_mid, resid_post, resid_pre,
     stream_hook, stream_hooks,
 )
-from .notation import (  # noqa: F401  (re-exported)
+from othello_core.rules.notation import (  # noqa: F401  (re-exported)
     MODEL_CONTEXT, N_SQUARES, PAD_TOKEN, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE, VOCAB_SIZE, Player, Square, Token,
 )
 
-BLACK, WHITE = 1, -1  # as othello_core.board
+BLACK, WHITE = 1, -1  # as othello_core.rules.board
 COLOUR_CLASSES = ("empty", "black", "white")
 RELATIVE_CLASSES = ("empty", "mine", "theirs")
 EMPTY, BLACK_CLASS, WHITE_CLASS = 0, 1, 2

@@ -18,16 +18,14 @@ cannot move.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .games import GameBatch, load_eothello, mover_not_alternating, random_games, replay_batch
-from .notation import MODEL_CONTEXT
-from .vocab import square_mask_to_tokens
-from .weights import read_config
+from othello_core.rules.games import GameBatch, load_eothello, mover_not_alternating, random_games, replay_batch
+from othello_core.rules.notation import MODEL_CONTEXT
+from othello_core.rules.vocab import square_mask_to_tokens
 
 SET_THRESHOLD = 0.01
 EVAL_SEED = 2_000_000_007  # held-out games; training streams use SeedSequence([seed, rank, worker])
@@ -89,52 +87,6 @@ def evaluate(model_fn: Callable[[torch.Tensor], torch.Tensor], batch: GameBatch,
     return result
 
 
-MOVE_SPANS = ((1, 20), (21, 40), (41, 59))  # opening, middle game, end game: how figures by move are pooled
-
-
-def error_rates_by_move(by_move: dict) -> list[float | None]:
-    """Top-1 error rate per move number (``None`` where no position counts)."""
-    return [e / n if n else None for e, n in zip(by_move["top1_errors"], by_move["positions"])]
-
-
-def error_rate_over_moves(by_move: dict, first: int, last: int) -> float:
-    """The top-1 error rate pooled over move numbers ``first..last`` (1-based, inclusive)."""
-    span = slice(first - 1, last)
-    return sum(by_move["top1_errors"][span]) / max(sum(by_move["positions"][span]), 1)
-
-
-def pass_errors(by_move: dict) -> dict | None:
-    """How the top-1 errors split between positions after a pass and the rest (``None`` for a
-    ``by_move`` counted before passes were)."""
-    if "pass_positions" not in by_move:
-        return None
-    n, errors = sum(by_move["positions"]), sum(by_move["top1_errors"])
-    n_pass, errors_pass = sum(by_move["pass_positions"]), sum(by_move["pass_top1_errors"])
-    return {"share_of_positions": n_pass / max(n, 1), "share_of_errors": errors_pass / max(errors, 1),
-            "error_after_pass": errors_pass / max(n_pass, 1),
-            "error_otherwise": (errors - errors_pass) / max(n - n_pass, 1)}
-
-
-def pass_errors_sentence(split: dict | None) -> str:
-    """``pass_errors`` in one sentence ("" without it)."""
-    if split is None:
-        return ""
-    return (f"After a pass (the next mover is not the one strict alternation gives; {split['share_of_positions']:.2%} "
-            f"of positions) the top-1 error is {split['error_after_pass']:.2%}, against "
-            f"{split['error_otherwise']:.3%} elsewhere: {split['share_of_errors']:.0%} of all errors.")
-
-
-def pass_error_sentences(evaluation: dict) -> dict[str, str]:
-    """``pass_errors_sentence`` per dataset of a stored evaluation (``{"synthetic": ..., "eothello": ...}``),
-    keyed by the dataset's display name; datasets counted before passes were are left out."""
-    sentences = {}
-    for key, name in (("synthetic", "Synthetic"), ("eothello", "eOthello")):
-        split = pass_errors(evaluation.get(key, {}).get("by_move", {}))
-        if split:
-            sentences[name] = pass_errors_sentence(split)
-    return sentences
-
-
 def heldout_games(n: int) -> GameBatch:
     return random_games(n, seed=EVAL_SEED, labels=True)
 
@@ -143,9 +95,3 @@ def real_games(n: int | None = None) -> GameBatch:
     games = load_eothello()
     squares = games.squares if n is None else games.squares[:n]
     return replay_batch(squares, labels=True)
-
-
-def stored_evaluation(folder: Path | str | None, model_hash: str) -> dict | None:
-    """The evaluation ``card`` wrote into ``folder/config.json``, if it was made on these weights."""
-    evaluation = read_config(folder).get("eval")
-    return evaluation if evaluation and evaluation.get("model_hash") == model_hash else None

@@ -13,7 +13,7 @@ excerpt and escaped so that markdown in it renders as the characters typed, neve
 >>> parse_int("٣", "layer", 0, 8)
 Traceback (most recent call last):
 ...
-othello_core.user_input.InputError: layer must be a whole number written with the digits 0-9, not '٣'
+othello_core.rules.user_input.InputError: layer must be a whole number written with the digits 0-9, not '٣'
 >>> shown("[Click here](https://evil.example)")
 '\\\\[Click here\\\\]\\\\(https\\\\://evil\\\\.example\\\\)'
 >>> excerpt("x" * 100, 10)

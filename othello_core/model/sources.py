@@ -22,9 +22,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ASSETS, BUNDLED_DIR, HUB_SOURCES
-from .user_input import excerpt
-from .weights import ModelLoadError
+from othello_core.model.weights import ModelLoadError
+from othello_core.paths import ASSETS, BUNDLED_DIR, HUB_SOURCES
+from othello_core.rules.user_input import excerpt
 
 NAMED_SOURCES = ("bundled",) + HUB_SOURCES
 MODEL_DIRS_ENV = "OTHELLO_MODEL_DIRS"

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, stream_hooks
-from .evaluate import move_log_probs
-from .notation import MODEL_CONTEXT, SQUARE_TO_TOKEN
-from .vocab import moves_to_tokens, token_probs_to_squares
+from othello_core.analysis.interventions import edit_hook, apply_edit, rows_for_game
+from othello_core.model.evaluate import move_log_probs
+from othello_core.rules.board import replay
+from othello_core.rules.games import game_labels
+from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT, MoveError, SQUARE_TO_TOKEN, square_to_name
+from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
 
 def _tokens(moves) -> torch.Tensor:
@@ -124,7 +127,6 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     re-runs the edited model with every later attention and MLP output frozen to its clean
     value (what remains is the direct effect), then lets one component respond at a time.
     """
-    from .interventions import _make_hook, apply_edit, rows_for_game
     result = apply_edit(service, moves, position, edit)
     gained = np.flatnonzero(result.legal_after & ~result.legal_before)
     lost = np.flatnonzero(result.legal_before & ~result.legal_after)
@@ -140,7 +142,7 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     names = stream_hooks(service.n_layers)
     first = min(edit.layers)
     gen = torch.Generator().manual_seed(0)
-    edit_hooks = [(names[s], _make_hook(edit, service.probes, s, rows, gen)) for s in edit.layers]
+    edit_hooks = [(names[s], edit_hook(edit, service.probes, s, rows, gen)) for s in edit.layers]
     cache_names = _cache_names(service.n_layers) + [names[s] for s in range(service.n_layers + 1)]
     cache_names += [attn_out(l) for l in range(service.n_layers)]
     clean_logits, clean = service.run(rows.tokens, names=cache_names)
@@ -214,8 +216,6 @@ def summarize_edit_diff(diff: dict, top: int = 3) -> str:
 def corrupt_one_move(moves, index: int) -> tuple[int, ...] | None:
     """The clean game with move ``index`` replaced by another legal move such that every later
     move stays legal (None if there is no such move)."""
-    from .board import replay
-    from .notation import MoveError
     moves = tuple(moves)
     prefix = replay(moves[:index])
     for alt in prefix.board.legal_moves():
@@ -239,7 +239,6 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``[layers, positions]`` for resid_pre / attn_out / mlp_out and the normalised recovery
     ``(patched - corrupted) / (clean - corrupted)`` where the denominator is not ~0.
     """
-    from .games import game_labels
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
     n = min(len(clean_moves), MODEL_CONTEXT)
@@ -314,7 +313,6 @@ def neuron_profile(service, layer: int, neuron: int) -> dict:
 
 def neuron_hypothesis(profile: dict) -> str:
     """A one-line reading of a neuron from its weights (a hypothesis to check, not a finding)."""
-    from .notation import square_to_name
     parts = []
     if "reads_blank" in profile:
         blank, mine = profile["reads_blank"], profile["reads_mine"]

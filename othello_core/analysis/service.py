@@ -12,6 +12,7 @@ layer, and attention patterns.
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,13 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .evaluate import move_log_probs
-from .games import game_labels
-from .hooks import attn_pattern, stream_hooks
-from .model import load_model, model_hash, n_parameters
-from .notation import MODEL_CONTEXT
-from .probes import KINDS, MLP_KINDS, ProbeSet, load_probes
-from .vocab import moves_to_tokens, token_probs_to_squares
+from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, load_probes
+from othello_core.model.evaluate import move_log_probs
+from othello_core.model.hooked_transformer import load_model
+from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
+from othello_core.paths import artifact_folder
+from othello_core.rules.games import game_labels
+from othello_core.rules.hooks import attn_pattern, stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
+from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,6 @@ class ModelService:
     @classmethod
     def load(cls, source: str = "bundled", device: str | None = None,
              probe_dir: Path | str | None = None) -> "ModelService":
-        import json
-
-        from .paths import artifact_folder
-        from .probes import REPORT_FILE
         model = load_model(source, device=device)
         folder = Path(probe_dir) if probe_dir else artifact_folder(source)
         probes = report = card = error = None
@@ -111,6 +110,7 @@ class ModelService:
         cfg = self.model.cfg
         return {"name": self.name, "hash": self.hash, "device": self.device,
                 "weights": getattr(self.model, "weights_status", "built in memory"),
+                "unverified": getattr(self.model, "weights_status", None) == UNVERIFIED,
                 "parameters": n_parameters(self.model), "n_layers": cfg.n_layers,
                 "d_model": cfg.d_model, "n_heads": cfg.n_heads, "probes": self.probes is not None}
 

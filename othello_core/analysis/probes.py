@@ -34,9 +34,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .games import GameBatch
-from .hooks import stream_hooks
-from .notation import MODEL_CONTEXT
+from othello_core.rules.games import GameBatch
+from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
+from safetensors.torch import save_file
+from safetensors import safe_open
 
 KINDS: dict[str, int] = {"mine_theirs": 3, "black_white": 3, "blank": 2, "flipped": 2, "legal": 2}
 CLASS_NAMES = {
@@ -186,7 +188,6 @@ class ProbeSet:
         return w[stream, :, square, towards] - w[stream, :, square, away]
 
     def save(self, folder: Path | str, meta: dict | None = None) -> Path:
-        from safetensors.torch import save_file
         tensors = {}
         for kind, (w, b) in self.linear.items():
             tensors[f"linear.{kind}.W"], tensors[f"linear.{kind}.b"] = w, b
@@ -202,7 +203,6 @@ class ProbeSet:
 
 def load_probes(folder: Path | str, model_hash: str | None = None) -> ProbeSet:
     """Load probes; with ``model_hash``, refuse probes trained on another model."""
-    from safetensors import safe_open
     path = Path(folder) / PROBES_FILE
     if not path.exists():
         raise FileNotFoundError(f"no probes at {path}: train them with "

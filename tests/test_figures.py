@@ -1,8 +1,8 @@
 """The figures say what the data says: squares where the data puts them."""
 import numpy as np
 
-from othello_core.board import parse_game
-from othello_core.plots import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
+from othello_core.rules.board import parse_game
+from app.figures import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
                                 late_game_figure, probe_by_move_figure, selection_to_square, training_figure)
 
 

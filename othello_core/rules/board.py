@@ -10,7 +10,7 @@ move (there is no pass token). The game ends when neither player can move.
 with every intermediate position, built by ``replay`` (which never half-applies a bad
 sequence: it raises ``MoveError`` and the caller keeps its previous Game).
 
->>> from othello_core.notation import format_moves
+>>> from othello_core.rules.notation import format_moves
 >>> board = Board()
 >>> format_moves(board.legal_moves(), sep=" ")
 'd3 c4 f5 e6'
@@ -22,7 +22,7 @@ sequence: it raises ``MoveError`` and the caller keeps its previous Game).
 >>> parse_game("f5 f5")
 Traceback (most recent call last):
 ...
-othello_core.notation.MoveError: move 2 ('f5'): f5 is already occupied
+othello_core.rules.notation.MoveError: move 2 ('f5'): f5 is already occupied
 >>> [format_moves(bits(flips)) for flips in game.flipped]
 ['e5', 'd5', 'd4']
 """
@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator, Sequence
 
-from .notation import (
-    GAME_OVER, MAX_GAME_MOVES, NO_FLIPS, OCCUPIED, TOO_LONG, MoveError, square_to_name,
+from othello_core.rules.notation import (
+    GAME_OVER, MAX_GAME_MOVES, NO_FLIPS, OCCUPIED, TOO_LONG, MoveError, format_moves, piece_to_square, split_moves,
+    square_to_name,
 )
+from othello_core.rules.user_input import MAX_MOVES_TEXT, excerpt
 
 BLACK, WHITE = 1, -1  # players; the opponent of p is -p
 
@@ -185,10 +187,6 @@ class Board:
             self.to_move = None
         return flipped
 
-    def grid(self) -> list[list[int]]:
-        """8x8 rows (rank 1 first) of BLACK / WHITE / 0."""
-        return [[self.cell(r * 8 + c) for c in range(8)] for r in range(8)]
-
     def __str__(self) -> str:
         legal = self.legal_mask()
         lines = ["  a b c d e f g h"]
@@ -233,12 +231,8 @@ class Game:
         keep = max(0, len(self.moves) - n)
         return Game(self.moves[:keep], self.boards[: keep + 1], self.flipped[:keep])
 
-    def prefix(self, n: int) -> "Game":
-        return self.undo(len(self.moves) - n)
-
     @cached_property
     def notation(self) -> str:
-        from .notation import format_moves
         return format_moves(self.moves)
 
 
@@ -269,8 +263,6 @@ def replay(squares: Sequence[int], typed: Sequence[str] | None = None,
 def parse_game(text: str, integers: str | None = None,
                max_moves: int = MAX_GAME_MOVES) -> Game:
     """Parse pasted text and replay it: the one call the CLI and the app use."""
-    from .notation import piece_to_square, split_moves
-    from .user_input import MAX_MOVES_TEXT, excerpt
     if len(text) > MAX_MOVES_TEXT:
         raise MoveError(0, excerpt(text), TOO_LONG,
                         f"the text is {len(text):,} characters long; at most {MAX_MOVES_TEXT:,} are read "

@@ -28,14 +28,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .hooks import attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks
-from .attention import mover_share
-from .games import mover_not_alternating, random_games
-from .notation import MODEL_CONTEXT
-from .vocab import square_mask_to_tokens, tokens_to_squares
-from .probe_suite import compare_table
-from .probes import (KINDS, PUBLISHED_SPAN, FitSettings, kind_curve, widest_mlp, collect_activations, curve, fit_linear, kind_targets, span_curve,
+from othello_core.analysis.attention import mover_share
+from othello_core.analysis.attribution import edit_diff
+from othello_core.analysis.interventions import Edit, benchmark_rows
+from othello_core.analysis.probe_suite import compare_table
+from othello_core.analysis.probes import (KINDS, PUBLISHED_SPAN, FitSettings, kind_curve, widest_mlp, collect_activations, curve, fit_linear, kind_targets, span_curve,
                      simple_features)
+from othello_core.model.evaluate import move_log_probs, top1_is_legal
+from othello_core.rules.games import mover_not_alternating, random_games
+from othello_core.rules.hooks import attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
+from othello_core.rules.vocab import square_mask_to_tokens, tokens_to_squares
 
 LATE_GAME_MOVES = (11, 31, 46, 51, 55, 57, 58, 59)
 LATE_GAME_SEED = 60_000
@@ -201,8 +204,6 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
 
 
 def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
-    from .attribution import edit_diff
-    from .interventions import benchmark_rows
     path = folder / "edit_sweep.json"
     if not path.exists():
         return None
@@ -212,7 +213,6 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
     multi = [r for r in sweep["settings"] if r["kind"] == "multi"]
     best_multi = max(multi, key=lambda r: r["success_rate"]) if multi else None
     edit_fields = dict(best["edit"])
-    from .interventions import Edit
     bench, _ = benchmark_rows(positions, 0, seed=1)
     totals, direct, shares = [], [], {}
     for b in range(len(bench.pos)):
@@ -327,7 +327,6 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
 
 def _legal_hits(logits: torch.Tensor, legal: np.ndarray) -> np.ndarray:
     """Whether the model's top move is legal, per position: ``logits [..., vocab]``, ``legal [..., 64]``."""
-    from .evaluate import move_log_probs, top1_is_legal
     return top1_is_legal(move_log_probs(logits).cpu().numpy(), square_mask_to_tokens(legal))
 
 

@@ -28,10 +28,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .hooks import stream_hooks
-from .board import BLACK, Board
-from .notation import MODEL_CONTEXT, square_to_name
-from .vocab import moves_to_tokens, token_probs_to_squares
+from othello_core.model.evaluate import move_log_probs
+from othello_core.rules.board import BLACK, Board
+from othello_core.rules.games import game_labels, load_eothello, random_games, replay_batch
+from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
+from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
 TARGETS = ("flip", "blank", "mine", "theirs")
 METHODS = ("add", "set", "gradient")
@@ -118,7 +120,7 @@ def _direction_vectors(probes, stream: int, squares: np.ndarray, src: np.ndarray
     return vec / vec.norm(dim=-1, keepdim=True).clamp(min=1e-8)
 
 
-def _make_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Generator):
+def edit_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Generator):
     """The hook editing one stream for every row of the batch."""
 
     def hook(resid, hook):  # resid [B, pos, d]
@@ -177,7 +179,6 @@ def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: 
 
     Rows run in ``chunks`` batches of similar position, each cut after its last position:
     about half the work of running every row to the full 59 tokens."""
-    from .evaluate import move_log_probs
     names = stream_hooks(service.n_layers)
     gen = torch.Generator().manual_seed(seed)
     out = np.zeros((len(rows.pos), 64), dtype=np.float32)
@@ -185,7 +186,7 @@ def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: 
         if not len(index):
             continue
         part = rows.take(index)
-        hooks = [] if edit is None else [(names[s], _make_hook(edit, service.probes, s, part, gen))
+        hooks = [] if edit is None else [(names[s], edit_hook(edit, service.probes, s, part, gen))
                                          for s in edit.layers]
         logits, _ = service.run(part.tokens, fwd_hooks=hooks)
         at = logits[torch.arange(len(part.pos)), torch.as_tensor(part.pos)]
@@ -211,7 +212,6 @@ class EditResult:
 
 
 def rows_for_game(moves, position: int, squares) -> EditRows:
-    from .games import game_labels
     labels = game_labels(moves)
     tokens = moves_to_tokens(moves)
     tokens += [0] * (MODEL_CONTEXT - len(tokens))
@@ -249,7 +249,6 @@ def apply_edit(service, moves, position: int, edit: Edit,
 
 def benchmark_rows(n_synthetic: int = 100, n_real: int = 100, seed: int = 0) -> tuple[EditRows, list[str]]:
     """Positions where flipping one occupied square changes the legal moves (fixed seed)."""
-    from .games import load_eothello, random_games, replay_batch
     rng = np.random.default_rng(seed)
     sources = []
     if n_synthetic:
@@ -351,11 +350,3 @@ def _row(name: str, kind: str, edit: Edit | None, nanda: np.ndarray, li: np.ndar
             "mean_errors_li": round(float(li.mean()), 3),
             "success_by_source": {s: round(float((nanda[origin == s] == 0).mean()), 4)
                                   for s in sorted(set(origin))}}
-
-
-def describe(result: EditResult) -> str:
-    moves = ", ".join(square_to_name(s) for s in result.flipped_legality) or "none"
-    e = result.errors["edited_vs_edited_board"]
-    return (f"Edit of {', '.join(square_to_name(s) for s in result.squares)}: legality changes for {moves}; "
-            f"edited model errors vs the edited board: {e['nanda']} (FP+FN), {e['li']} (FP)")
-

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .board import BLACK, START_BLACK, START_WHITE
-from .notation import MAX_GAME_MOVES, MoveError, name_to_square
-from .vocab import (  # noqa: F401  (re-exported for callers of games)
+from othello_core.rules.board import BLACK, START_BLACK, START_WHITE, replay
+from othello_core.rules.notation import MAX_GAME_MOVES, MoveError, name_to_square
+from othello_core.rules.vocab import (  # noqa: F401  (re-exported for callers of games)
     COLOUR_CLASSES, RELATIVE_CLASSES, squares_to_token_array, tokens_to_squares,
 )
 
@@ -45,7 +45,7 @@ _DIRECTIONS = (
 _SHIFTS = {a: _U(abs(a)) for a, _ in _DIRECTIONS}
 _ONE = _U(1)
 
-from .paths import ASSETS  # noqa: E402
+from othello_core.paths import ASSETS  # noqa: E402
 
 EOTHELLO_CSV = ASSETS / "data" / "eothello_games.csv.gz"
 
@@ -193,7 +193,6 @@ def game_labels(moves) -> dict[str, np.ndarray]:
 
     Same arrays as ``replay_batch([moves]).labels`` without the batch axis; raises MoveError.
     """
-    from .board import replay
     game = replay([int(m) for m in moves])
     n = MAX_GAME_MOVES
     bits_ = {k: np.zeros(n, dtype=_U) for k in ("black", "white", "flipped", "legal")}
@@ -257,7 +256,6 @@ def replay_batch(squares: np.ndarray, labels: bool = True) -> GameBatch:
 
 def _raise_first(game: int, squares: np.ndarray) -> None:
     """Raise the scalar rules' MoveError for the first bad game, naming the game."""
-    from .board import replay
     try:
         replay([int(s) for s in squares[game] if s >= 0])
     except MoveError as err:

@@ -1,5 +1,5 @@
 """The training configuration, declared once: ``TrainConfig``'s fields are the ``train`` command's
-flags (``cli_model`` builds them from it), with no torch import, so the CLI starts fast.
+flags (``cli.model_commands`` builds them from it), with no torch import, so the CLI starts fast.
 
 >>> flag_specs()[:2]
 [('n_layers', 8, <class 'int'>), ('d_model', 512, <class 'int'>)]
@@ -49,7 +49,7 @@ class TrainConfig:
 
     def shape(self):
         """The model's ``weights.ModelShape``."""
-        from .weights import ModelShape
+        from othello_core.model.weights import ModelShape  # here: weights imports torch; this module stays torch-free for the CLI
         return ModelShape(n_layers=self.n_layers, d_model=self.d_model, n_heads=self.n_heads,
                           d_mlp=self.d_mlp or 4 * self.d_model)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .games import replay_batch
+from othello_core.rules.games import replay_batch
 
 
 def move_owners(moves) -> np.ndarray:

@@ -38,7 +38,7 @@ ValueError: d4 is a centre square: it has no token
 >>> parse_moves("12")
 Traceback (most recent call last):
 ...
-othello_core.notation.MoveError: move 1 ('12'): '12' is a number: say whether numbers are token ids (1..60) or square indices (0..63)
+othello_core.rules.notation.MoveError: move 1 ('12'): '12' is a number: say whether numbers are token ids (1..60) or square indices (0..63)
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from .user_input import excerpt
+from othello_core.rules.user_input import excerpt
 
 Square = int  # 0..63, index = (rank - 1) * 8 + file
 Token = int  # 0..60: 0 is padding, 1..60 the non-centre squares in ascending order
-Player = int  # BLACK = 1, WHITE = -1 (othello_core.board)
+Player = int  # BLACK = 1, WHITE = -1 (othello_core.rules.board)
 
 FILES = "abcdefgh"
 ROW_LETTERS = "ABCDEFGH"  # ARENA / TransformerLens demo labels: row letter, then column digit
@@ -183,7 +183,7 @@ def parse_moves(text: str, integers: str | None = None) -> list[int]:
     """Parse pasted text into square indices, checking only that each piece names a square.
 
     Legality (occupied, flips nothing, game over, too long) is checked by
-    ``othello_core.board.replay``; ``othello_core.board.parse_game`` does both.
+    ``othello_core.rules.board.replay``; ``othello_core.rules.board.parse_game`` does both.
 
     Args:
         text: the pasted moves.

@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .notation import square_to_name
+from othello_core.rules.notation import square_to_name
+from plotly.subplots import make_subplots
+from othello_core.analysis.probes import PUBLISHED_SPAN, curve, kind_curve
+from othello_core.reports.evaluation import error_rates_by_move
 
 FILES = list("abcdefgh")
 RANKS = [str(r) for r in range(1, 9)]
@@ -117,7 +120,6 @@ def selection_to_square(event) -> int | None:
 def board_grid_figure(panels: list[np.ndarray], titles: list[str], zmin: float = 0, zmax: float = 1,
                       colorscale: str = "RdBu_r", label: str = "", cols: int = 5) -> go.Figure:
     """Small multiples: one 8x8 heatmap per panel (each a ``[64]`` array)."""
-    from plotly.subplots import make_subplots
     cols = min(len(panels), cols)
     rows = (len(panels) + cols - 1) // cols
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
@@ -144,7 +146,6 @@ def probe_grid_figure(probs: np.ndarray, layer_names: list[str], class_index: in
 
 def accuracy_metric_label(metric: str) -> str:
     """How a probe report's per-layer metric reads on an axis or a button."""
-    from .probes import PUBLISHED_SPAN
     if metric == "span_accuracy":
         return "cell accuracy, moves {}–{}".format(*PUBLISHED_SPAN)
     return metric.replace("_", " ")
@@ -152,7 +153,6 @@ def accuracy_metric_label(metric: str) -> str:
 
 def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     """Probe accuracy per layer: linear colour vs linear mine/theirs vs MLP colour (+ MLP mine)."""
-    from .probes import curve, kind_curve
     layers = report["layers"]
     fig = go.Figure()
     series = [("linear", "mine_theirs", None, "linear mine/theirs", "#1e88e5", "solid"),
@@ -235,7 +235,6 @@ def head_summary_figure(mine_share: np.ndarray) -> go.Figure:
 def error_by_move_figure(by_move: dict[str, dict]) -> go.Figure:
     """Top-1 legal-move error rate per move number, one line per dataset
     (``by_move[name]`` is an ``evaluate(..., by_move=True)["by_move"]``)."""
-    from .evaluate import error_rates_by_move
     fig = go.Figure()
     for (name, counts), colour in zip(by_move.items(), ("#1e88e5", "#fb8c00", "#43a047", "#8e24aa")):
         rates = error_rates_by_move(counts)

@@ -35,12 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
-from .evaluate import evaluate, heldout_games, legal_tokens
-from .games import random_games
-from .gpt import OthelloGPT
-from .train_config import TrainConfig  # noqa: F401  (declared there, torch-free, for the CLI)
-from .weights import read_config, read_metrics
-from .notation import MODEL_CONTEXT
+from othello_core.model.evaluate import evaluate, heldout_games, legal_tokens
+from othello_core.model.gpt import OthelloGPT
+from othello_core.model.train_config import TrainConfig  # noqa: F401  (declared there, torch-free, for the CLI)
+from othello_core.model.weights import read_config, read_metrics, read_weights, save_model
+from othello_core.rules.games import random_games
+from othello_core.rules.notation import MODEL_CONTEXT
+from tqdm import tqdm
 
 
 class GameStream(IterableDataset):
@@ -109,7 +110,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     rank = int(os.environ.get("RANK", "0"))
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if distributed:
-        import torch.distributed as dist
+        import torch.distributed as dist  # only under torchrun
         from torch.nn.parallel import DistributedDataParallel
         dist.init_process_group("nccl" if device == "cuda" else "gloo")
         if device == "cuda":
@@ -137,7 +138,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     earlier = read_config(run_dir).get("earlier_training", {}) if resuming else inherited_training(cfg.init_from)
     steps_before = int(earlier.get("steps", 0))
     if cfg.init_from and not resuming:
-        from .weights import read_weights
         model.load_state_dict({k: v.float() for k, v in read_weights(cfg.init_from).items()})
         games_seen, elapsed_before = int(earlier.get("games_seen", 0)), float(earlier.get("wall_time_s", 0.0))
         if main_process:  # the training curve goes on from the earlier run's
@@ -169,7 +169,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     heldout = heldout_games(cfg.eval_games) if main_process else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.startswith("cuda"))
 
-    from tqdm import tqdm
     bar = tqdm(total=cfg.steps, initial=step, disable=not (progress and main_process),
                desc="train", unit="step", dynamic_ncols=True)
     start = time.time()
@@ -307,7 +306,6 @@ def export(model: OthelloGPT, run_dir: Path, cfg: TrainConfig, step: int, games_
 
     ``step``, ``games_seen`` and ``elapsed_s`` are totals over the lineage; ``earlier`` (see
     ``inherited_training``) names the hardware the earlier runs used."""
-    from .weights import save_model
     hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name(cfg.threads)
     if earlier and earlier.get("hardware") and not earlier["hardware"].endswith(hardware):
         hardware = f"{earlier['hardware']}, then {hardware}"

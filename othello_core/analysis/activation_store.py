@@ -8,9 +8,9 @@ last, so a folder with ``meta.json`` is complete. ``ActivationStore(folder)`` re
 stream at a time (``store.stream(i)`` -> float32 ``[rows, d_model]``).
 
 >>> import tempfile, torch
->>> from othello_core.games import random_games
->>> from othello_core.model import build_model
->>> from othello_core.weights import ModelShape
+>>> from othello_core.rules.games import random_games
+>>> from othello_core.model.hooked_transformer import build_model
+>>> from othello_core.model.weights import ModelShape
 >>> model = build_model(ModelShape(n_layers=1, d_model=8, n_heads=2, d_mlp=16), device="cpu", seed=0)
 >>> games = random_games(3, seed=0, labels=True)
 >>> store = write_store(model, games, tempfile.mkdtemp())
@@ -28,9 +28,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .games import GameBatch
-from .hooks import stream_hooks
-from .notation import MODEL_CONTEXT
+from othello_core.rules.games import GameBatch
+from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.notation import MODEL_CONTEXT
 
 META_FILE = "meta.json"
 ROWS_FILE = "rows.npz"

@@ -28,9 +28,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .activation_store import ActivationStore, is_complete, write_store
-from .games import GameBatch, load_eothello, random_games, replay_batch
-from .probes import LI_FIT, LINEAR_FIT, MLP_FIT, MLP_WIDTHS, FitSettings, ProbeSet, _row, fit_linear, fit_mlp, kind_targets, train_probes
+from othello_core.analysis.activation_store import ActivationStore, is_complete, write_store
+from othello_core.analysis.probes import LI_FIT, LINEAR_FIT, MLP_FIT, MLP_WIDTHS, FitSettings, ProbeSet, _row, fit_linear, fit_mlp, kind_targets, train_probes
+from othello_core.model.hooked_transformer import build_model
+from othello_core.model.weights import ModelShape, state_dict_hash
+from othello_core.rules.games import GameBatch, load_eothello, random_games, replay_batch
 
 CONTROL_SEED = 20_231_002  # the random-init control model: build_model(shape, seed=CONTROL_SEED)
 LI_WIDTH = 512
@@ -78,7 +80,6 @@ class SuiteConfig:
 
 def control_model(shape, device: str | None = None, seed: int = CONTROL_SEED):
     """The random-init control: the same shape, initialised by TransformerLens from ``seed``."""
-    from .model import build_model
     return build_model(shape, device=device, seed=seed)
 
 
@@ -159,7 +160,6 @@ def run_suite(model, cfg: SuiteConfig, work_dir: Path | str, model_hash: str, pr
 
     Stages, in order: our protocol on the model, Li's on the model, Li's on the control, ours on
     the control. ``checkpoint(probes, report)`` is called after each with the report so far."""
-    from .weights import ModelShape, state_dict_hash
     start = time.time()
     work = Path(work_dir)
     device = str(next(model.parameters()).device)
@@ -225,7 +225,7 @@ def run_suite(model, cfg: SuiteConfig, work_dir: Path | str, model_hash: str, pr
     if cfg.control:
         _, control_report = ours(control, digest, "control", features=False, cap=cfg.control_max_epochs)
         report["control"] = {"seed": CONTROL_SEED, "weights_hash": digest, "fit": control_report["fit"],
-                             "recreate": f"othello_core.probe_suite.control_model(shape, seed={CONTROL_SEED})"} | {
+                             "recreate": f"othello_core.analysis.probe_suite.control_model(shape, seed={CONTROL_SEED})"} | {
             key: control_report[key] for key in ("linear", "mlp", "linear_span", "baseline")}
     return probes, finish(report)
 
