@@ -27,13 +27,15 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, IterableDataset
+from tqdm import tqdm
 
 from othello_core.model.evaluate import evaluate, heldout_games, legal_tokens
 from othello_core.model.gpt import OthelloGPT
@@ -41,7 +43,6 @@ from othello_core.model.train_config import TrainConfig  # noqa: F401  (declared
 from othello_core.model.weights import read_config, read_metrics, read_weights, save_model
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT
-from tqdm import tqdm
 
 
 class GameStream(IterableDataset):
@@ -105,146 +106,215 @@ def lr_at(step: int, cfg: TrainConfig, time_fraction: float | None = None) -> fl
     return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    rank = int(os.environ.get("RANK", "0"))
-    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if distributed:
+@dataclass
+class Runtime:
+    """Where this process trains: its device, and its rank when ``torchrun`` started several."""
+    device: str
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def main_process(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+@dataclass
+class Progress:
+    """The counters a run carries: ``step`` is this run's (it drives the schedule); ``steps_before``,
+    the games and the time count on from the weights it started from."""
+    step: int = 0
+    games_seen: int = 0
+    elapsed_before: float = 0.0
+    steps_before: int = 0
+    earlier: dict = field(default_factory=dict)  # the earlier run's totals ({} for a fresh run)
+
+
+def start_runtime(cfg: TrainConfig) -> Runtime:
+    """Pick the device, join the process group under ``torchrun``, seed torch."""
+    runtime = Runtime(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+                      rank=int(os.environ.get("RANK", "0")), world_size=int(os.environ.get("WORLD_SIZE", "1")))
+    if runtime.distributed:
         import torch.distributed as dist  # only under torchrun
-        from torch.nn.parallel import DistributedDataParallel
-        dist.init_process_group("nccl" if device == "cuda" else "gloo")
-        if device == "cuda":
+        dist.init_process_group("nccl" if runtime.device == "cuda" else "gloo")
+        if runtime.device == "cuda":
             local = int(os.environ.get("LOCAL_RANK", "0"))
             torch.cuda.set_device(local)
-            device = f"cuda:{local}"
+            runtime.device = f"cuda:{local}"
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    run_dir = Path(cfg.run_dir)
-    main_process = rank == 0
-    if main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    return runtime
 
-    model = OthelloGPT(cfg.shape()).to(device)
+
+def make_optimizer(model: OthelloGPT, cfg: TrainConfig, runtime: Runtime) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices only."""
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
+    return torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
-    step, games_seen, elapsed_before = 0, 0, 0.0  # step: this run's (it drives the schedule)
+        lr=cfg.lr, betas=(0.9, 0.95), fused=runtime.cuda)
+
+
+def restore(model: OthelloGPT, optimizer, cfg: TrainConfig, run_dir: Path, resume: bool,
+            runtime: Runtime) -> Progress:
+    """Load what the run starts from: its own checkpoint (``--resume``), earlier weights
+    (``--init-from``, fresh optimizer, the curve goes on from theirs) or nothing."""
     ckpt_path = run_dir / "checkpoint.pt"
     resuming = resume and ckpt_path.exists()
     # Weights from an earlier run carry its totals: steps, games and time count on from them.
     earlier = read_config(run_dir).get("earlier_training", {}) if resuming else inherited_training(cfg.init_from)
-    steps_before = int(earlier.get("steps", 0))
+    progress = Progress(steps_before=int(earlier.get("steps", 0)), earlier=earlier)
     if cfg.init_from and not resuming:
         model.load_state_dict({k: v.float() for k, v in read_weights(cfg.init_from).items()})
-        games_seen, elapsed_before = int(earlier.get("games_seen", 0)), float(earlier.get("wall_time_s", 0.0))
-        if main_process:  # the training curve goes on from the earlier run's
+        progress.games_seen = int(earlier.get("games_seen", 0))
+        progress.elapsed_before = float(earlier.get("wall_time_s", 0.0))
+        if runtime.main_process:  # the training curve goes on from the earlier run's
             (run_dir / "metrics.jsonl").write_text(
                 "".join(json.dumps(r) + "\n" for r in inherited_metrics(cfg.init_from)))
     if resuming:
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+        ckpt = torch.load(ckpt_path, map_location=runtime.device, weights_only=True)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        step, games_seen = int(ckpt["step"]), int(ckpt["games_seen"])
-        elapsed_before = float(ckpt["elapsed_s"])
-    if main_process:
-        history = command_history(run_dir) if resuming else command_history(Path(cfg.init_from)) if earlier else []
+        progress.step, progress.games_seen = int(ckpt["step"]), int(ckpt["games_seen"])
+        progress.elapsed_before = float(ckpt["elapsed_s"])
+    if runtime.main_process:
+        history = (command_history(run_dir) if resuming
+                   else command_history(Path(cfg.init_from)) if earlier else [])
         (run_dir / "config.json").write_text(json.dumps(
             asdict(cfg) | {"shape": asdict(cfg.shape()), "command_history": history + [cfg.command]}
             | ({"earlier_training": earlier} if earlier else {}), indent=2))
+    return progress
 
+
+def wrap_for_training(model: OthelloGPT, cfg: TrainConfig, runtime: Runtime, compile: bool | None = None):
+    """The module the steps run: compiled on GPU when asked, inside DDP under ``torchrun``."""
     trained = model
-    if cfg.compile and device.startswith("cuda"):
+    if (cfg.compile if compile is None else compile) and runtime.cuda:
         trained = torch.compile(model)
-    if distributed:
-        trained = DistributedDataParallel(trained, device_ids=[device] if device.startswith("cuda") else None)
+    if runtime.distributed:
+        trained = DistributedDataParallel(trained, device_ids=[runtime.device] if runtime.cuda else None)
+    return trained
 
+
+def game_batches(cfg: TrainConfig, runtime: Runtime, progress: Progress):
+    """Endless (inputs, targets) batches from worker processes, each (seed, rank, worker) its own games."""
     # seeded by the lineage's step count, so that a run from earlier weights sees new games
-    stream = GameStream(cfg.batch_size, cfg.target, seed=cfg.seed * 1000 + steps_before + step, rank=rank)
-    loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers,
-                        pin_memory=device.startswith("cuda"),
+    stream = GameStream(cfg.batch_size, cfg.target, seed=cfg.seed * 1000 + progress.steps_before + progress.step,
+                        rank=runtime.rank)
+    loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers, pin_memory=runtime.cuda,
                         prefetch_factor=4 if cfg.workers else None, persistent_workers=cfg.workers > 0)
-    heldout = heldout_games(cfg.eval_games) if main_process else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.startswith("cuda"))
+    return iter(loader)
 
-    bar = tqdm(total=cfg.steps, initial=step, disable=not (progress and main_process),
+
+def optimizer_step(model: OthelloGPT, trained, optimizer, inputs: torch.Tensor, targets: torch.Tensor,
+                   lr: float, cfg: TrainConfig, autocast) -> torch.Tensor:
+    """One step of AdamW at learning rate ``lr`` with clipped gradients; the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    with autocast:
+        logits = trained(inputs)
+    loss = loss_fn(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    return loss
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train, evaluating on held-out games every ``eval_every`` steps and checkpointing every
+    ``save_every``; stop at ``steps`` or when the time budget is spent; export the weights."""
+    runtime = start_runtime(cfg)
+    run_dir = Path(cfg.run_dir)
+    if runtime.main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    model = OthelloGPT(cfg.shape()).to(runtime.device)
+    optimizer = make_optimizer(model, cfg, runtime)
+    state = restore(model, optimizer, cfg, run_dir, resume, runtime)
+    trained = wrap_for_training(model, cfg, runtime)
+    batches = game_batches(cfg, runtime, state)
+    heldout = heldout_games(cfg.eval_games) if runtime.main_process else None
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and runtime.cuda)
+
+    bar = tqdm(total=cfg.steps, initial=state.step, disable=not (progress and runtime.main_process),
                desc="train", unit="step", dynamic_ncols=True)
     start = time.time()
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes is not None else None
     budget_start = None  # the budget clock starts after the first step (compilation excluded)
-    metrics_file = open(run_dir / "metrics.jsonl", "a") if main_process else None
-    batches = iter(loader)
-    loss_value = float("nan")
-    while step < cfg.steps:
+    metrics_file = open(run_dir / "metrics.jsonl", "a") if runtime.main_process else None
+    while state.step < cfg.steps:
         inputs, targets = next(batches)
-        inputs = inputs.to(device, non_blocking=True)
-        targets = targets.to(device, non_blocking=True)
+        inputs = inputs.to(runtime.device, non_blocking=True)
+        targets = targets.to(runtime.device, non_blocking=True)
         used = None
         if cfg.time_schedule and budget_s and budget_start is not None:
             used = (time.time() - budget_start) / budget_s
-        lr = lr_at(step, cfg, used)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.train()
-        with autocast:
-            try:
-                logits = trained(inputs)
-            except Exception as err:  # torch.compile failing on this machine: go on eagerly
-                if not cfg.compile or budget_start is not None:  # only the first step compiles
-                    raise
-                print(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly",
-                      file=sys.stderr)
-                trained = model if not distributed else DistributedDataParallel(
-                    model, device_ids=[device] if device.startswith("cuda") else None)
-                logits = trained(inputs)
-        loss = loss_fn(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        step += 1
-        games_seen += cfg.batch_size * (int(os.environ.get("WORLD_SIZE", "1")))
+        lr = lr_at(state.step, cfg, used)
+        try:
+            loss = optimizer_step(model, trained, optimizer, inputs, targets, lr, cfg, autocast)
+        except Exception as err:  # torch.compile failing on this machine: go on eagerly
+            if not cfg.compile or budget_start is not None:  # only the first step compiles
+                raise
+            print(f"torch.compile failed ({type(err).__name__}: {err}); training eagerly", file=sys.stderr)
+            trained = wrap_for_training(model, cfg, runtime, compile=False)
+            loss = optimizer_step(model, trained, optimizer, inputs, targets, lr, cfg, autocast)
+        state.step += 1
+        state.games_seen += cfg.batch_size * runtime.world_size
         bar.update(1)
-        if step % 20 == 0:
-            loss_value = loss.item()
-            bar.set_postfix(loss=f"{loss_value:.3f}", games=games_seen)
+        if state.step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", games=state.games_seen)
         if budget_start is None:
             budget_start = window_start = time.time()
-            window_games = games_seen
-        elapsed = elapsed_before + time.time() - start
+            window_games = state.games_seen
+        elapsed = state.elapsed_before + time.time() - start
         out_of_time = budget_s is not None and (time.time() - budget_start) > budget_s
-        if main_process and (step % cfg.eval_every == 0 or step == cfg.steps or out_of_time):
-            now = time.time()
-            window = {"games_per_s": round((games_seen - window_games) / (now - window_start))}
-            result = evaluate(lambda t: model(t), heldout, device=device)
-            record = {"step": steps_before + step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
-                      "loss": loss.item(), "lr": lr} | window | result
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
-            bar.write(json.dumps(record))
-            window_start, window_games = time.time(), games_seen  # the next window excludes this eval
-        if main_process and (step % cfg.save_every == 0 or step == cfg.steps or out_of_time):
-            save_training_checkpoint(model, optimizer, step, games_seen, elapsed, ckpt_path)
+        last = state.step == cfg.steps or out_of_time
+        if runtime.main_process and (state.step % cfg.eval_every == 0 or last):
+            window = {"games_per_s": round((state.games_seen - window_games) / (time.time() - window_start))}
+            record = {"step": state.steps_before + state.step, "games_seen": state.games_seen,
+                      "elapsed_s": round(elapsed, 1), "loss": loss.item(), "lr": lr} | window \
+                | evaluate(lambda t: model(t), heldout, device=runtime.device)
+            write_record(metrics_file, record, bar)
+            window_start, window_games = time.time(), state.games_seen  # the next window excludes this eval
+        if runtime.main_process and (state.step % cfg.save_every == 0 or last):
+            save_training_checkpoint(model, optimizer, state.step, state.games_seen, elapsed, run_dir / "checkpoint.pt")
         if out_of_time:
             break
     bar.close()
-    if main_process:
-        elapsed = elapsed_before + time.time() - start
-        final = None
-        if cfg.final_eval_games:
-            final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=device,
-                             by_move=True)
-            record = {"step": steps_before + step, "games_seen": games_seen, "elapsed_s": round(elapsed, 1),
-                      "final": True} | final
-            metrics_file.write(json.dumps(record) + "\n")
-            bar.write(json.dumps(record))
-        metrics_file.close()
-        export(model, run_dir, cfg, steps_before + step, games_seen, elapsed, final_eval=final, earlier=earlier)
-    if distributed:
+    if runtime.main_process:
+        finish(model, cfg, run_dir, state, state.elapsed_before + time.time() - start, metrics_file, bar, runtime)
+    if runtime.distributed:
         torch.distributed.destroy_process_group()
     return run_dir
+
+
+def write_record(metrics_file, record: dict, bar) -> None:
+    metrics_file.write(json.dumps(record) + "\n")
+    metrics_file.flush()
+    bar.write(json.dumps(record))
+
+
+def finish(model: OthelloGPT, cfg: TrainConfig, run_dir: Path, state: Progress, elapsed: float, metrics_file,
+           bar, runtime: Runtime) -> None:
+    """The final evaluation (``final_eval_games``, counted by move) and the exported weights."""
+    final = None
+    if cfg.final_eval_games:
+        final = evaluate(lambda t: model(t), heldout_games(cfg.final_eval_games), device=runtime.device,
+                         by_move=True)
+        write_record(metrics_file, {"step": state.steps_before + state.step, "games_seen": state.games_seen,
+                                    "elapsed_s": round(elapsed, 1), "final": True} | final, bar)
+    metrics_file.close()
+    export(model, run_dir, cfg, state.steps_before + state.step, state.games_seen, elapsed, final_eval=final,
+           earlier=state.earlier)
 
 
 def inherited_training(init_from: str | None) -> dict:
