@@ -13,6 +13,7 @@ from othello_core.model.hooked_transformer import build_model
 from othello_core.analysis.probes import FitSettings, ProbeSet, fit_mlp
 from othello_core.analysis.service import ModelService
 from othello_core.model.weights import ModelShape
+from othello_core.paths import BUNDLED_DIR
 from othello_core.rules.notation import parse_moves
 
 MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
@@ -137,3 +138,14 @@ def test_sweep_json_schema(service):
         assert set(row) == {"name", "kind", "edit", "success_rate", "mean_errors_nanda",
                             "mean_errors_li", "success_by_source"}
         assert 0 <= row["success_rate"] <= 1 and row["mean_errors_nanda"] >= row["mean_errors_li"]
+
+
+def test_the_sweep_grid_reads_each_settings_recorded_edit_not_its_name():
+    sweep = json.loads((BUNDLED_DIR / "edit_sweep.json").read_text())
+    layers, scales, grid = I.single_layer_grid(sweep)
+    by_name = {r["name"]: r["success_rate"] for r in sweep["settings"]}
+    for i, scale in enumerate(scales):
+        for j, layer in enumerate(layers):
+            assert grid[i, j] == by_name[f"L{layer} add x{scale}"]
+    renamed = {**sweep, "settings": [{**r, "name": f"setting {k}"} for k, r in enumerate(sweep["settings"])]}
+    assert np.array_equal(I.single_layer_grid(renamed)[2], grid, equal_nan=True)

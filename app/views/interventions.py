@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
-from othello_core.analysis.interventions import Edit, apply_edit
+from othello_core.analysis.interventions import Edit, apply_edit, single_layer_grid
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
 from app import common
@@ -133,12 +133,7 @@ st.subheader("Minimal-edit finder")
 sweep_file = svc.folder / "edit_sweep.json"
 if sweep_file.exists():
     sweep = json.loads(sweep_file.read_text())
-    singles = [r for r in sweep["settings"] if r["kind"] == "single" and " add x" in r["name"]]
-    layers_ = sorted({int(r["name"].split()[0][1:]) for r in singles})
-    scales = sorted({float(r["name"].split("x")[-1]) for r in singles})
-    grid = np.full((len(scales), len(layers_)), np.nan)
-    for r in singles:
-        grid[scales.index(float(r["name"].split("x")[-1])), layers_.index(int(r["name"].split()[0][1:]))] = r["success_rate"]
+    layers_, scales, grid = single_layer_grid(sweep)
     fig = go.Figure(go.Heatmap(z=grid, x=[f"L{l}" for l in layers_], y=[f"×{s}" for s in scales],
                                zmin=0, zmax=1, colorscale="Greens", text=np.round(grid, 2),
                                texttemplate="%{text:.0%}", colorbar=dict(title="success")))

@@ -350,3 +350,15 @@ def _row(name: str, kind: str, edit: Edit | None, nanda: np.ndarray, li: np.ndar
             "mean_errors_li": round(float(li.mean()), 3),
             "success_by_source": {s: round(float((nanda[origin == s] == 0).mean()), 4)
                                   for s in sorted(set(origin))}}
+
+
+def single_layer_grid(sweep: dict, method: str = "add") -> tuple[list[int], list[float], np.ndarray]:
+    """The sweep's single-layer settings of one method as a grid: ``(layers, scales, success[scale, layer])``
+    (NaN where a pair was not run), read from each setting's recorded edit, never from its display name."""
+    singles = [r for r in sweep["settings"] if r["kind"] == "single" and r["edit"]["method"] == method]
+    layers = sorted({r["edit"]["layers"][0] for r in singles})
+    scales = sorted({r["edit"]["scale"] for r in singles})
+    grid = np.full((len(scales), len(layers)), np.nan)
+    for r in singles:
+        grid[scales.index(r["edit"]["scale"]), layers.index(r["edit"]["layers"][0])] = r["success_rate"]
+    return layers, scales, grid
