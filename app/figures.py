@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from othello_core.rules.notation import square_to_name
-from plotly.subplots import make_subplots
 from othello_core.analysis.probes import PUBLISHED_SPAN, curve, kind_curve
 from othello_core.reports.evaluation import error_rates_by_move
 

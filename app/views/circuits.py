@@ -1,20 +1,20 @@
 """Circuits: direct logit attribution, logit lens, neurons, head roles, activation patching."""
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from othello_core.analysis import attribution as A
 from app import common
-
+from app.figures import board_grid_figure, head_summary_figure
+from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.findings import NEURON_FILE
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
 from othello_core.rules.vocab import relative_to_signed
-from app.figures import board_grid_figure, head_summary_figure
-import json
-from plotly.subplots import make_subplots
 
 ss = st.session_state
 st.title("Circuits")

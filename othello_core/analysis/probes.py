@@ -33,12 +33,12 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from othello_core.rules.games import GameBatch
 from othello_core.rules.hooks import stream_hooks
 from othello_core.rules.notation import MODEL_CONTEXT
-from safetensors.torch import save_file
-from safetensors import safe_open
 
 KINDS: dict[str, int] = {"mine_theirs": 3, "black_white": 3, "blank": 2, "flipped": 2, "legal": 2}
 CLASS_NAMES = {
