@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from othello_core.cli.sae_commands import add_sae_commands  # torch-free at import, as model_commands
 from othello_core.cli import model_commands  # torch-free at import: its commands import their modules when run
 from othello_core.rules.board import BLACK, bits, parse_game
 from othello_core.rules.games import random_games
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     model_commands.add_commands(sub)
+    add_sae_commands(sub)
     return parser
 
 

@@ -1,0 +1,73 @@
+"""What an SAE is trained on and how, declared once (the CLI's flags are generated from it).
+
+The shipped SAE reads stream 6 -- the residual stream *after layer 6*, TransformerLens's
+``blocks.5.hook_resid_post`` (streams are numbered as in ``hooks``: 0 is the embedding) -- the
+stream Karvonen et al. (2024) chose ("layer 5" in their 0-based block numbering).
+
+>>> r = SAERecipe()
+>>> r.hook, r.d_sae(512), r.games * 59 // 1000  # hook, features, thousands of tokens (at most)
+('blocks.5.hook_resid_post', 4096, 708)
+>>> SAERecipe(architecture="gated")
+Traceback (most recent call last):
+...
+ValueError: architecture must be one of ('topk', 'standard'), not 'gated'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from othello_core.rules.hooks import stream_hook
+
+ARCHITECTURES = ("topk", "standard")
+SAE_GAMES_SEED = 28_000  # fresh synthetic games for SAE training (held-out games use evaluate.EVAL_SEED)
+SAE_TEST_SEED = 28_001  # games the board-state metrics are measured on (never trained on)
+
+
+@dataclass(frozen=True)
+class SAERecipe:
+    """Everything that decides an SAE: where it reads, its shape, its data and its optimiser."""
+
+    stream: int = 6  # the residual stream after layer 6 = blocks.5.hook_resid_post
+    expansion: int = 8  # d_sae = expansion * d_model (4,096 for the paper-size model)
+    architecture: str = "topk"  # "topk" (k active features per position) or "standard" (ReLU + L1)
+    k: int = 32  # TopK: active features per position
+    l1_coefficient: float = 5.0  # standard: weight of the L1 penalty
+    games: int = 12_000  # fresh synthetic games; every real position of each is one token
+    epochs: int = 4  # passes over those tokens (shuffled anew each epoch)
+    batch_size: int = 4096  # tokens per SAELens training step
+    lr: float = 4e-4
+    warmup_fraction: float = 0.05
+    seed: int = SAE_GAMES_SEED
+    collect_batch: int = 128  # games per model forward while collecting activations
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, not {self.architecture!r}")
+        if self.stream < 0 or self.expansion < 1 or self.games < 1 or self.epochs < 1:
+            raise ValueError(f"stream >= 0 and expansion, games, epochs >= 1 (got {self})")
+
+    @property
+    def hook(self) -> str:
+        return stream_hook(self.stream)
+
+    def d_sae(self, d_model: int) -> int:
+        return self.expansion * d_model
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sae_folder(model_folder, hook: str = SAERecipe().hook, control: bool = False):
+    """Where a model's SAE on ``hook`` lives: ``<model folder>/sae[_control]/<hook>``.
+
+    >>> str(sae_folder("assets/models/bundled"))
+    'assets/models/bundled/sae/blocks.5.hook_resid_post'
+    """
+    return Path(model_folder) / ("sae_control" if control else "sae") / hook
+
+
+def flag_specs() -> list[tuple[str, object, type]]:
+    """(name, default, type) of every recipe field: the ``sae train`` flags are generated from these."""
+    return [(f.name, f.default, type(f.default)) for f in fields(SAERecipe)]

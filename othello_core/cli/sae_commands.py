@@ -1,0 +1,117 @@
+"""``python -m othello_core sae train|report``: the SAE commands.
+
+Building the parser imports neither torch nor SAELens: each command imports what it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from othello_core.paths import artifact_folder
+from othello_core.analysis.sae.recipe import SAERecipe, flag_specs, sae_folder
+
+
+def _recipe(args: argparse.Namespace) -> SAERecipe:
+    return SAERecipe(**{name: getattr(args, name) for name, _, _ in flag_specs()})
+
+
+def _models(args: argparse.Namespace):
+    """(model name, model, its weights hash) of the trained model or its random-init control."""
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.model.weights import ModelShape, model_hash
+    from othello_core.analysis.probe_suite import CONTROL_SEED, control_model
+    model = load_model(args.model, device=args.device)
+    if args.control:
+        model = control_model(ModelShape.from_state_dict(model.state_dict()), device=args.device)
+        return f"{args.model} random-init control (seed {CONTROL_SEED})", model, model_hash(model)
+    return args.model, model, model_hash(model)
+
+
+def _folder(args: argparse.Namespace, hook: str) -> Path:
+    return Path(args.out) if args.out else sae_folder(artifact_folder(args.model), hook, args.control)
+
+
+def _tqdm(items, desc: str = "", total: int | None = None):
+    from tqdm import tqdm
+    return tqdm(items, desc=desc, total=total, file=sys.stderr)
+
+
+def cmd_sae_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from othello_core.analysis.sae.training import run_recipe
+    recipe = _recipe(args)
+    name, model, digest = _models(args)
+    acts = None
+    if args.acts_cache and Path(args.acts_cache).exists():
+        saved = torch.load(args.acts_cache)
+        if saved["hash"] != digest or saved["games"] != recipe.games or saved["seed"] != recipe.seed:
+            raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
+        acts = saved["acts"]
+    folder = _folder(args, recipe.hook)
+    info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts)
+    print(json.dumps(info, indent=1) if args.json else
+          f"SAE on {recipe.hook} of {name}: {info['tokens']:,} tokens, {info['training_samples']:,} samples, "
+          f"collect {info['collect_tokens_per_s']:,.0f} tokens/s, train {info['train_tokens_per_s']:,.0f} "
+          f"tokens/s, {info['wall_s'] / 60:.1f} min -> {folder}")
+    return 0
+
+
+def cmd_sae_report(args: argparse.Namespace) -> int:
+    from othello_core.analysis.service import ModelService
+    from othello_core.analysis.sae.report import REPORT_FILE, measure_sae, save_top_positions, measurement_games, top_positions
+    from othello_core.analysis.sae.training import load_sae, read_training_info
+    hook = SAERecipe(stream=args.stream).hook
+    name, model, digest = _models(args)
+    folder = _folder(args, hook)
+    sae = load_sae(folder)
+    batch = measurement_games(args.games)
+    report, feats, pick = measure_sae(ModelService(model, name, weights_hash=digest), sae, hook, args.stream,
+                                      batch, progress=_tqdm, splice_games=args.splice_games)
+    report["training"] = read_training_info(folder)
+    report["hook"], report["model"] = hook, name
+    (folder / REPORT_FILE).write_text(json.dumps(report) + "\n")
+    if not args.control:
+        save_top_positions(top_positions(feats, pick, batch), folder)
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k not in ("properties", "features", "positives")},
+                         indent=1))
+    else:
+        print("\n".join(summary_lines(report)))
+    return 0
+
+
+def summary_lines(report: dict) -> list[str]:
+    r, s, b = report["reconstruction"], report["splice"], report["board"]
+    return [f"{report['model']} · {report['hook']} · {r['d_sae']} features",
+            f"explained variance {r['explained_variance']:.4f}, L0 {r['l0']:.1f}, "
+            f"dead {r['dead_features']}, dense {r['dense_features']}",
+            f"legal top-1 {s['legal_top1_plain']:.4%} plain, {s['legal_top1_spliced']:.4%} with the SAE spliced",
+            f"coverage {b['coverage']:.3f} (threshold {b['coverage_threshold']}), board reconstruction F1 "
+            f"{b['reconstruction_f1']:.3f} (threshold {b['reconstruction_threshold']})"]
+
+
+def add_sae_commands(sub) -> None:
+    p = sub.add_parser("sae", help="sparse autoencoders (SAELens): train, report")
+    sae_sub = p.add_subparsers(dest="sae_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default="bundled")
+    common.add_argument("--control", action="store_true", help="the random-init control of the model")
+    common.add_argument("--device", default=None)
+    common.add_argument("--out", default=None, help="the SAE folder (default: beside the model's weights)")
+    common.add_argument("--json", action="store_true")
+
+    t = sae_sub.add_parser("train", parents=[common], help="train an SAE with SAELens (progress on stderr)")
+    for name, default, kind in flag_specs():
+        t.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    t.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
+    t.set_defaults(func=cmd_sae_train)
+
+    r = sae_sub.add_parser("report", parents=[common], help="measure an SAE on held-out games")
+    r.add_argument("--stream", type=int, default=SAERecipe().stream)
+    r.add_argument("--games", type=int, default=600)
+    r.add_argument("--splice-games", type=int, default=None, help="games for the spliced legal top-1 (all)")
+    r.set_defaults(func=cmd_sae_report)
