@@ -167,3 +167,33 @@ def board_arrays(board) -> tuple[np.ndarray, np.ndarray]:
 
 def notation() -> str:
     return format_moves(st.session_state["line"][: st.session_state["cursor"]], sep=" ")
+
+
+@st.cache_resource(show_spinner="Loading the sparse autoencoder…", max_entries=MAX_MODELS)
+def _feature_set(source: str):
+    from othello_core.analysis.sae.features import load_feature_set  # here: SAELens loads only on the Features page
+    return load_feature_set(load_service(source).folder)
+
+
+def feature_set(source: str):
+    """(the SAE shipped beside the model, None) or (None, what is missing and the command that makes it)."""
+    try:
+        return _feature_set(source), None
+    except (FileNotFoundError, ImportError) as err:
+        return None, str(err)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def feature_acts(source: str, moves: tuple[int, ...]) -> np.ndarray:
+    """``[pos, d_sae]`` SAE activations along the game (from the analysis's stream: no extra forward)."""
+    from othello_core.analysis.sae.features import encode
+    features = _feature_set(source)
+    return encode(features, analyze(source, moves).resid[features.stream])
+
+
+@st.cache_data(max_entries=128, show_spinner="Steering…")
+def steered_probs(source: str, moves: tuple[int, ...], position: int, feature: int, mode: str, scale: float,
+                  everywhere: bool) -> np.ndarray:
+    """P(next move) ``[64]`` with one feature steered, through the service's lock (hooks never leak)."""
+    from othello_core.analysis.sae.features import steered_probs as run
+    return run(load_service(source), _feature_set(source), moves, position, feature, mode, scale, everywhere)

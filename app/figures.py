@@ -318,3 +318,33 @@ def probe_history_figure(rows: list[dict], layer_names: list[str], title: str) -
                       xaxis=dict(title="epoch", dtick=1), yaxis=dict(title="cell accuracy", tickformat=".1%"),
                       legend=dict(orientation="h", y=-0.3))
     return fig
+
+
+def feature_activation_figure(acts: np.ndarray, current: int | None = None, title: str = "") -> go.Figure:
+    """One bar per move: a feature's activation after each move of the game."""
+    moves = list(range(1, len(acts) + 1))
+    colours = ["#e53935" if current is not None and m == current + 1 else "#1e88e5" for m in moves]
+    fig = go.Figure(go.Bar(x=moves, y=np.asarray(acts, float), marker_color=colours,
+                           hovertemplate="after move %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=30), title=dict(text=title, font=dict(size=13)),
+                      xaxis=dict(title="move", dtick=5), yaxis=dict(title="activation"), bargap=0.15)
+    return fig
+
+
+def signed_board_figure(panels: list[np.ndarray], titles: list[str], label: str) -> go.Figure:
+    """Small multiples of signed per-square values on one symmetric scale (red +, blue -)."""
+    bound = max(float(np.max(np.abs(np.asarray(panels)))), 1e-6)
+    return board_grid_figure(panels, titles, zmin=-bound, zmax=bound, colorscale="RdBu_r", label=label)
+
+
+def family_f1_figure(trained: dict, control: dict | None) -> go.Figure:
+    """Mean best-feature F1 per board-state property family, trained SAE beside the control's."""
+    families = list(trained)
+    fig = go.Figure(go.Bar(name="trained model", x=families, y=[trained[f]["mean_f1"] for f in families],
+                           marker_color="#1e88e5", hovertemplate="%{x}: %{y:.3f}<extra>trained</extra>"))
+    if control:
+        fig.add_trace(go.Bar(name="random-init control", x=families, y=[control[f]["mean_f1"] for f in families],
+                             marker_color="#bdbdbd", hovertemplate="%{x}: %{y:.3f}<extra>control</extra>"))
+    fig.update_layout(barmode="group", height=280, margin=dict(l=10, r=10, t=20, b=10),
+                      yaxis=dict(title="mean best-feature F1", range=[0, 1]), legend=dict(orientation="h", y=1.12))
+    return fig

@@ -93,7 +93,7 @@ def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/attention.py", "views/model.py",
                                   "views/present.py", "views/interventions.py",
-                                  "views/circuits.py", "views/findings.py"])
+                                  "views/circuits.py", "views/findings.py", "views/features.py"])
 def test_every_page_renders_the_shared_game(page):
     at = app("f5d6c3d3c4")
     at.switch_page(page).run()
@@ -204,3 +204,27 @@ def test_pages_that_need_probes_say_so_for_a_model_without_them(tmp_path, monkey
     at = app("f5d6", model=str(tmp_path)).switch_page(page).run()
     assert not at.exception, at.exception
     assert any(says in w.value and "no probes at" in w.value for w in at.warning)
+
+
+def test_features_page_lists_the_active_features_and_steers_one():
+    """The ranked table is the SAE's activations at the position; ablating the top feature changes the
+    prediction shown after, never the one before."""
+    import numpy as np
+    at = app("f5d6c3d3c4f4c5b3", at="6").switch_page("views/features.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe(key="active_features").value
+    assert len(table) > 0 and (np.diff(table["activation"].to_numpy()) <= 0).all()
+    assert at.number_input(key=f"feature_{int(table['feature'][0])}").value == int(table["feature"][0])
+    assert "Feature" in at.subheader[0].value
+    at.toggle(key="steer_everywhere").set_value(True).run()
+    assert not at.exception, at.exception
+
+
+def test_features_page_says_how_to_make_an_sae_for_a_model_without_one(tmp_path, monkeypatch):
+    from othello_core.model.hooked_transformer import build_model
+    from othello_core.model.weights import ModelShape, save_model
+    monkeypatch.setenv("OTHELLO_MODEL_DIRS", str(tmp_path))
+    save_model(build_model(ModelShape(n_layers=1, d_model=32, n_heads=2, d_mlp=64), device="cpu"), tmp_path)
+    at = app("f5d6", model=str(tmp_path)).switch_page("views/features.py").run()
+    assert not at.exception, at.exception
+    assert any("No sparse autoencoder" in i.value and "sae train" in i.value for i in at.info)

@@ -18,12 +18,13 @@ from othello_core.model.weights import ModelShape  # noqa: E402
 from othello_core.paths import BUNDLED_DIR  # noqa: E402
 from othello_core.analysis.sae import metrics  # noqa: E402
 from othello_core.analysis.sae.features import (  # noqa: E402
-    FeatureSet, active_features, encode, load_feature_set, steer, steering_hook,
+    FeatureSet, active_features, encode, load_feature_set, steered_probs, steering_hook, top_position_boards,
 )
 from othello_core.analysis.sae.recipe import SAERecipe, sae_folder  # noqa: E402
 from othello_core.analysis.sae.report import measure_sae, measurement_games, top_positions  # noqa: E402
 from othello_core.analysis.sae.training import collect_stream, run_recipe  # noqa: E402
 from othello_core.analysis.service import ModelService  # noqa: E402
+from othello_core.rules.vocab import moves_to_tokens  # noqa: E402
 
 TINY = ModelShape(n_layers=2, d_model=32, n_heads=2, d_mlp=64)
 RECIPE = SAERecipe(stream=1, expansion=4, k=4, games=300, epochs=20, batch_size=512, lr=3e-3)
@@ -136,16 +137,21 @@ def test_ablating_an_inactive_feature_changes_nothing_and_an_active_one_changes_
     features, service = _feature_set(trained), trained["service"]
     moves = tuple(int(s) for s in trained["batch"].squares[0, :12])
     analysis = service.analyze(moves)
+    before = analysis.move_probs[5]
     acts = encode(features, analysis.resid[RECIPE.stream])[5]
     on = active_features(acts, k=4)
     assert len(on) == 4 and all(a > 0 for _, a in on)
     off = int(np.flatnonzero(acts == 0)[0])
-    quiet = steer(service, features, moves, 5, off, "ablate")
-    assert np.array_equal(quiet["before"], quiet["after"])
-    loud = steer(service, features, moves, 5, on[0][0], "ablate")
-    assert not np.allclose(loud["before"], loud["after"])
-    pushed = steer(service, features, moves, 5, on[0][0], "add", scale=2.0)
-    assert np.allclose(pushed["before"], loud["before"]) and not np.allclose(pushed["after"], pushed["before"])
+    assert np.allclose(steered_probs(service, features, moves, 5, off, "ablate"), before, atol=1e-6)
+    ablated = steered_probs(service, features, moves, 5, on[0][0], "ablate")
+    assert not np.allclose(ablated, before, atol=1e-4)
+    pushed = steered_probs(service, features, moves, 5, on[0][0], "add", scale=2.0)
+    assert not np.allclose(pushed, before, atol=1e-4) and not np.allclose(pushed, ablated, atol=1e-4)
+    # steering at position 5 only leaves earlier positions alone (the model is causal)
+    hook = steering_hook(features, on[0][0], "add", 2.0, position=5)
+    logits, _ = service.run(torch.tensor([moves_to_tokens(moves)]), fwd_hooks=[(RECIPE.hook, hook)])
+    clean, _ = service.run(torch.tensor([moves_to_tokens(moves)]))
+    assert torch.equal(logits[0, :5], clean[0, :5]) and not torch.allclose(logits[0, 5], clean[0, 5])
 
 
 def test_two_sessions_never_see_each_others_steering(trained):
@@ -198,6 +204,11 @@ def test_top_positions_are_the_highest_activations_of_each_feature(trained):
         game, pos = top["game"][f, 0], top["position"][f, 0]
         squares = top["squares"][game]
         assert squares[pos] >= 0  # a real move, never padding
+    features = FeatureSet(trained["sae"], trained["folder"], RECIPE.hook, RECIPE.stream, trained["report"], top)
+    boards = top_position_boards(features, 5)
+    assert [b["activation"] for b in boards] == sorted((b["activation"] for b in boards), reverse=True)
+    for b in boards:  # each drawn board is the game replayed to that position, its last move on it
+        assert b["cells"][b["last_move"]] != 0 and len(b["moves"]) == b["position"] + 1
 
 
 # --- the SAE shipped beside the bundled model -------------------------------------------------

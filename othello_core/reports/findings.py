@@ -16,6 +16,9 @@
     all-positions probe and the model's own legal-move accuracy there. If even a probe of its own
     cannot read the colours after the last moves, the information is absent, not merely hard for
     a shared probe; where colour reads better than mine/theirs, passes explain the difference.
+(g) What the sparse autoencoder captures that the linear probes do not, and the reverse: per
+    board-state property, the SAE's best single feature against the shipped linear probe at the
+    SAE's stream, both scored as detectors (F1) on the SAE report's held-out games.
 """
 
 from __future__ import annotations
@@ -440,7 +443,7 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
                         f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
 
 
-STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons")
+STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae")
 
 
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
@@ -462,6 +465,8 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["minimal_edit"] = edit_finding(folder, service)
         elif step == "empty square":
             out["empty_square"] = empty_square_finding(service, games=max(50, games // 2))
+        elif step == "sae":
+            out["sae"] = sae_finding(folder)
         elif step == "head roles":
             out["head_roles"] = head_roles(service, games=max(50, games // 2))
         else:
@@ -505,3 +510,70 @@ def neuron_top_positions(service, games: int = 300, k: int = 6, batch_size: int 
             best_val[l] = np.take_along_axis(merged_val, order, 1)
             best_idx[l] = np.take_along_axis(merged_idx, order[..., None], 1)
     return {"values": best_val, "index": best_idx, "games": games, "seed": NEURON_SEED}
+
+
+CAPTURED_F1 = 0.9  # a property is "captured" by a detector scoring at least this F1
+
+
+def sae_finding(folder: Path, threshold: float = CAPTURED_F1) -> dict | None:
+    """(g) Per property family, how many properties the SAE's best feature and the linear probe each
+    capture (F1 >= ``threshold``), which only one of them captures, and the mean F1 of each."""
+    from othello_core.analysis.sae.metrics import FAMILIES, MIN_POSITIVES, property_names
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.analysis.sae.report import REPORT_FILE
+    path = sae_folder(folder) / REPORT_FILE
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    if "probe_properties" not in report:
+        return None
+    sae_f1 = np.asarray(report["properties"]["f1"], dtype=float)
+    probe_f1 = np.asarray([np.nan if v is None else v for v in report["probe_properties"]["f1"]])
+    enough = np.asarray(report["positives"]) >= MIN_POSITIVES
+    names = property_names()
+    families = {}
+    for i, family in enumerate(FAMILIES):
+        part = slice(i * 64, (i + 1) * 64)
+        keep = enough[part]
+        sae, probe = sae_f1[part][keep], probe_f1[part][keep]
+        has_probe = not np.isnan(probe).all()
+        row = {"properties": int(keep.sum()), "sae_captured": int((sae >= threshold).sum()),
+               "sae_mean_f1": round(float(sae.mean()), 4)}
+        if has_probe:
+            row |= {"probe_captured": int((probe >= threshold).sum()), "probe_mean_f1": round(float(probe.mean()), 4),
+                    "sae_only": int(((sae >= threshold) & (probe < threshold)).sum()),
+                    "probe_only": int(((probe >= threshold) & (sae < threshold)).sum())}
+        families[family] = row
+    gaps = [(float(p - s), names[j]) for j, (s, p) in enumerate(zip(sae_f1, probe_f1)) if enough[j] and not np.isnan(p)]
+    gaps.sort()
+    out = {"threshold": threshold, "stream": int(report["probe_properties"]["stream"]), "families": families,
+           "sae_ahead": [{"property": n, "gap": round(-g, 3)} for g, n in gaps[:5] if g < 0],
+           "probe_ahead": [{"property": n, "gap": round(g, 3)} for g, n in gaps[::-1][:5] if g > 0],
+           "d_sae": int(report["reconstruction"]["d_sae"]), "games": int(report["games"]["n"])}
+    board = [families[f] for f in ("empty", "mine", "theirs")]
+    out["board_state"] = {key: sum(r[key] for r in board) for key in ("properties", "sae_captured", "probe_captured",
+                                                                      "sae_only", "probe_only")}
+    out["sentence"] = _sae_sentence(out)
+    return out
+
+
+def _sae_sentence(out: dict) -> str:
+    fam, t, board = out["families"], out["threshold"], out["board_state"]
+    n, sae_n, probe_n = board["properties"], board["sae_captured"], board["probe_captured"]
+    parts = [f"Of {n} board-state properties (each square empty, mine or theirs), the SAE has a single feature "
+             f"with F1 of at least {t} for {sae_n}; the linear probes after layer {out['stream']} read {probe_n} at "
+             f"that level."]
+    for family, what in (("legal", "legal moves"), ("flipped", "flipped discs")):
+        r = fam[family]
+        parts.append(f"For {what} the SAE captures {r['sae_captured']} of {r['properties']} squares against the "
+                     f"probe's {r['probe_captured']} (mean F1 {r['sae_mean_f1']:.2f} vs {r['probe_mean_f1']:.2f}).")
+    last = fam["last_move"]
+    parts.append(f"Where the last move was played, which no probe reads, single features capture "
+                 f"{last['sae_captured']} of {last['properties']} squares.")
+    if out["probe_ahead"]:
+        top = out["probe_ahead"][0]
+        parts.append(f"The probes' widest lead is on {top['property']} (+{top['gap']:.2f} F1).")
+    if out["sae_ahead"]:
+        top = out["sae_ahead"][0]
+        parts.append(f"The SAE's widest lead is on {top['property']} (+{top['gap']:.2f} F1).")
+    return " ".join(parts)

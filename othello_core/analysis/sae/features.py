@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from othello_core.model.evaluate import move_log_probs
+from othello_core.rules.board import replay
 from othello_core.rules.notation import MODEL_CONTEXT
-from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
+from othello_core.rules.vocab import colour_classes, moves_to_tokens, token_probs_to_squares
 from othello_core.analysis.sae import metrics
 from othello_core.analysis.sae.recipe import sae_folder
 from othello_core.analysis.sae.report import REPORT_FILE, TOP_FILE, load_top_positions
@@ -138,12 +139,27 @@ def steering_hook(features: FeatureSet, feature: int, mode: str, scale: float, p
     return hook
 
 
-def steer(service, features: FeatureSet, moves, position: int, feature: int, mode: str,
-          scale: float = 1.0, everywhere: bool = False) -> dict:
-    """Move probabilities ``[64]`` at ``position`` before and after steering one feature."""
+def steered_probs(service, features: FeatureSet, moves, position: int, feature: int, mode: str,
+                  scale: float = 1.0, everywhere: bool = False) -> np.ndarray:
+    """Move probabilities ``[64]`` at ``position`` with one feature steered (the unsteered ones are
+    ``service.analyze(moves).move_probs[position]``)."""
     tokens = torch.tensor([moves_to_tokens(moves, min(len(moves), MODEL_CONTEXT))])
     hook = steering_hook(features, feature, mode, scale, None if everywhere else position)
-    before, _ = service.run(tokens)
-    after, _ = service.run(tokens, fwd_hooks=[(features.hook, hook)])
-    probs = [token_probs_to_squares(move_log_probs(l[0, position]).exp().numpy()) for l in (before, after)]
-    return {"before": probs[0], "after": probs[1]}
+    logits, _ = service.run(tokens, fwd_hooks=[(features.hook, hook)])
+    return token_probs_to_squares(move_log_probs(logits[0, position]).exp().numpy())
+
+
+def top_position_boards(features: FeatureSet, feature: int) -> list[dict]:
+    """The shipped top-activating held-out positions of ``feature``: board cells, the last move,
+    the moves so far and the activation, strongest first (empty for a dead feature)."""
+    top = features.top
+    out = []
+    for game, position, activation in zip(top["game"][feature], top["position"][feature],
+                                          top["activation"][feature].astype(float)):
+        if activation <= 0:
+            continue
+        moves = [int(s) for s in top["squares"][game][: int(position) + 1]]
+        board = replay(moves).board
+        out.append({"cells": colour_classes([board.cell(s) for s in range(64)]), "last_move": moves[-1],
+                    "moves": moves, "position": int(position), "activation": float(activation)})
+    return out

@@ -187,3 +187,28 @@ def _reconstruction(feats, props, fit_max, t: float, half: int, scored: torch.Te
         hit = (predicted & truth).sum().item()
         out[name] = 2 * hit / max(predicted.sum().item() + truth.sum().item(), 1)
     return out
+
+
+# The linear probe kind (and its class) that reads each property family; last_move has no probe.
+PROBE_READS = {"empty": ("mine_theirs", 0), "mine": ("mine_theirs", 1), "theirs": ("mine_theirs", 2),
+               "legal": ("legal", 1), "flipped": ("flipped", 1)}
+
+
+@torch.no_grad()
+def probe_property_f1(probes, x: torch.Tensor, props: np.ndarray, stream: int) -> list[float | None]:
+    """Per property, the F1 of the shipped linear probe at ``stream`` read as a detector (its
+    argmax class is the property's class); ``None`` where no probe reads the family."""
+    out: list[float | None] = []
+    argmax = {kind: probes.linear_probs(kind, x[None], streams=[stream])[0].argmax(-1).numpy()
+              for kind in {k for k, _ in PROBE_READS.values()} if kind in probes.linear}  # [rows, 64]
+    for i, family in enumerate(FAMILIES):
+        truth = props[:, i * 64:(i + 1) * 64]
+        kind, cls = PROBE_READS.get(family, (None, None))
+        if kind not in argmax:
+            out += [None] * 64
+            continue
+        predicted = argmax[kind] == cls
+        tp = (predicted & truth).sum(0)
+        f1 = 2 * tp / np.maximum(predicted.sum(0) + truth.sum(0), 1)
+        out += [float(v) for v in f1]
+    return out

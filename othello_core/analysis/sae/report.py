@@ -20,6 +20,9 @@ from othello_core.analysis.sae.recipe import SAE_TEST_SEED
 REPORT_FILE = "report.json"
 TOP_FILE = "top_positions.npz"
 TOP_K = 8
+# Karvonen et al. (NeurIPS 2024), "Measuring Progress in Dictionary Learning for Language Model
+# Interpretability with Board Game Models": their best Othello SAEs (layer 5 of a 512-wide model).
+KARVONEN = {"reconstruction_f1": 0.952, "coverage": 0.756, "random_init_reconstruction_f1": 0.427}
 
 
 def measurement_games(n: int, seed: int = SAE_TEST_SEED) -> GameBatch:
@@ -54,6 +57,8 @@ def measure_sae(service, sae, hook: str, stream: int, batch: GameBatch, progress
     board = metrics.board_state_metrics(feats, props, progress)
     report["board"] = {k: v for k, v in board.items() if k not in ("properties", "features", "positives")}
     report["families"] = family_summary(board["properties"], board["positives"])
+    if service.probes is not None:
+        report["probe_properties"] = {"stream": stream, "f1": metrics.probe_property_f1(service.probes, x, props, stream)}
     report["properties"] = board["properties"]
     report["positives"] = board["positives"]
     report["features"] = board["features"]
@@ -83,3 +88,19 @@ def save_top_positions(top: dict, folder: Path | str) -> Path:
 def load_top_positions(folder: Path | str) -> dict[str, np.ndarray]:
     with np.load(Path(folder) / TOP_FILE) as data:
         return {k: data[k] for k in data.files}
+
+
+def metric_rows(report: dict, control: dict | None) -> list[dict]:
+    """The headline metrics, trained SAE beside the control's and Karvonen et al.'s, as table rows."""
+    def pick(r: dict | None, path: tuple[str, str]):
+        return None if r is None else r[path[0]][path[1]]
+    rows = [("explained variance", ("reconstruction", "explained_variance"), None),
+            ("L0 (active features per position)", ("reconstruction", "l0"), None),
+            ("dead features", ("reconstruction", "dead_features"), None),
+            (f"dense features (> {metrics.DENSE_FRACTION:.0%} of positions)", ("reconstruction", "dense_features"), None),
+            ("legal top-1, model alone", ("splice", "legal_top1_plain"), None),
+            ("legal top-1, SAE spliced in", ("splice", "legal_top1_spliced"), None),
+            ("coverage", ("board", "coverage"), KARVONEN["coverage"]),
+            ("board reconstruction F1", ("board", "reconstruction_f1"), KARVONEN["reconstruction_f1"])]
+    return [{"metric": name, "trained model": pick(report, path), "random-init control": pick(control, path),
+             "Karvonen et al. (trained)": published} for name, path, published in rows]

@@ -1,0 +1,110 @@
+"""Features: the sparse autoencoder's features at the current position, one feature's card, and
+steering it live (ablate, or add its decoder direction) with before/after predictions."""
+
+import numpy as np
+import streamlit as st
+
+from othello_core.analysis.sae.features import (
+    STEER_MODES, active_features, direct_logit_effect, probe_cosines, top_position_boards,
+)
+from othello_core.analysis.sae.report import KARVONEN, metric_rows
+from othello_core.rules.notation import square_to_name
+from othello_core.rules.user_input import escape_markdown, shown
+from app import common
+from app.figures import (board_figure, family_f1_figure, feature_activation_figure, signed_board_figure)
+
+ss = st.session_state
+st.title("Features")
+svc = common.service()
+features, missing = common.feature_set(svc.name)
+if features is None:
+    st.info(f"No sparse autoencoder for **{shown(svc.name, 60)}**: {escape_markdown(missing)}")
+    st.stop()
+
+report, control = features.report, features.control_report
+st.caption(f"A {report['training']['recipe']['architecture']} SAE with {features.d_sae:,} features on "
+           f"`{features.hook}` (the residual stream after layer {features.stream}), trained with SAELens on "
+           f"{report['training']['tokens']:,} positions of fresh synthetic games. Measured on "
+           f"{report['games']['positions']:,} positions of {report['games']['n']} held-out games.")
+
+with st.expander("How good is it? The SAE beside the same recipe on the random-init control", expanded=False):
+    st.dataframe(metric_rows(report, control), hide_index=True, key="sae_metrics")
+    st.plotly_chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
+    st.caption(f"Karvonen et al. (2024), 512-wide Othello-GPT, layer-5 SAEs: best board reconstruction F1 "
+               f"{KARVONEN['reconstruction_f1']}, best coverage {KARVONEN['coverage']}, random-init "
+               f"{KARVONEN['random_init_reconstruction_f1']}. Regenerate: `python -m othello_core sae report` "
+               "(add `--control` for the control).")
+
+analysis, position = common.analysed_position()
+if position is None:
+    st.info("Play or paste a game (Play page or sidebar): the features of the current position show here.")
+    st.stop()
+
+moves = tuple(ss["line"])
+acts = common.feature_acts(svc.name, moves)  # [pos, d_sae]
+ranked = active_features(acts[position], k=15)
+
+left, right = st.columns([2, 3], gap="large")
+with left:
+    st.plotly_chart(board_figure(analysis.board[position], legal=analysis.legal[position],
+                                 last_move=moves[position], flipped=analysis.flipped[position], size=360,
+                                 title=f"After move {position + 1}: {square_to_name(moves[position])}"),
+                    key=f"features_board_{position}", width="content", config={"displayModeBar": False})
+with right:
+    st.markdown(f"**{len(ranked)} strongest of {int((acts[position] > 0).sum())} active features** · "
+                "pick a row for its card")
+    table = [{"feature": f, "activation": round(a, 3), "tracks": features.best_property(f)[0],
+              "precision": round(features.best_property(f)[1], 2), "recall": round(features.best_property(f)[2], 2),
+              "what it is": features.describe(f).replace("**", "")} for f, a in ranked]
+    picked = st.dataframe(table, hide_index=True, key="active_features", on_select="rerun",
+                          selection_mode="single-row")
+    rows = picked.selection.rows if picked else []
+    default = ranked[rows[0]][0] if rows else (ranked[0][0] if ranked else 0)
+feature = int(st.number_input("Feature", 0, features.d_sae - 1, value=default, key=f"feature_{default}",
+                              help="any feature by number; the table picks one of the active ones"))
+
+st.subheader(f"Feature {feature}")
+st.markdown(features.describe(feature))
+st.plotly_chart(feature_activation_figure(acts[:, feature], position, "activation along this game"),
+                key="feature_along_game")
+
+boards = top_position_boards(features, feature)[:4]
+if boards:
+    st.markdown("**Where it fires most** (held-out games)")
+    for rank, (column, top) in enumerate(zip(st.columns(len(boards)), boards)):
+        column.plotly_chart(board_figure(top["cells"], last_move=top["last_move"], size=220,
+                                         title=f"{top['activation']:.2f} · move {top['position'] + 1}"),
+                            key=f"feature_top_{rank}", width="content",
+                            config={"displayModeBar": False, "staticPlot": True})
+c1, c2 = st.columns(2)
+if svc.probes is not None and "mine_theirs" in svc.probes.linear:
+    cos = probe_cosines(features, svc.probes, feature)
+    c1.plotly_chart(signed_board_figure([cos[:, 0], cos[:, 1], cos[:, 2]], ["empty", "mine", "theirs"], "cosine"),
+                    key="feature_probe_cosines")
+    c1.caption(f"Cosine of the decoder direction with the linear mine/theirs probe's class directions at the same "
+               f"stream. Largest: {square_to_name(int(np.abs(cos).max(1).argmax()))}.")
+with svc.locked() as model:
+    effect = direct_logit_effect(features, model, feature)
+c2.plotly_chart(signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
+c2.caption("The decoder direction read straight through the unembedding (centred over the moves): what the "
+           "direction alone pushes each move's logit by, before the last two layers respond.")
+
+st.subheader("Steer it")
+s1, s2, s3 = st.columns(3)
+mode = s1.segmented_control("Edit", STEER_MODES, default="ablate", key="steer_mode") or "ablate"
+scale = s2.slider("Scale (× the stream's mean norm)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
+                  disabled=mode == "ablate")
+everywhere = s3.toggle("At every position", value=False, key="steer_everywhere")
+after = common.steered_probs(svc.name, moves, position, feature, mode, float(scale), everywhere)
+before = analysis.move_probs[position]
+legal = analysis.legal[position]
+b1, b2 = st.columns(2)
+for column, probs, name in ((b1, before, "before"), (b2, after, "after")):
+    best = int(probs.argmax())
+    column.plotly_chart(board_figure(analysis.board[position], heat=probs, legal=legal, size=360,
+                                     title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
+                                           f"· {probs[legal].sum():.1%} on legal moves"),
+                        key=f"steer_{name}", width="content", config={"displayModeBar": False})
+st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
+           "decoder direction); add puts in scale × the stream's mean norm along the decoder direction. "
+           "Edits run under the model service's lock: no other session sees them.")
