@@ -167,3 +167,11 @@ def board_arrays(board) -> tuple[np.ndarray, np.ndarray]:
 
 def notation() -> str:
     return format_moves(st.session_state["line"][: st.session_state["cursor"]], sep=" ")
+
+
+def reproduce_expander(code: str) -> None:
+    """The "Reproduce in a notebook" expander: the few lines of ``othello_core`` (from
+    ``othello_core.reports.snippets``) that compute what the page shows; they end in ``result``."""
+    with st.expander("Reproduce in a notebook", icon=":material/code:"):
+        st.code(code, language="python")
+        st.caption("Runs in any notebook after `pip install -e .`; `result` holds the numbers this page draws.")
