@@ -197,3 +197,11 @@ def steered_probs(source: str, moves: tuple[int, ...], position: int, feature: i
     """P(next move) ``[64]`` with one feature steered, through the service's lock (hooks never leak)."""
     from othello_core.analysis.sae.features import steered_probs as run
     return run(load_service(source), _feature_set(source), moves, position, feature, mode, scale, everywhere)
+
+
+def reproduce_expander(code: str) -> None:
+    """The "Reproduce in a notebook" expander: the few lines of ``othello_core`` (from
+    ``othello_core.reports.snippets``) that compute what the page shows; they end in ``result``."""
+    with st.expander("Reproduce in a notebook", icon=":material/code:"):
+        st.code(code, language="python")
+        st.caption("Runs in any notebook after `pip install -e .`; `result` holds the numbers this page draws.")

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from othello_core.analysis.attention import mover_share
+from othello_core.reports.snippets import attention_snippet
 from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
 from app import common
 from app.figures import head_summary_figure
@@ -46,3 +47,4 @@ st.plotly_chart(head_summary_figure(share), key="head_summary")
 st.caption("Share of each head's attention (averaged over this game's positions) that lands on "
            "moves played by the player about to move, versus the opponent. Blue: mostly the "
            "mover's own moves; red: mostly the opponent's.")
+common.reproduce_expander(attention_snippet(analysis.moves, layer, upto, svc.name))

@@ -12,6 +12,7 @@ from app.figures import board_grid_figure, head_summary_figure
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.findings import NEURON_FILE
+from othello_core.reports.snippets import circuits_snippet
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
 from othello_core.rules.vocab import relative_to_signed
@@ -74,6 +75,7 @@ tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(
     ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"],
     key="circuits_tab", on_change="rerun")
 
+snippet = dict(tab="dla")  # what the open tab computes, for the notebook snippet
 if tab_dla.open:
     with tab_dla:
         result = dla(svc.name, moves, position, square)
@@ -98,6 +100,7 @@ if tab_dla.open:
                                args=(layer, neuron), help="open this neuron in the neuron explorer")
 
 if tab_lens.open:
+    snippet = dict(tab="lens")
     with tab_lens:
         lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
         titles = ["embed"] + [f"after L{l}" for l in range(1, len(lens_probs))]
@@ -114,6 +117,7 @@ if tab_neuron.open:
         ss.setdefault("neuron_index", 0)
         layer = c1.number_input("Layer", 0, svc.n_layers - 1, key="neuron_layer")
         neuron = c2.number_input("Neuron", 0, svc.model.cfg.d_mlp - 1, key="neuron_index")
+        snippet = dict(tab="neuron", layer=int(layer), neuron=int(neuron))
         profile = A.neuron_profile(svc, int(layer), int(neuron))
         st.markdown(f"**Hypothesis from the weights:** {A.neuron_hypothesis(profile)}")
         acts = A.neuron_activations(svc, moves, int(layer))[:, int(neuron)]
@@ -145,6 +149,7 @@ if tab_neuron.open:
                        "relative to the player to move: blue = mine, red = theirs).")
 
 if tab_heads.open:
+    snippet = dict(tab="heads")
     with tab_heads:
 
         findings_path = svc.folder / "findings.json"
@@ -170,6 +175,7 @@ if tab_patch.open:
         else:
             st.caption(f"Clean: `{format_moves(moves[:position + 1], ' ')}` · corrupted move {index + 1}: "
                        f"{square_to_name(moves[index])} → {square_to_name(corrupt[index])}")
+            snippet = dict(tab="patching", corrupt_index=index)
             patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
             grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
             bound = max(float(np.abs(g).max()) for g in grids) or 1.0
@@ -185,3 +191,5 @@ if tab_patch.open:
                        f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
                        "Each cell: change of the metric when that layer's activation at that move is patched "
                        "from the clean run into the corrupted one.")
+
+common.reproduce_expander(circuits_snippet(moves, position, square, svc.name, **snippet))

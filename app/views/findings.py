@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.probe_suite import compare_records
+from othello_core.reports.snippets import findings_snippet
 from app import common
 from app.figures import board_grid_figure, head_summary_figure, late_game_figure
 
@@ -131,3 +132,4 @@ else:
     st.info("These findings predate the late-game check: regenerate them.")
 st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
            f"({findings['wall_time_s']} s).")
+common.reproduce_expander(findings_snippet(svc.name))

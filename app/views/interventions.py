@@ -8,6 +8,7 @@ import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
 from othello_core.analysis.interventions import Edit, apply_edit, single_layer_grid
+from othello_core.reports.snippets import interventions_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
 from app import common
@@ -106,8 +107,9 @@ st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N p
            "(N = number of legal moves on the edited board) against the edited board's legal moves.")
 
 st.subheader("Where does the logit change come from?")
-if st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
-             key="edit_diff_on"):
+decompose = st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
+                      key="edit_diff_on")
+if decompose:
     diff = edit_diff_cached(svc.name, analysis.moves, position, tuple(sorted(edit.__dict__.items())))
     if not diff["gained"] and not diff["lost"]:
         st.info("This edit changes no move's legality: nothing to decompose.")
@@ -128,6 +130,7 @@ if st.toggle("Decompose this edit (direct logit attribution of the difference + 
                            title=dict(text=f"Composition: total {diff['total']:+.2f}; effect added by "
                                            "letting one later component respond", font=dict(size=12)))
         d2.plotly_chart(fig2, key="diff_composition")
+common.reproduce_expander(interventions_snippet(analysis.moves, position, edit, svc.name, decompose))
 
 st.subheader("Minimal-edit finder")
 sweep_file = svc.folder / "edit_sweep.json"

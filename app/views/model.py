@@ -4,6 +4,7 @@ import streamlit as st
 
 from othello_core.paths import HF_REPO, HUB_FILES, WEIGHTS_ENV
 from othello_core.reports.evaluation import pass_error_sentences, stored_evaluation, training_metrics
+from othello_core.reports.snippets import model_snippet
 from othello_core.rules.user_input import escape_markdown, shown
 from app import common
 from app.figures import error_by_move_figure, training_figure
@@ -44,6 +45,7 @@ if evaluation and "by_move" in evaluation.get("synthetic", {}):
                "model must have tracked.")
     for name, sentence in pass_error_sentences(evaluation).items():
         st.markdown(f"**{name}.** {sentence}")
+common.reproduce_expander(model_snippet(svc.name))
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "

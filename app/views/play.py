@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from othello_core.reports.snippets import play_snippet
 from othello_core.rules.board import BLACK
 from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
@@ -86,6 +87,8 @@ with right:
 if analysis is not None:
     st.plotly_chart(legal_strip_figure(analysis.top1_legal(), current=position),
                     key="legal_strip", config={"displayModeBar": False})
+common.reproduce_expander(play_snippet(ss["line"], position, common.service().name) if has_prediction
+                          else play_snippet(game.moves, None))
 
 st.divider()
 paste_col, load_col = st.columns([3, 2], gap="large")

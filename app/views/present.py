@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from othello_core.reports.snippets import present_snippet
 from othello_core.rules.notation import square_to_name
 from app import common
 from app.figures import board_figure
@@ -40,6 +41,8 @@ with right:
                                      legal=analysis.legal[position], size=620,
                                      title="Model: P(next move)"),
                         key="present_pred", config={"displayModeBar": False}, width="content")
+common.reproduce_expander(present_snippet(line, position, common.service().name) if position is not None
+                          else present_snippet(game.moves, None))
 
 # Arrow keys click the buttons (the iframe is same-origin with the app).
 st.iframe("""<script>

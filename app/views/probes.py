@@ -6,6 +6,7 @@ import streamlit as st
 from othello_core.analysis.probe_suite import compare_records, compare_table
 from othello_core.analysis.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 from othello_core.reports.evaluation import MOVE_SPANS
+from othello_core.reports.snippets import probes_snippet
 from app import common
 from app.figures import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
                                 probe_history_figure, reproduction_figure)
@@ -95,9 +96,7 @@ cls = c3.selectbox("Show P(class)", list(range(1, len(names))) + [0],
 
 key = ("linear", kind, 0) if method == "linear" else ("mlp", kind, int(method.split("-")[1]))
 probs = common.probe_position(svc.name, analysis.moves, position)[key]  # [layers, 64, C]
-truth_all = {"mine_theirs": analysis.relative, "black_white": analysis.board,
-             "blank": (analysis.board == 0).astype(int), "flipped": analysis.flipped.astype(int),
-             "legal": analysis.legal.astype(int)}[kind][position]
+truth_all = analysis.truth(kind)[position]
 truth = (truth_all == cls).astype(float)
 wrong = (probs.argmax(-1) != truth_all).sum(-1)
 names_per_layer = [f"{'embed' if l == 0 else f'L{l}'} · {w} wrong" for l, w in enumerate(wrong)]
@@ -107,3 +106,4 @@ best = int(np.argmin(wrong))
 st.caption(f"Squares the {method} {kind.replace('_', '/')} probe gets wrong at each layer "
            f"(argmax vs truth): fewest at layer {best} ({wrong[best]}). Layer 0 is the "
            "embedding; layer L is the residual stream after block L.")
+common.reproduce_expander(probes_snippet(analysis.moves, position, kind, key[0], key[2], cls, svc.name))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, load_probes
+from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
 from othello_core.model.hooked_transformer import load_model
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
@@ -60,6 +60,11 @@ class Analysis:
         hit = self.legal[np.arange(self.n_positions), self.move_probs.argmax(-1)].astype(float)
         hit[~self.legal.any(-1)] = np.nan
         return hit
+
+    def truth(self, kind: str) -> np.ndarray:
+        """[pos, 64] the true class of every square for a probe ``kind`` (what its probe should read)."""
+        return kind_targets({"relative": self.relative, "board": self.board, "flipped": self.flipped,
+                             "legal": self.legal}, kind)
 
     def top_moves(self, position: int, k: int = 5) -> list[tuple[int, float, bool]]:
         probs = self.move_probs[position]
