@@ -10,7 +10,9 @@ import pytest
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.analysis.interventions import Edit, apply_edit
+from othello_core.analysis.sae.recipe import sae_folder
 from othello_core.analysis.service import ModelService
+from othello_core.paths import BUNDLED_DIR
 from othello_core.reports import snippets as S
 from othello_core.reports.evaluation import stored_evaluation, training_metrics
 from othello_core.rules import parse_game, replay, square_to_name
@@ -157,6 +159,18 @@ def test_model_snippet_gives_the_pages_numbers(run, service):
     assert result["evaluation"] == stored_evaluation(service.folder, service.hash) and result["evaluation"]
 
 
+@pytest.mark.skipif(not (sae_folder(BUNDLED_DIR) / "report.json").exists(), reason="no SAE shipped")
+def test_features_snippet_gives_the_pages_table_and_steering(run, service, analysis):
+    from othello_core.analysis.sae.features import active_features, encode, load_feature_set, steered_probs
+    features = load_feature_set(service.folder)
+    ranked = active_features(encode(features, analysis.resid[features.stream])[POSITION], k=15)
+    feature = ranked[0][0]
+    result = run(S.features_snippet(LINE, POSITION, feature, "ablate"))
+    assert result["active"] == ranked and result["describe"] == features.describe(feature)
+    assert np.array_equal(result["after"], steered_probs(service, features, LINE, POSITION, feature, "ablate"))
+    assert not np.allclose(result["after"], result["before"])  # ablating the strongest feature moves the prediction
+
+
 def numbers(code: str) -> set:
     """Every number typed into the code (comments aside), ``-x`` as one number; the last axis (-1) aside."""
     tree = ast.parse(code)
@@ -178,6 +192,7 @@ ALL = [  # (snippet, the numbers it may type: the page's settings, plus the +1 o
     (S.circuits_snippet(LINE, POSITION, 19, tab="patching", corrupt_index=4), {POSITION, 4, 1}),
     (S.attention_snippet(LINE, 2, 5), {2, 5, 1}),
     (S.findings_snippet(), set()),
+    (S.features_snippet(LINE, POSITION, 123, "add", 0.5), {POSITION, 123, 0.5, 15}),  # 15: the table's length
     (S.model_snippet(), set()),
 ]
 
@@ -205,7 +220,8 @@ def expander_code(at) -> str:
 
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/interventions.py", "views/circuits.py",
-                                  "views/attention.py", "views/findings.py", "views/model.py", "views/present.py"])
+                                  "views/attention.py", "views/findings.py", "views/model.py", "views/present.py",
+                                  "views/features.py"])
 def test_every_page_shows_its_snippet(page):
     at = app("f5d6c3d3c4", at="4").switch_page(page).run()
     assert not at.exception, at.exception

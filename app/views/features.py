@@ -8,6 +8,7 @@ from othello_core.analysis.sae.features import (
     STEER_MODES, active_features, direct_logit_effect, probe_cosines, top_position_boards,
 )
 from othello_core.analysis.sae.report import KARVONEN, metric_rows
+from othello_core.reports.snippets import features_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.user_input import escape_markdown, shown
 from app import common
@@ -105,6 +106,7 @@ for column, probs, name in ((b1, before, "before"), (b2, after, "after")):
                                      title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
                                            f"· {probs[legal].sum():.1%} on legal moves"),
                         key=f"steer_{name}", width="content", config={"displayModeBar": False})
+common.reproduce_expander(features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
 st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
            "decoder direction); add puts in scale × the stream's mean norm along the decoder direction. "
            "Edits run under the model service's lock: no other session sees them.")

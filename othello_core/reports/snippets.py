@@ -224,3 +224,21 @@ def model_snippet(model: str = "bundled") -> str:
             "result = {\"info\": service.info, \"training_curve\": training_metrics(service.folder),",
             "          \"evaluation\": stored_evaluation(service.folder, service.hash)}"]
     return _snippet(imports, body)
+
+
+def features_snippet(moves: Sequence[int], position: int, feature: int, mode: str = "ablate", scale: float = 0.5,
+                     everywhere: bool = False, model: str = "bundled") -> str:
+    """Features: the SAE shipped beside the model. ``result``: ``active`` (the position's strongest
+    features, ``(feature, activation)``, the page's table), ``describe`` (the chosen feature's line)
+    and ``after`` (P(move) [64] with the feature steered; ``before`` is ``analysis.move_probs[position]``)."""
+    imports, body = _analysed(moves, position, model, rules=(), extra_imports=[
+        "from othello_core.analysis.sae.features import active_features, encode, load_feature_set, steered_probs"])
+    body += ["features = load_feature_set(service.folder)  # the SAE (SAELens format), its report, top positions",
+             "acts = encode(features, analysis.resid[features.stream])  # [positions, features]",
+             f"feature = {feature}",
+             f"after = steered_probs(service, features, game.moves, position, feature, {_text(mode)}, "
+             f"scale={float(scale)!r}, everywhere={everywhere!r})",
+             RESULT_DOC + "the strongest active features, the chosen one's description, P(move) steered and not",
+             "result = {\"active\": active_features(acts[position], k=15), \"describe\": features.describe(feature),",
+             "          \"before\": analysis.move_probs[position], \"after\": after}"]
+    return _snippet(imports, body)
