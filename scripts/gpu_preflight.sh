@@ -4,15 +4,21 @@
 #      stay under the device's 64 MiB, or the call is refused;
 #   2. the whole device script runs end to end at tiny scale, and what it leaves in OUT unpacks and
 #      passes scripts/unpack_gpu_run.sh (~45 s on 2 cores).
+#   The tree is measured slim (scripts/slim_tree.sh aside: derived assets such as the SAE set aside,
+#   restored on exit), as the device call must send it: run `bash scripts/slim_tree.sh aside` before
+#   the call and `bash scripts/slim_tree.sh restore` after.
 # Usage: bash scripts/gpu_preflight.sh          (SKIP_DRY_RUN=1 for the size check alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIMIT=$((64 * 1024 * 1024))
-tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 cat | wc -c)
+full=$(git ls-files -z --cached --others --exclude-standard | xargs -0 cat 2>/dev/null | wc -c)
+bash scripts/slim_tree.sh aside
+trap 'bash scripts/slim_tree.sh restore' EXIT
+tree=$(git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done | xargs -0 cat | wc -c)
 wheels=$( (cat .whl/*.whl 2>/dev/null || true) | wc -c)
 total=$((tree + wheels))
-awk -v t="$tree" -v w="$wheels" 'BEGIN { m = 1048576;
-  printf "travels: tree %.2f MiB + .whl %.2f MiB = %.2f MiB of 64 MiB\n", t / m, w / m, (t + w) / m }'
+awk -v f="$full" -v t="$tree" -v w="$wheels" 'BEGIN { m = 1048576;
+  printf "travels: slim tree %.2f MiB (full %.2f MiB) + .whl %.2f MiB = %.2f MiB of 64 MiB\n", t / m, f / m, w / m, (t + w) / m }'
 if [ "$total" -ge "$LIMIT" ]; then
   echo "over the device's 64 MiB: the call would be refused. Keep in .whl only the wheels that" \
     "scripts/gpu_train.sh lists, or run without carry=[.whl] (the TransformerLens timing is then skipped)" >&2
