@@ -234,3 +234,20 @@ def test_the_shipped_sae_loads_with_saelens_and_reproduces_its_report():
     stated = features.report["reconstruction"]
     assert stats["explained_variance"] == pytest.approx(stated["explained_variance"], abs=0.02)
     assert stats["l0"] == pytest.approx(stated["l0"], rel=0.1)
+
+
+def test_sae_train_and_report_commands_write_what_the_page_reads(tmp_path, capsys):
+    """``sae train`` then ``sae report --json`` on a tiny run folder: the SAE folder the page loads."""
+    from othello_core.cli.main import main
+    from othello_core.model.weights import save_model
+    save_model(build_model(TINY, device="cpu", seed=1), tmp_path / "run")
+    out = tmp_path / "sae"
+    assert main(["sae", "train", "--model", str(tmp_path / "run"), "--out", str(out), "--stream", "1",
+                 "--expansion", "2", "--k", "4", "--games", "60", "--epochs", "2", "--batch-size", "256"]) == 0
+    assert "tokens/s" in capsys.readouterr().out
+    assert main(["sae", "report", "--model", str(tmp_path / "run"), "--out", str(out), "--stream", "1",
+                 "--games", "20", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["hook"] == "blocks.0.hook_resid_post" and printed["reconstruction"]["d_sae"] == 64
+    assert {"cfg.json", "sae_weights.safetensors", "training.json", "report.json", "top_positions.npz"} <= \
+        {p.name for p in out.iterdir()}

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from othello_core.cli.model_commands import invocation
 from othello_core.paths import artifact_folder
 from othello_core.analysis.sae.recipe import SAERecipe, flag_specs, sae_folder
 
@@ -39,18 +40,22 @@ def _tqdm(items, desc: str = "", total: int | None = None):
     return tqdm(items, desc=desc, total=total, file=sys.stderr)
 
 
-def cmd_sae_train(args: argparse.Namespace) -> int:
+def _cached_acts(args: argparse.Namespace, recipe: SAERecipe, digest: str):
+    """Activations saved by an earlier collection (``--acts-cache``), checked to be this model's on these games."""
+    if not args.acts_cache or not Path(args.acts_cache).exists():
+        return None
     import torch
+    saved = torch.load(args.acts_cache)
+    if saved["hash"] != digest or saved["games"] != recipe.games or saved["seed"] != recipe.seed:
+        raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
+    return saved["acts"]
 
+
+def cmd_sae_train(args: argparse.Namespace) -> int:
     from othello_core.analysis.sae.training import run_recipe
     recipe = _recipe(args)
     name, model, digest = _models(args)
-    acts = None
-    if args.acts_cache and Path(args.acts_cache).exists():
-        saved = torch.load(args.acts_cache)
-        if saved["hash"] != digest or saved["games"] != recipe.games or saved["seed"] != recipe.seed:
-            raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
-        acts = saved["acts"]
+    acts = _cached_acts(args, recipe, digest)
     folder = _folder(args, recipe.hook)
     info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts)
     print(json.dumps(info, indent=1) if args.json else
@@ -84,6 +89,36 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sae_compare(args: argparse.Namespace) -> int:
+    import time
+
+    from othello_core.analysis.sae.compare import CHOICE_FILE, choose, compare
+    from othello_core.analysis.sae.report import measurement_games
+    from othello_core.analysis.sae.training import collect_stream
+    from othello_core.analysis.service import ModelService
+    from othello_core.rules.games import random_games
+    recipe = _recipe(args)
+    name, model, digest = _models(args)
+    start = time.time()
+    acts = _cached_acts(args, recipe, digest)
+    if acts is None:
+        games = random_games(recipe.games, seed=recipe.seed)
+        acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch, _tqdm)
+    rows = compare(ModelService(model, name, weights_hash=digest), acts, recipe, measurement_games(args.measure_games),
+                   tokens=args.tokens, epochs=args.compare_epochs)
+    out = {"rows": rows, "chosen": choose(rows)["candidate"], "seconds": round(time.time() - start, 1),
+           "command": invocation(), "test_games": args.measure_games}
+    folder = _folder(args, recipe.hook)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CHOICE_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    for row in rows:
+        print(f"{row['candidate']}: explained variance {row['explained_variance']:.4f}, L0 {row['l0']:.1f}, "
+              f"dead {row['dead_features']}, legal top-1 spliced {row['legal_top1_spliced']:.4%}, "
+              f"coverage {row['coverage']:.3f}, reconstruction F1 {row['reconstruction_f1']:.3f}")
+    print(f"chosen: {out['chosen']}")
+    return 0
+
+
 def summary_lines(report: dict) -> list[str]:
     r, s, b = report["reconstruction"], report["splice"], report["board"]
     return [f"{report['model']} · {report['hook']} · {r['d_sae']} features",
@@ -109,6 +144,15 @@ def add_sae_commands(sub) -> None:
         t.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
     t.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
     t.set_defaults(func=cmd_sae_train)
+
+    c = sae_sub.add_parser("compare", parents=[common], help="choose the architecture: candidates trained and measured alike")
+    for name, default, kind in flag_specs():
+        c.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    c.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
+    c.add_argument("--tokens", type=int, default=100_000, help="training tokens per candidate")
+    c.add_argument("--compare-epochs", type=int, default=2)
+    c.add_argument("--measure-games", type=int, default=150, help="held-out games each candidate is measured on")
+    c.set_defaults(func=cmd_sae_compare)
 
     r = sae_sub.add_parser("report", parents=[common], help="measure an SAE on held-out games")
     r.add_argument("--stream", type=int, default=SAERecipe().stream)

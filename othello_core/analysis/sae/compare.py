@@ -17,6 +17,7 @@ from othello_core.analysis.sae.recipe import SAERecipe
 
 CANDIDATES = ({"architecture": "topk", "k": 32}, {"architecture": "topk", "k": 64},
               {"architecture": "standard", "l1_coefficient": 5.0})
+CHOICE_FILE = "architecture_choice.json"
 TIE = 0.0005  # legal top-1 differences below this are ties
 
 

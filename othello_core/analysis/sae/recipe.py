@@ -35,9 +35,9 @@ class SAERecipe:
     k: int = 32  # TopK: active features per position
     l1_coefficient: float = 5.0  # standard: weight of the L1 penalty
     games: int = 12_000  # fresh synthetic games; every real position of each is one token
-    epochs: int = 4  # passes over those tokens (shuffled anew each epoch)
-    batch_size: int = 4096  # tokens per SAELens training step
-    lr: float = 4e-4
+    epochs: int = 3  # passes over those tokens (shuffled anew each epoch)
+    batch_size: int = 1024  # tokens per SAELens training step (small: ~2,000 steps on a CPU budget)
+    lr: float = 1e-3
     warmup_fraction: float = 0.05
     seed: int = SAE_GAMES_SEED
     collect_batch: int = 128  # games per model forward while collecting activations
