@@ -67,9 +67,18 @@ def cmd_sae_train(args: argparse.Namespace) -> int:
 
 def cmd_sae_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.service import ModelService
-    from othello_core.analysis.sae.report import REPORT_FILE, measure_sae, save_top_positions, measurement_games, top_positions
+    from othello_core.analysis.sae.report import (
+        REPORT_FILE, markdown_table, measure_sae, measurement_games, save_top_positions, top_positions,
+    )
     from othello_core.analysis.sae.training import load_sae, read_training_info
     hook = SAERecipe(stream=args.stream).hook
+    if args.markdown:  # the stored reports, trained beside control: no measuring
+        stored = [sae_folder(artifact_folder(args.model), hook, control=c) / REPORT_FILE for c in (False, True)]
+        trained, control = (json.loads(p.read_text()) if p.exists() else None for p in stored)
+        if trained is None:
+            raise SystemExit(f"no report at {stored[0]}: run `python -m othello_core sae report` first")
+        print(markdown_table(trained, control))
+        return 0
     name, model, digest = _models(args)
     folder = _folder(args, hook)
     sae = load_sae(folder)
@@ -158,4 +167,5 @@ def add_sae_commands(sub) -> None:
     r.add_argument("--stream", type=int, default=SAERecipe().stream)
     r.add_argument("--games", type=int, default=600)
     r.add_argument("--splice-games", type=int, default=None, help="games for the spliced legal top-1 (all)")
+    r.add_argument("--markdown", action="store_true", help="print the README's table from the stored reports (trained beside control), measuring nothing")
     r.set_defaults(func=cmd_sae_report)

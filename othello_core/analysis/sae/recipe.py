@@ -32,13 +32,14 @@ class SAERecipe:
     stream: int = 6  # the residual stream after layer 6 = blocks.5.hook_resid_post
     expansion: int = 8  # d_sae = expansion * d_model (4,096 for the paper-size model)
     architecture: str = "topk"  # "topk" (k active features per position) or "standard" (ReLU + L1)
-    k: int = 32  # TopK: active features per position
+    k: int = 64  # TopK: active features per position (chosen by `sae compare`: see architecture_choice.json)
     l1_coefficient: float = 5.0  # standard: weight of the L1 penalty
     games: int = 12_000  # fresh synthetic games; every real position of each is one token
     epochs: int = 3  # passes over those tokens (shuffled anew each epoch)
     batch_size: int = 1024  # tokens per SAELens training step (small: ~2,000 steps on a CPU budget)
     lr: float = 1e-3
     warmup_fraction: float = 0.05
+    init_b_dec_mean: bool = True  # start the decoder bias at the data's mean (in SAELens's scaled units)
     seed: int = SAE_GAMES_SEED
     collect_batch: int = 128  # games per model forward while collecting activations
 

@@ -104,3 +104,23 @@ def metric_rows(report: dict, control: dict | None) -> list[dict]:
             ("board reconstruction F1", ("board", "reconstruction_f1"), KARVONEN["reconstruction_f1"])]
     return [{"metric": name, "trained model": pick(report, path), "random-init control": pick(control, path),
              "Karvonen et al. (trained)": published} for name, path, published in rows]
+
+
+def _cell(value, percent: bool = False) -> str:
+    if value is None:
+        return "—"
+    if percent:
+        return f"{value:.2%}"
+    if isinstance(value, float) and value <= 1.0:
+        return f"{value:.4f}" if value > 0.99 else f"{value:.3f}"
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+
+
+def markdown_table(report: dict, control: dict | None) -> str:
+    """The headline metrics as the README's markdown table (``sae report --markdown`` prints it)."""
+    rows = metric_rows(report, control)
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    lines += ["| " + " | ".join([row["metric"]] + [_cell(row[k], row["metric"].startswith("legal top-1"))
+                                                   for k in head[1:]]) + " |" for row in rows]
+    return "\n".join(lines)

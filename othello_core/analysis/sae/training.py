@@ -84,6 +84,17 @@ def training_sae_config(recipe: SAERecipe, d_model: int, device: str, model_name
     return cfg
 
 
+@torch.no_grad()
+def init_b_dec_at_mean(sae: TrainingSAE, acts: torch.Tensor, rows: int = 100_000) -> None:
+    """Start the decoder bias at the activations' mean, in the units SAELens trains in (scaled to mean
+    norm sqrt(d_in), as its ``expected_average_only_in`` normalisation does). The stream has a large
+    mean; from a zero bias it dominates every pre-activation, so TopK keeps choosing the same few
+    features and most never fire."""
+    sample = acts[:rows].float()
+    scale = sample.shape[1] ** 0.5 / sample.norm(dim=-1).mean()
+    sae.b_dec.copy_((sample.mean(0) * scale).to(sae.b_dec.dtype))
+
+
 def _steps(recipe: SAERecipe, n_tokens: int) -> int:
     return max(1, n_tokens * recipe.epochs // recipe.batch_size)
 
@@ -93,6 +104,8 @@ def train_sae(acts: torch.Tensor, recipe: SAERecipe, model_name: str, device: st
     torch.manual_seed(recipe.seed)
     cfg = training_sae_config(recipe, acts.shape[1], device, model_name)
     sae = (TopKTrainingSAE if recipe.architecture == "topk" else StandardTrainingSAE)(cfg)
+    if recipe.init_b_dec_mean:
+        init_b_dec_at_mean(sae, acts)
     steps = _steps(recipe, len(acts))
     trainer_cfg = SAETrainerConfig(
         total_training_samples=steps * recipe.batch_size, train_batch_size_samples=recipe.batch_size,
