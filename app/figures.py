@@ -348,3 +348,19 @@ def family_f1_figure(trained: dict, control: dict | None) -> go.Figure:
     fig.update_layout(barmode="group", height=280, margin=dict(l=10, r=10, t=20, b=10),
                       yaxis=dict(title="mean best-feature F1", range=[0, 1]), legend=dict(orientation="h", y=1.12))
     return fig
+
+
+def sae_vs_probe_figure(families: dict) -> go.Figure:
+    """Per property family: how many properties the SAE's best feature and the linear probe each
+    capture (F1 at or above the finding's threshold), out of how many."""
+    names = list(families)
+    fig = go.Figure()
+    for key, label, colour in (("sae_captured", "SAE (one feature)", "#8e24aa"),
+                               ("probe_captured", "linear probe", "#1e88e5")):
+        fig.add_trace(go.Bar(name=label, x=names, y=[families[f].get(key) for f in names], marker_color=colour,
+                             hovertemplate="%{x}: %{y}<extra>" + label + "</extra>"))
+    fig.add_trace(go.Scatter(name="properties", x=names, y=[families[f]["properties"] for f in names], mode="markers",
+                             marker=dict(symbol="line-ew-open", size=40, color="black")))
+    fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=20, b=10),
+                      yaxis=dict(title="properties captured"), legend=dict(orientation="h", y=1.15))
+    return fig

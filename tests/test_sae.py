@@ -251,3 +251,34 @@ def test_sae_train_and_report_commands_write_what_the_page_reads(tmp_path, capsy
     assert printed["hook"] == "blocks.0.hook_resid_post" and printed["reconstruction"]["d_sae"] == 64
     assert {"cfg.json", "sae_weights.safetensors", "training.json", "report.json", "top_positions.npz"} <= \
         {p.name for p in out.iterdir()}
+
+
+def test_the_sae_finding_counts_what_each_method_captures(tmp_path):
+    """A planted report: the SAE captures the first 10 'mine' squares and no legal move; the probe every
+    board square but three and every legal move. The finding counts exactly that, and quotes only numbers it holds."""
+    from othello_core.reports.findings import sae_finding
+
+    from .test_findings import unbacked_numbers
+    n = 6 * 64
+    sae_f1, probe_f1 = np.full(n, 0.5), np.full(n, 0.95)
+    sae_f1[64:74] = 0.97  # mine a1..b2
+    probe_f1[64:67] = 0.6  # the probe misses mine a1..c1
+    probe_f1[5 * 64:] = np.nan  # no probe reads the last move
+    positives = np.full(n, 100)
+    positives[27] = 0  # d4 is never empty: not scored
+    report = {"properties": {"f1": sae_f1.tolist()}, "positives": positives.tolist(),
+              "probe_properties": {"stream": 6, "f1": [None if np.isnan(v) else v for v in probe_f1]},
+              "reconstruction": {"d_sae": 4096}, "games": {"n": 600}}
+    folder = sae_folder(tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(report))
+    finding = sae_finding(tmp_path)
+    mine, empty, legal = finding["families"]["mine"], finding["families"]["empty"], finding["families"]["legal"]
+    assert (mine["sae_captured"], mine["probe_captured"], mine["sae_only"], mine["probe_only"]) == (10, 61, 3, 54)
+    assert empty["properties"] == 63 and legal["sae_captured"] == 0 and legal["probe_captured"] == 64
+    assert "probe_captured" not in finding["families"]["last_move"]
+    assert finding["board_state"] == {"properties": 191, "sae_captured": 10, "probe_captured": 188,
+                                      "sae_only": 3, "probe_only": 181}
+    assert finding["sae_ahead"][0]["property"] in {"a1 mine", "b1 mine", "c1 mine"}
+    assert unbacked_numbers(finding) == []
+    assert sae_finding(tmp_path / "elsewhere") is None

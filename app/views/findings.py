@@ -9,7 +9,7 @@ import streamlit as st
 from othello_core.analysis.probe_suite import compare_records
 from othello_core.reports.snippets import findings_snippet
 from app import common
-from app.figures import board_grid_figure, head_summary_figure, late_game_figure
+from app.figures import board_grid_figure, head_summary_figure, late_game_figure, sae_vs_probe_figure
 
 st.title("Findings")
 svc = common.service()
@@ -130,6 +130,18 @@ if late:
                "is best. About as many positions train each move's probe, so a drop is the stream's, not the data's.")
 else:
     st.info("These findings predate the late-game check: regenerate them.")
+st.header("(g) What the sparse autoencoder captures that the probes do not")
+g = findings.get("sae")
+if g:
+    st.markdown(f"**{g['sentence']}**")
+    st.plotly_chart(sae_vs_probe_figure(g["families"]), key="f_sae")
+    st.caption(f"Per board-state property on {g['games']} held-out games: the SAE's best single feature "
+               f"({g['d_sae']:,} features, the stream after layer {g['stream']}) against the shipped linear probe "
+               f"at that stream, both read as detectors; captured = F1 of at least {g['threshold']}. The black "
+               "ticks: how many properties of each family occur often enough to score. The Features page shows "
+               "each feature.")
+else:
+    st.info("No SAE finding yet: `python -m othello_core sae report`, then `python -m othello_core findings --only sae`.")
 st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
            f"({findings['wall_time_s']} s).")
 common.reproduce_expander(findings_snippet(svc.name))

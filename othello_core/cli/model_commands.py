@@ -257,7 +257,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
                               games=args.games, late_game_games=args.late_game_games, only=only, previous=previous)
     result["command"] = invocation() if not args.only else (previous or {}).get("command", invocation())
     out.write_text(json.dumps(result, indent=1))
-    for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles"):
+    for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles", "sae"):
         if result.get(key):
             print(f"[{key}] {result[key]['sentence']}")
     print(f"wrote {out} in {result['wall_time_s']} s")
