@@ -31,9 +31,10 @@ import numpy as np
 import torch
 
 from othello_core.analysis.activation_store import real_positions
+from othello_core.analysis.sae.training import collect_stream
 from othello_core.model.evaluate import evaluate
 from othello_core.rules.games import GameBatch
-from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
+from othello_core.rules.notation import square_to_name
 
 FAMILIES = ("empty", "mine", "theirs", "legal", "flipped", "last_move")
 BOARD_FAMILIES = ("empty", "mine", "theirs")
@@ -62,17 +63,9 @@ def board_properties(batch: GameBatch, pick: np.ndarray) -> np.ndarray:
 def stream_and_features(model, sae, batch: GameBatch, hook: str, stream: int,
                         batch_games: int = 100) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """``(x [rows, d], features [rows, d_sae], pick [rows, 2])`` at every real position of ``batch``."""
-    pick = real_positions(batch)
-    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
-    xs, fs = [], []
-    for start in range(0, len(tokens), batch_games):
-        _, cache = model.run_with_cache(tokens[start:start + batch_games], names_filter=hook,
-                                        stop_at_layer=max(stream, 1))
-        sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_games)]
-        x = cache[hook][sel[:, 0] - start, sel[:, 1]].float()
-        xs.append(x)
-        fs.append(sae.encode(x))
-    return torch.cat(xs), torch.cat(fs), pick
+    x = collect_stream(model, batch.squares, batch.lengths, hook, stream, batch_games, dtype=torch.float32)
+    feats = torch.cat([sae.encode(x[s:s + 8192]) for s in range(0, len(x), 8192)])
+    return x, feats, real_positions(batch)
 
 
 @torch.no_grad()
