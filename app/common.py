@@ -199,6 +199,15 @@ def steered_probs(source: str, moves: tuple[int, ...], position: int, feature: i
     return run(load_service(source), _feature_set(source), moves, position, feature, mode, scale, everywhere)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def feature_logit_effect(source: str, feature: int) -> np.ndarray:
+    """``[64]`` the feature's decoder direction through the unembedding (read under the service's lock)."""
+    from othello_core.analysis.sae.features import direct_logit_effect
+    service = load_service(source)
+    with service.locked() as model:
+        return direct_logit_effect(_feature_set(source), model, feature)
+
+
 def reproduce_expander(code: str) -> None:
     """The "Reproduce in a notebook" expander: the few lines of ``othello_core`` (from
     ``othello_core.reports.snippets``) that compute what the page shows; they end in ``result``."""

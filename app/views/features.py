@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from othello_core.analysis.sae.features import (
-    STEER_MODES, active_features, direct_logit_effect, probe_cosines, top_position_boards,
+    STEER_MODES, active_features, feature_row, probe_cosines, top_position_boards,
 )
 from othello_core.analysis.sae.report import KARVONEN, metric_rows
 from othello_core.reports.snippets import features_snippet
@@ -54,9 +54,7 @@ with left:
 with right:
     st.markdown(f"**{len(ranked)} strongest of {int((acts[position] > 0).sum())} active features** · "
                 "pick a row for its card")
-    table = [{"feature": f, "activation": round(a, 3), "tracks": features.best_property(f)[0],
-              "precision": round(features.best_property(f)[1], 2), "recall": round(features.best_property(f)[2], 2),
-              "what it is": features.describe(f).replace("**", "")} for f, a in ranked]
+    table = [feature_row(features, f, a) for f, a in ranked]
     picked = st.dataframe(table, hide_index=True, key="active_features", on_select="rerun",
                           selection_mode="single-row")
     rows = picked.selection.rows if picked else []
@@ -84,8 +82,7 @@ if svc.probes is not None and "mine_theirs" in svc.probes.linear:
                     key="feature_probe_cosines")
     c1.caption(f"Cosine of the decoder direction with the linear mine/theirs probe's class directions at the same "
                f"stream. Largest: {square_to_name(int(np.abs(cos).max(1).argmax()))}.")
-with svc.locked() as model:
-    effect = direct_logit_effect(features, model, feature)
+effect = common.feature_logit_effect(svc.name, feature)
 c2.plotly_chart(signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
 c2.caption("The decoder direction read straight through the unembedding (centred over the moves): what the "
            "direction alone pushes each move's logit by, before the last two layers respond.")

@@ -94,6 +94,13 @@ def active_features(acts: np.ndarray, k: int = 12) -> list[tuple[int, float]]:
     return [(int(f), float(acts[f])) for f in order if acts[f] > 0]
 
 
+def feature_row(features: FeatureSet, feature: int, activation: float) -> dict:
+    """One row of the page's table of active features."""
+    name, precision, recall, _ = features.best_property(feature)
+    return {"feature": feature, "activation": round(activation, 3), "tracks": name, "precision": round(precision, 2),
+            "recall": round(recall, 2), "what it is": features.describe(feature).replace("**", "")}
+
+
 def decoder_direction(features: FeatureSet, feature: int) -> torch.Tensor:
     return features.sae.W_dec[feature].detach().float()
 
