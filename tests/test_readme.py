@@ -1,6 +1,7 @@
 """The README's Python API example runs as written, on the bundled model."""
 import contextlib
 import io
+import json
 import re
 
 from .conftest import ROOT
@@ -20,3 +21,14 @@ def test_the_python_api_example_runs_and_reads_the_board():
     assert "True" in top and namespace["probs"].shape == (9, 64, 3)
     read = (namespace["probs"].argmax(-1) == namespace["analysis"].relative[namespace["position"]]).mean(-1)
     assert read[6] > 0.9 and read[6] > read[0]  # after layer 6 the board is there; the embedding has less
+
+
+def test_the_readme_sae_table_is_the_stored_reports():
+    """The README's SAE table is what `sae report --markdown` prints from the shipped reports."""
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.analysis.sae.report import REPORT_FILE, markdown_table
+    from othello_core.paths import BUNDLED_DIR
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- sae-table -->\n", 1)[1].split("<!-- /sae-table -->", 1)[0].strip()
+    trained, control = (json.loads((sae_folder(BUNDLED_DIR, control=c) / REPORT_FILE).read_text()) for c in (False, True))
+    assert table == markdown_table(trained, control)
