@@ -19,7 +19,7 @@ from othello_core.rules.board import replay
 from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import colour_classes, moves_to_tokens, token_probs_to_squares
 from othello_core.analysis.sae import metrics
-from othello_core.analysis.sae.recipe import sae_folder
+from othello_core.analysis.sae.recipe import SAERecipe, sae_folder
 from othello_core.analysis.sae.report import REPORT_FILE, TOP_FILE, load_top_positions
 from othello_core.analysis.sae.training import load_sae
 
@@ -67,7 +67,7 @@ class FeatureSet:
         return f"no single board property (best: {name}, F1 {f1:.2f}); {where}"
 
 
-def load_feature_set(model_folder: Path | str, hook: str = "blocks.5.hook_resid_post") -> FeatureSet:
+def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook) -> FeatureSet:
     """The SAE shipped beside a model; ``FileNotFoundError`` says how to make it when absent."""
     folder = sae_folder(model_folder, hook)
     if not (folder / "cfg.json").exists():

@@ -25,6 +25,7 @@ empty) are left out of coverage and reconstruction.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -45,9 +46,10 @@ MIN_POSITIVES = 20
 DENSE_FRACTION = 0.5  # a feature active on more than this share of positions is "dense"
 
 
-def property_names() -> list[str]:
+@lru_cache(maxsize=1)
+def property_names() -> tuple[str, ...]:
     """``"e4 mine"``-style names, family-major: index ``family * 64 + square``."""
-    return [f"{square_to_name(s)} {family}" for family in FAMILIES for s in range(64)]
+    return tuple(f"{square_to_name(s)} {family}" for family in FAMILIES for s in range(64))
 
 
 def board_properties(batch: GameBatch, pick: np.ndarray) -> np.ndarray:
