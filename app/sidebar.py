@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import common
 from app import state as S
+from app.tour_panel import tour_panel
 from othello_core.notation import format_moves
 from othello_core.user_input import escape_markdown, shown
 from othello_core.weights import UNVERIFIED
@@ -65,9 +66,11 @@ def step_controls() -> None:
     st.caption(f"**{cursor}/{len(line)}** moves: `{shown}`")
 
 
-def sidebar() -> None:
+def sidebar(url_path: str) -> None:
     with st.sidebar:
         st.markdown("### Othello-GPT Explorer")
         model_panel()
         st.divider()
         step_controls()
+        st.divider()
+        tour_panel(url_path)

@@ -127,3 +127,13 @@ def press_square(page, square: int, selector: str) -> None:
     point_at_square(page, square, selector)
     page.mouse.down()
     page.mouse.up()
+
+
+def edit_board(prefix: str, position: int, squares: str, target: str = "flip") -> str:
+    """A clickable "board as edited" by its element key (``app.edit_state.board_key``): the key names
+    the squares in the edit, so it changes with each click's outcome."""
+    return f".st-key-{prefix}_{position}_{target}_{squares or 'none'} .nsewdrag"
+
+
+def wait_for_text(page, text: str, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)

@@ -140,3 +140,33 @@ def test_no_deploy_button_or_developer_menu(server, page):
     wait_for_app(page)
     wait_for_board(page, play_board(1))
     assert page.get_by_text("Deploy", exact=True).count() == 0
+
+
+def test_clicking_discs_edits_them_and_e_toggles_the_edit(server, page):
+    from .browser import edit_board, wait_for_text
+    page.goto(server + "/interventions?moves=f5d6c3d3c4f4c5b3&edit=e4&edit_layers=5")
+    wait_for_app(page)
+    first = edit_board("edit_board", 7, "e4")
+    wait_for_board(page, first)
+    press_square(page, name_to_square("d4"), first)  # add d4
+    both = edit_board("edit_board", 7, "d4e4")
+    wait_for_board(page, both)
+    assert "edit=d4e4" in page.url
+    press_square(page, name_to_square("e4"), both)  # remove e4
+    wait_for_board(page, edit_board("edit_board", 7, "d4"))
+    assert "edit=d4" in page.url and "edit=d4e4" not in page.url
+    squares = page.locator(".st-key-edit_squares").inner_text()
+    assert "d4" in squares and "e4" not in squares  # the multiselect follows the board
+    page.keyboard.press("e")
+    wait_for_text(page, "Edit off")
+    wait_for_app(page)
+    assert "edit_on=0" in page.url
+    page.keyboard.press("e")
+    wait_for_text(page, "Edit on")
+    # a shared link reopens the edit
+    wait_for_app(page)
+    shared = page.context.browser.new_page(viewport={"width": 1500, "height": 1100})  # a new session
+    shared.goto(page.url)
+    wait_for_app(shared)
+    wait_for_board(shared, edit_board("edit_board", 7, "d4"))
+    shared.close()
