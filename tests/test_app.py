@@ -247,3 +247,17 @@ def test_add_the_current_state_as_a_slide_from_a_page():
     tour = at.session_state["tour"]
     assert len(tour.slides) == 1 and tour.slides[0].view == "probe" and tour.slides[0].settings["layer"] == "3"
     assert tour.slides[0].caption == "Layer {probes.figures.best_layer}"
+
+
+def test_tour_slides_reorder_delete_and_present():
+    at = app("f5d6c3d3")
+    for caption in ("first", "second"):
+        at.text_area(key="tour_caption").set_value(caption).run()
+        at.button(key="tour_add").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["first", "second"]
+    at.button(key="tour_down_0").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["second", "first"]
+    at.button(key="tour_delete_1").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["second"]
+    at.button(key="tour_present").click().run()
+    assert not at.exception and at.session_state["touring"] and "tour" not in at.query_params  # not a shipped one
