@@ -9,12 +9,12 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 
-from othello_core.board import Game, replay
-from othello_core.model_sources import SourcePolicy, resolve_source
-from othello_core.user_input import InputError, escape_markdown, excerpt, parse_int, shown
-from othello_core.vocab import colour_classes
-from othello_core.weights import ModelLoadError
-from othello_core.notation import MODEL_CONTEXT, MoveError, format_moves
+from othello_core.rules.board import Game, replay
+from othello_core.model.sources import SourcePolicy, resolve_source
+from othello_core.rules.user_input import InputError, escape_markdown, excerpt, parse_int, shown
+from othello_core.rules.vocab import colour_classes
+from othello_core.model.weights import ModelLoadError
+from othello_core.rules.notation import MODEL_CONTEXT, MoveError, format_moves
 
 from app import edit_state, view_state
 from app import state as S
@@ -33,7 +33,7 @@ _FAILED_LOCK = threading.Lock()
 def load_service(source: str):
     """The service of a resolved source, loaded once per process (at most ``MAX_MODELS`` kept). A
     failure raises, so it is never cached as a model."""
-    from othello_core.service import ModelService
+    from othello_core.analysis.service import ModelService
     return ModelService.load(source)
 
 

@@ -12,10 +12,10 @@ import streamlit as st
 
 from app import common
 from app import edit_state as E
-from othello_core.interventions import Edit, apply_edit
-from othello_core.notation import square_to_name
-from othello_core.plots import board_figure, selection_to_square
-from othello_core.vocab import relative_to_colour
+from othello_core.analysis.interventions import Edit, apply_edit
+from othello_core.rules.notation import square_to_name
+from app.figures import board_figure, selection_to_square
+from othello_core.rules.vocab import relative_to_colour
 
 ss = st.session_state
 TOGGLE_KEY = "E"  # keyboard shortcut of the on/off button

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from othello_core.interventions import Edit
-from othello_core.notation import MoveError, parse_moves, square_to_name
-from othello_core.user_input import InputError, parse_int
+from othello_core.analysis.interventions import Edit
+from othello_core.rules.notation import MoveError, parse_moves, square_to_name
+from othello_core.rules.user_input import InputError, parse_int
 
 TARGETS = ("flip", "blank", "mine", "theirs")
 METHODS = ("add", "set", "gradient")

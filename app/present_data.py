@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from othello_core.vocab import relative_to_colour
+from othello_core.rules.vocab import relative_to_colour
 
 
 def attention_on_squares(patterns: np.ndarray, moves, layer: int, head: int, position: int) -> np.ndarray:

@@ -8,9 +8,9 @@ import streamlit as st
 from app import common, edit_panel, edit_state
 from app import present_data as D
 from app.view_state import ViewSpec
-from othello_core.notation import square_to_name
-from othello_core.plots import board_figure
-from othello_core.vocab import relative_to_colour
+from othello_core.rules.notation import square_to_name
+from app.figures import board_figure
+from othello_core.rules.vocab import relative_to_colour
 
 SIZE = 600
 CONFIG = {"displayModeBar": False}

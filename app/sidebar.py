@@ -5,9 +5,9 @@ import streamlit as st
 from app import common
 from app import state as S
 from app.tour_panel import tour_panel
-from othello_core.notation import format_moves
-from othello_core.user_input import escape_markdown, shown
-from othello_core.weights import UNVERIFIED
+from othello_core.rules.notation import format_moves
+from othello_core.rules.user_input import escape_markdown, shown
+from othello_core.model.weights import UNVERIFIED
 
 
 def model_panel() -> None:

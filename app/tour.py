@@ -20,8 +20,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from othello_core.board import parse_game
-from othello_core.notation import MoveError
+from othello_core.rules.board import parse_game
+from othello_core.rules.notation import MoveError
 
 from app.view_state import VIEWS
 

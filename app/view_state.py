@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from othello_core.user_input import InputError, parse_int
+from othello_core.rules.user_input import InputError, parse_int
 
 VIEWS = ("prediction", "probe", "edit", "attention")
 VIEW_LABELS = {"prediction": "Prediction", "probe": "Probe reading", "edit": "Edit: before / after",

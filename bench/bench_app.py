@@ -95,8 +95,8 @@ def page_reruns(url: str, query: str, browser, repeats: int = 5) -> dict[str, fl
 def analysis_ratio(repeats: int = 15) -> tuple[float, float]:
     import torch
 
-    from othello_core.games import random_games
-    from othello_core.service import ModelService
+    from othello_core.rules.games import random_games
+    from othello_core.analysis.service import ModelService
     service = ModelService.load("bundled")
     batch = random_games(1, seed=3)
     moves = tuple(batch.squares[0, :batch.lengths[0]].tolist())
@@ -114,8 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clicks", type=int, default=40)
     args = parser.parse_args()
-    from othello_core.games import random_games
-    from othello_core.notation import format_moves
+    from othello_core.rules.games import random_games
+    from othello_core.rules.notation import format_moves
     batch = random_games(1, seed=11)
     moves = batch.squares[0, :min(args.clicks, int(batch.lengths[0]))].tolist()
     results = {}

@@ -111,7 +111,7 @@ def point_at_square(page, square: int, selector: str) -> None:
     """As a person does: move the pointer onto the square and wait until the board shows it is over
     that square (plotly's hover label names it; hover is throttled, so pressing at once can land on
     a square the pointer crossed on the way)."""
-    from othello_core.notation import square_to_name
+    from othello_core.rules.notation import square_to_name
     x, y = board_cell_centre(page, square, selector)
     page.mouse.move(x, y, steps=4)
     chart = selector.rsplit(" ", 1)[0]  # the element-key container of the board

@@ -3,8 +3,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state as S
-from othello_core.notation import MoveError, parse_moves
-from othello_core.plots import selection_to_square
+from othello_core.rules.notation import MoveError, parse_moves
+from app.figures import selection_to_square
 
 from .conftest import ROOT
 
@@ -198,8 +198,8 @@ def test_circuits_page_picks_a_neuron_from_the_attribution():
 @pytest.mark.parametrize("page, says", [("views/probes.py", "No probes for"),
                                         ("views/interventions.py", "Edits use the model's probes")])
 def test_pages_that_need_probes_say_so_for_a_model_without_them(tmp_path, monkeypatch, page, says):
-    from othello_core.model import build_model
-    from othello_core.weights import ModelShape, save_model
+    from othello_core.model.hooked_transformer import build_model
+    from othello_core.model.weights import ModelShape, save_model
     monkeypatch.setenv("OTHELLO_MODEL_DIRS", str(tmp_path))  # the operator's model folder
     save_model(build_model(ModelShape(n_layers=1, d_model=32, n_heads=2, d_mlp=64), device="cpu"), tmp_path)
     at = app("f5d6", model=str(tmp_path)).switch_page(page).run()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from othello_core.notation import name_to_square
+from othello_core.rules.notation import name_to_square
 
 from .browser import (ARTIFACTS, chromium, chromium_path, play_board, press_square, streamlit_server, wait_for_app,
                       wait_for_board)
@@ -122,8 +122,8 @@ def test_presentation_steps_with_the_arrow_keys(server, page):
 
 
 def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server, page):
-    from othello_core.games import random_games
-    from othello_core.notation import format_moves
+    from othello_core.rules.games import random_games
+    from othello_core.rules.notation import format_moves
     batch = random_games(20, seed=5)
     row = int(np.argmax(batch.lengths))  # a game of 60 moves: the model reads 59
     page.goto(server + "/attention?moves=" + format_moves(batch.squares[row, :batch.lengths[row]].tolist()))

@@ -8,9 +8,9 @@ from app import edit_state as E
 from app import present_data as D
 from app import tour as T
 from app import view_state as V
-from othello_core.board import parse_game
-from othello_core.games import replay_batch
-from othello_core.notation import name_to_square as sq
+from othello_core.rules.board import parse_game
+from othello_core.rules.games import replay_batch
+from othello_core.rules.notation import name_to_square as sq
 
 from .conftest import ROOT
 
@@ -18,7 +18,7 @@ FINDINGS = json.loads((ROOT / "assets/models/bundled/findings.json").read_text()
 
 
 def relative_after(moves: str) -> np.ndarray:
-    from othello_core.vocab import colour_classes
+    from othello_core.rules.vocab import colour_classes
     board = parse_game(moves).board
     mover = board.to_move
     cells = colour_classes([board.cell(s) for s in range(64)])

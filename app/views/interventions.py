@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import common, edit_panel, edit_state
-from othello_core.attribution import edit_diff, summarize_edit_diff
-from othello_core.interventions import Edit
-from othello_core.notation import square_to_name
-from othello_core.plots import board_figure
-from othello_core.vocab import relative_to_colour
+from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
+from othello_core.analysis.interventions import Edit
+from othello_core.rules.notation import square_to_name
+from app.figures import board_figure
+from othello_core.rules.vocab import relative_to_colour
 
 ss = st.session_state
 st.title("Interventions")

@@ -8,7 +8,7 @@ import streamlit as st
 from app import common, present_views
 from app import tour as T
 from app.view_state import PROBES, VIEW_LABELS, VIEWS, ViewSpec
-from othello_core.user_input import escape_markdown
+from othello_core.rules.user_input import escape_markdown
 
 ss = st.session_state
 st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']{display:none}"
