@@ -13,10 +13,12 @@ from othello_core.model.sources import SourcePolicy, resolve_source
 from othello_core.model.weights import ModelLoadError
 from othello_core.rules.board import Game, replay
 from othello_core.rules.notation import MODEL_CONTEXT, MoveError, format_moves
-from othello_core.rules.user_input import escape_markdown, excerpt, shown
+from othello_core.rules.user_input import InputError, escape_markdown, excerpt, parse_int, shown
 from othello_core.rules.vocab import colour_classes
 
+from app import edit_state, view_state
 from app import state as S
+from app import tour as T
 
 MODEL_CHOICES = ("bundled", "synthetic", "championship")
 DEFAULT_MODEL = os.environ.get("OTHELLO_EXPLORER_MODEL", "bundled")
@@ -100,22 +102,72 @@ def init_state() -> None:
     if "line" in ss:
         return
     params = dict(st.query_params)
+    ss["model"] = str(params.get("model", DEFAULT_MODEL))[:1000]
+    ss["redo_hint"] = None
+    apply_query(params)
+    if params.get("tour"):
+        open_tour(params, apply_slide="moves" not in params)
+
+
+def apply_query(params: dict) -> None:
+    """Set the game, position, layer, edit and Present view a link (or a slide) names; what it got
+    wrong is flashed on the next page drawn."""
+    ss = st.session_state
     loaded = S.from_query(params)
     ss["line"], ss["cursor"] = loaded.line, loaded.cursor
+    ss["layer"] = loaded.layer
+    edit, edit_notes = edit_state.from_query(params)
+    view, view_notes = view_state.from_query(params)
+    ss["edit"], ss["view"] = edit, view
+    notes = loaded.notes + edit_notes + view_notes
     if loaded.error:
         err = loaded.error
         ss["flash_error"] = (f"The shared link's moves are not a legal game: move {err.index + 1} "
                              f"(“{shown(err.move)}”): {escape_markdown(err.detail)}")
-    elif loaded.notes:
-        ss["flash_error"] = escape_markdown("The shared link was read in part: " + "; ".join(loaded.notes) + ".")
-    ss["model"] = str(params.get("model", DEFAULT_MODEL))[:1000]
-    ss["layer"] = loaded.layer
-    ss["redo_hint"] = None
+    elif notes:
+        ss["flash_error"] = escape_markdown("The shared link was read in part: " + "; ".join(notes) + ".")
+
+
+def open_tour(params: dict, apply_slide: bool) -> None:
+    """Open the shipped tour ``?tour=NAME`` at ``?slide=N`` (1-based)."""
+    ss = st.session_state
+    try:
+        opened = T.shipped(str(params["tour"])[:100])
+    except T.TourError as err:
+        ss["flash_error"] = escape_markdown(str(err))
+        return
+    try:
+        index = parse_int(params.get("slide", 1), "the link's slide", 1, max(1, len(opened.slides))) - 1
+    except InputError as err:
+        ss["flash_error"] = escape_markdown(f"{err}; showing the first slide")
+        index = 0
+    ss["tour"], ss["tour_shipped"], ss["touring"] = opened, opened.name, True
+    go_to_slide(index, apply=apply_slide)
+
+
+def go_to_slide(index: int, apply: bool = True) -> None:
+    ss = st.session_state
+    tour = ss.get("tour")
+    if not tour or not tour.slides:
+        return
+    ss["slide"] = max(0, min(len(tour.slides) - 1, index))
+    if apply:
+        apply_query(tour.slides[ss["slide"]].params())
+
+
+def query_state() -> dict[str, str]:
+    """The URL parameters of the current state (game, position, model, layer, edit, view, tour)."""
+    ss = st.session_state
+    wanted = S.to_query(ss["line"], ss["cursor"], ss.get("model", DEFAULT_MODEL), ss.get("layer"))
+    wanted.update(edit_state.to_query(ss.get("edit")))
+    wanted.update(view_state.to_query(ss.get("view")))
+    if ss.get("touring") and ss.get("tour_shipped"):
+        wanted.update(tour=ss["tour_shipped"], slide=str(ss.get("slide", 0) + 1))
+    return wanted
 
 
 def sync_url() -> None:
-    ss = st.session_state
-    wanted = S.to_query(ss["line"], ss["cursor"], ss.get("model", DEFAULT_MODEL), ss.get("layer"))
+    wanted = query_state()
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 

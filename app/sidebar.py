@@ -6,6 +6,7 @@ from othello_core.rules.notation import format_moves
 from othello_core.rules.user_input import escape_markdown, shown
 from app import common
 from app import state as S
+from app.tour_panel import tour_panel
 
 
 def model_panel() -> None:
@@ -64,9 +65,11 @@ def step_controls() -> None:
     st.caption(f"**{cursor}/{len(line)}** moves: `{shown}`")
 
 
-def sidebar() -> None:
+def sidebar(url_path: str) -> None:
     with st.sidebar:
         st.markdown("### Othello-GPT Explorer")
         model_panel()
         st.divider()
         step_controls()
+        st.divider()
+        tour_panel(url_path)

@@ -23,6 +23,8 @@ pages = [
 ]
 page = st.navigation(pages)
 if page.url_path != "present":
-    sidebar()
-common.sync_url()
-page.run()
+    sidebar(page.url_path)
+try:
+    page.run()
+finally:  # after the page, so what it chose this run (an edit's first square, a slide) is in the link too
+    common.sync_url()

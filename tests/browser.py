@@ -76,12 +76,11 @@ def chromium():
 
 
 def wait_for_app(page, timeout_ms: int = 90_000) -> None:
-    """Until Streamlit has finished running the script (no 'running' indicator)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
-                   return !s || !s.innerText.includes('Running'); }""", timeout=timeout_ms)
-    page.wait_for_timeout(300)
+    """Until Streamlit has finished running the script: the app root's ``data-test-script-state`` is
+    ``notRunning`` (the status widget is hidden under toolbarMode minimal, so it cannot tell), then
+    until the browser has painted twice (plotly draws on the next frames)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def play_board(moves: int, cursor: int | None = None) -> str:
@@ -127,3 +126,13 @@ def press_square(page, square: int, selector: str) -> None:
     point_at_square(page, square, selector)
     page.mouse.down()
     page.mouse.up()
+
+
+def edit_board(prefix: str, position: int, squares: str, target: str = "flip") -> str:
+    """A clickable "board as edited" by its element key (``app.edit_state.board_key``): the key names
+    the squares in the edit, so it changes with each click's outcome."""
+    return f".st-key-{prefix}_{position}_{target}_{squares or 'none'} .nsewdrag"
+
+
+def wait_for_text(page, text: str, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)

@@ -168,10 +168,11 @@ def test_interventions_page_toggles_a_live_edit():
     at.selectbox(key="edit_method").set_value("set").run()
     after_chart = lambda: next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_after"))  # noqa: E731
     assert "After edit" in after_chart().proto.spec
-    at.toggle(key="edit_on").set_value(False).run()
+    at.button(key="edit_toggle").click().run()  # the E key presses this button
     assert not at.exception and "Edit off" in after_chart().proto.spec
+    assert at.query_params["edit_on"] == "0" and at.query_params["edit_method"] == "set"
     at.multiselect(key="edit_layers").set_value([]).run()
-    assert any("at least one square and one layer" in i.value for i in at.info)
+    assert any("and one layer" in i.value for i in at.info)
 
 
 def test_edit_decomposition_answers_in_a_sentence():
@@ -228,3 +229,59 @@ def test_features_page_says_how_to_make_an_sae_for_a_model_without_one(tmp_path,
     at = app("f5d6", model=str(tmp_path)).switch_page("views/features.py").run()
     assert not at.exception, at.exception
     assert any("No sparse autoencoder" in i.value and "sae train" in i.value for i in at.info)
+
+
+def test_an_edit_in_the_link_reopens_and_the_squares_box_follows_it():
+    at = app("f5d6c3d3c4f4c5b3", edit="d4e4", edit_layers="5", edit_scale="0.25")
+    at.switch_page("views/interventions.py").run()
+    assert not at.exception
+    assert at.multiselect(key="edit_squares").value == [27, 28]
+    assert at.multiselect(key="edit_layers").value == [5] and at.slider(key="edit_scale").value == 0.25
+    at.multiselect(key="edit_squares").set_value([28]).run()
+    assert at.query_params["edit"] == "e4"
+    assert any(c.proto.id.endswith("-edit_board_7_flip_e4") for c in at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("view, extra", [("prediction", {}), ("probe", {"layer": "6"}),
+                                         ("edit", {"edit": "e4", "edit_layers": "5"}),
+                                         ("attention", {"layer": "2", "head": "2"})])
+def test_present_shows_each_view(view, extra):
+    at = app("f5d6c3d3c4f4c5b3", view=view, **extra).switch_page("views/present.py").run()
+    assert not at.exception
+    charts = [c.proto.id for c in at.get("plotly_chart")]
+    assert any(c.endswith("-present_view") for c in charts), charts
+    assert at.query_params["view"] == view
+
+
+def test_a_shipped_tour_opens_by_url_and_steps_through_its_slides():
+    at = app(tour="probes").switch_page("views/present.py").run()
+    assert not at.exception and at.session_state["slide"] == 0
+    assert at.query_params["tour"] == "probes" and at.query_params["slide"] == "1"
+    at.button(key="present_next").click().run()
+    assert at.session_state["slide"] == 1 and at.session_state["view"].probe == "mine_theirs"
+    assert any("97.8%" in m.value or "%" in m.value for m in at.markdown if "linear" in m.value.lower())
+    at.button(key="present_next").click().run()
+    assert at.session_state["view"].probe == "black_white" and at.query_params["slide"] == "3"
+
+
+def test_add_the_current_state_as_a_slide_from_a_page():
+    at = app("f5d6c3d3", layer="3").switch_page("views/probes.py").run()
+    at.text_area(key="tour_caption").set_value("Layer {probes.figures.best_layer}").run()
+    at.button(key="tour_add").click().run()
+    tour = at.session_state["tour"]
+    assert len(tour.slides) == 1 and tour.slides[0].view == "probe" and tour.slides[0].settings["layer"] == "3"
+    assert tour.slides[0].caption == "Layer {probes.figures.best_layer}"
+
+
+def test_tour_slides_reorder_delete_and_present():
+    at = app("f5d6c3d3")
+    for caption in ("first", "second"):
+        at.text_area(key="tour_caption").set_value(caption).run()
+        at.button(key="tour_add").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["first", "second"]
+    at.button(key="tour_down_0").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["second", "first"]
+    at.button(key="tour_delete_1").click().run()
+    assert [s.caption for s in at.session_state["tour"].slides] == ["second"]
+    at.button(key="tour_present").click().run()
+    assert not at.exception and at.session_state["touring"] and "tour" not in at.query_params  # not a shipped one

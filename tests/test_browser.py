@@ -60,7 +60,7 @@ def test_clicking_legal_squares_plays_moves(server, page):
 def test_an_illegal_paste_shows_the_error_and_keeps_the_position(server, page):
     page.goto(server + "/?moves=f5d6")
     wait_for_app(page)
-    box = page.locator("textarea").first
+    box = page.locator('[data-testid="stForm"] textarea[aria-label="Paste moves"]')  # the sidebar has a textarea too
     box.fill("f5 d6 c3 h8")
     page.get_by_role("button", name="Load moves").click()
     page.wait_for_function("() => document.body.innerText.includes('flips nothing')", timeout=60_000)
@@ -140,3 +140,70 @@ def test_no_deploy_button_or_developer_menu(server, page):
     wait_for_app(page)
     wait_for_board(page, play_board(1))
     assert page.get_by_text("Deploy", exact=True).count() == 0
+
+
+def test_clicking_discs_edits_them_and_e_toggles_the_edit(server, page):
+    from .browser import edit_board, wait_for_text
+    page.goto(server + "/interventions?moves=f5d6c3d3c4f4c5b3&edit=e4&edit_layers=5")
+    wait_for_app(page)
+    first = edit_board("edit_board", 7, "e4")
+    wait_for_board(page, first)
+    press_square(page, name_to_square("d4"), first)  # add d4
+    both = edit_board("edit_board", 7, "d4e4")
+    wait_for_board(page, both)
+    assert "edit=d4e4" in page.url
+    press_square(page, name_to_square("e4"), both)  # remove e4
+    wait_for_board(page, edit_board("edit_board", 7, "d4"))
+    assert "edit=d4" in page.url and "edit=d4e4" not in page.url
+    squares = page.locator(".st-key-edit_squares").inner_text()
+    assert "d4" in squares and "e4" not in squares  # the multiselect follows the board
+    page.keyboard.press("e")
+    wait_for_text(page, "Edit off")
+    wait_for_app(page)
+    assert "edit_on=0" in page.url
+    page.keyboard.press("e")
+    wait_for_text(page, "Edit on")
+    # a shared link reopens the edit
+    wait_for_app(page)
+    shared = page.context.browser.new_page(viewport={"width": 1500, "height": 1100})  # a new session
+    shared.goto(page.url)
+    wait_for_app(shared)
+    wait_for_board(shared, edit_board("edit_board", 7, "d4"))
+    shared.close()
+
+
+@pytest.mark.parametrize("view, extra, expect", [
+    ("prediction", "", "Top-1:"),
+    ("probe", "&layer=6", "squares right"),
+    ("edit", "&edit=e4&edit_layers=5", "Legality changed by the edit"),
+    ("attention", "&layer=2&head=2", "Head L2H2"),
+])
+def test_present_shows_each_view_large_without_sidebar_or_toolbar(server, page, view, extra, expect):
+    from .browser import wait_for_text
+    page.goto(server + f"/present?moves=f5d6c3d3c4f4c5b3&view={view}{extra}")
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-present_view .main-svg", timeout=90_000)
+    wait_for_text(page, expect)
+    assert page.locator(".st-key-present_view .main-svg").first.bounding_box()["width"] >= 550  # large
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    if view == "edit":
+        page.keyboard.press("e")
+        wait_for_text(page, "Edit off: P(move)")
+
+
+def test_a_shipped_tour_by_url_steps_with_the_arrow_keys(server, page):
+    from .browser import wait_for_text
+    page.goto(server + "/present?tour=probes")
+    wait_for_app(page)
+    wait_for_text(page, "slide 1 / 5")
+    page.keyboard.press("ArrowRight")
+    wait_for_text(page, "slide 2 / 5")
+    wait_for_app(page)
+    assert "slide=2" in page.url and "view=probe" in page.url
+    wait_for_text(page, "of cells at layer")  # the caption, its figures filled from findings.json
+    assert "{" not in page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts().__str__()
+    page.keyboard.press("ArrowRight")
+    wait_for_text(page, "slide 3 / 5")
+    page.keyboard.press("ArrowLeft")
+    wait_for_text(page, "slide 2 / 5")

@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
-from othello_core.analysis.interventions import Edit, apply_edit, single_layer_grid
+from othello_core.analysis.interventions import Edit, single_layer_grid
 from othello_core.reports.snippets import interventions_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
-from app import common
+from app import common, edit_panel, edit_state
 from app.figures import board_figure
 
 ss = st.session_state
@@ -22,13 +22,6 @@ analysis, position = common.analysed_position()
 if position is None or analysis.to_move[position] == 0:
     st.info("Go to a position with a next move (play or paste at least one move) to edit it.")
     st.stop()
-
-
-@st.cache_data(max_entries=64, show_spinner="Running the edited model…")
-def edited(source: str, moves: tuple, position: int, edit_fields: tuple):
-    service = common.load_service(source)
-    clean = common.analyze(source, moves).move_probs[position]  # cached: saves the clean forward
-    return apply_edit(service, moves, position, Edit(**dict(edit_fields)), clean_probs=clean)
 
 
 @st.cache_data(max_entries=32, show_spinner="Decomposing the edit…")
@@ -43,54 +36,28 @@ relative = analysis.relative[position]
 to_move = int(analysis.to_move[position])
 
 with st.container(border=True):
-    c1, c2, c3 = st.columns([2, 1, 1])
-    target = c2.selectbox("Make the squares", ["flip", "blank", "mine", "theirs"], key="edit_target",
-                          format_func={"flip": "flip mine↔theirs", "blank": "blank", "mine": "mine",
-                                       "theirs": "theirs"}.get)
-    pool = np.flatnonzero(relative != 0) if target in ("flip", "blank") else np.flatnonzero(relative == 0)
-    squares = c1.multiselect("Squares", [int(s) for s in pool], format_func=square_to_name,
-                             default=[int(pool[0])] if len(pool) else [], key=f"edit_squares_{position}_{target}")
-    enabled = c3.toggle("Edit on", value=True, key="edit_on")
-    c4, c5, c6 = st.columns([2, 1, 1])
-    layers = c4.multiselect("Edit the residual stream after layer(s)", list(range(1, svc.n_layers + 1)),
-                            default=[max(1, svc.n_layers // 2)], key="edit_layers")
-    method = c5.selectbox("Method", ["add", "set", "gradient"], key="edit_method",
-                          help="add: x += scale·|x|·d; set: coordinate along d := scale·|x|; "
-                               "gradient: optimise x so the MLP probe reads the edited board (Li et al.)")
-    positions = c6.radio("Positions", ["last", "all"], horizontal=True, key="edit_positions")
-    if method == "gradient":
-        g1, g2, g3 = st.columns(3)
-        params = {"steps": g1.slider("steps", 5, 100, 30, key="edit_steps"),
-                  "lr": g2.select_slider("lr", [0.01, 0.03, 0.1, 0.3, 1.0], 0.1, key="edit_lr"),
-                  "reg": g3.select_slider("regulariser", [0.0, 0.001, 0.01, 0.1, 1.0], 0.01, key="edit_reg"),
-                  "scale": 1.0}
-    else:
-        params = {"scale": st.slider("scale (fraction of the residual norm)", 0.0, 2.0, 0.5, 0.05,
-                                     key="edit_scale")}
+    edit_panel.controls(relative, svc.n_layers)
 
-if not squares or not layers:
-    st.info("Pick at least one square and one layer.")
-    st.stop()
-
-edit = Edit(tuple(squares), target, tuple(sorted(layers)), positions, method, **params)
-result = edited(svc.name, analysis.moves, position, tuple(sorted(edit.__dict__.items())))
-probs = result.edited_probs if enabled else result.clean_probs
-
+spec = edit_panel.current()
+edit = edit_state.to_edit(spec, relative)
+result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
 b1, b2, b3 = st.columns(3)
-changed = np.zeros(64, bool)
-changed[list(squares)] = True
 with b1:
-    cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
-    st.plotly_chart(board_figure(cells, flipped=changed if enabled else None, size=360,
-                                 title="Board as edited" if enabled else "True board"),
-                    key="edit_board", config={"displayModeBar": False}, width="content")
+    edit_panel.clickable_board("edit_board", position, result, relative, to_move, size=360)
+if result is None:
+    st.info("Pick at least one square (click a disc on the board) and one layer.")
+    st.stop()
+enabled = spec.on
+probs = result.edited_probs if enabled else result.clean_probs
+cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
 with b2:
     st.plotly_chart(board_figure(cells, heat=result.clean_probs, legal=result.legal_before, size=360,
                                  title="Before: P(move) · true legal"),
                     key="edit_before", config={"displayModeBar": False}, width="content")
 with b3:
-    st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after, size=360,
-                                 title=("After edit" if enabled else "Edit off") + ": P(move) · edited legal"),
+    st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
+                                 size=360, title=("After edit" if enabled else "Edit off") + ": P(move) · "
+                                 + ("edited legal" if enabled else "true legal")),
                     key="edit_after", config={"displayModeBar": False}, width="content")
 
 e = result.errors

@@ -1,60 +1,96 @@
-"""Present: a large board and the model's prediction, stepping with buttons or arrow keys."""
+"""Present: for a reading group, large. The board and one chosen view, stepping through the game
+(or a tour's slides) with Prev/Next or the arrow keys; no sidebar."""
+
+import json
 
 import streamlit as st
 
 from othello_core.reports.snippets import present_snippet
-from othello_core.rules.notation import square_to_name
-from app import common
-from app.figures import board_figure
+from othello_core.rules.user_input import escape_markdown
+from app import common, present_views
+from app import tour as T
+from app.view_state import PROBES, VIEW_LABELS, VIEWS, ViewSpec
 
 ss = st.session_state
-st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']"
-            "{display:none}</style>", unsafe_allow_html=True)
+st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']{display:none}"
+            "[data-testid='stMarkdownContainer'] p{font-size:1.45rem;line-height:1.5}</style>",
+            unsafe_allow_html=True)
+if ss.get("flash_error"):
+    st.error(ss.pop("flash_error"))
 
 
-def go(delta: int) -> None:
-    ss["cursor"] = common.S.step(ss["line"], ss["cursor"], delta)
+@st.cache_data(max_entries=8, show_spinner=False)
+def findings(path: str, mtime: float) -> dict:
+    return json.loads(open(path).read())
 
 
+def step(delta: int, touring: bool) -> None:
+    if touring:
+        common.go_to_slide(ss["slide"] + delta)
+    else:
+        ss["cursor"] = common.S.step(ss["line"], ss["cursor"], delta)
+
+
+def leave_tour() -> None:
+    ss["touring"] = False
+
+
+tour = ss.get("tour")
+touring = bool(ss.get("touring") and tour and tour.slides)
 line, cursor = ss["line"], ss["cursor"]
-nav = st.columns([1, 1, 1, 6])
-nav[0].button("◀ Prev", key="present_prev", on_click=go, args=(-1,), disabled=cursor == 0)
-nav[1].button("Next ▶", key="present_next", on_click=go, args=(1,), disabled=cursor >= len(line))
-nav[2].page_link("views/play.py", label="Exit", icon=":material/close:")
-nav[3].markdown(f"### Move {cursor} / {len(line)}"
-                + (f" · last: {square_to_name(line[cursor - 1])}" if cursor else ""))
-if not line:
-    st.info("Load a game on the Play page first (random, pasted, or an eOthello game).")
+at_start = ss["slide"] == 0 if touring else cursor == 0
+at_end = ss["slide"] == len(tour.slides) - 1 if touring else cursor >= len(line)
+nav = st.columns([1, 1, 1, 5])
+nav[0].button("◀ Prev", key="present_prev", on_click=step, args=(-1, touring), disabled=at_start, shortcut="Left")
+nav[1].button("Next ▶", key="present_next", on_click=step, args=(1, touring), disabled=at_end, shortcut="Right")
+if touring:
+    nav[2].button("Leave tour", key="present_leave", icon=":material/close:", on_click=leave_tour)
+    nav[3].markdown(f"### {escape_markdown(tour.title)} · slide {ss['slide'] + 1} / {len(tour.slides)} · "
+                    f"move {cursor} / {len(line)}")
+else:
+    nav[2].page_link("views/play.py", label="Exit", icon=":material/close:")
+    nav[3].markdown(f"### Move {cursor} / {len(line)}")
 
-game = common.game()
-board = game.board
-cells, legal = common.board_arrays(board)
+svc = common.service()
 analysis, position = common.analysed_position()
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(board_figure(cells, last_move=line[cursor - 1] if cursor else None, size=620,
-                                 legal=legal),
-                    key="present_board", config={"displayModeBar": False}, width="content")
-with right:
-    if position is not None:
-        st.plotly_chart(board_figure(cells, heat=analysis.move_probs[position],
-                                     legal=analysis.legal[position], size=620,
-                                     title="Model: P(next move)"),
-                        key="present_pred", config={"displayModeBar": False}, width="content")
-common.reproduce_expander(present_snippet(line, position, common.service().name) if position is not None
-                          else present_snippet(game.moves, None))
+n_heads = analysis.patterns.shape[1] if analysis is not None else 1
+spec = ss.get("view") or ViewSpec()
+with st.expander("View", expanded=not touring):
+    v1, v2, v3 = st.columns([3, 2, 1])
+    ss["present_view_pick"] = spec.view
+    v1.radio("Show beside the board", VIEWS, format_func=VIEW_LABELS.get, horizontal=True, key="present_view_pick",
+             on_change=lambda: ss.update(view=spec.with_(view=ss["present_view_pick"])))
+    layer = ss.get("layer") if ss.get("layer") is not None else (svc.n_layers * 3) // 4
+    if spec.view in ("probe", "attention"):
+        high = svc.n_layers if spec.view == "probe" else svc.n_layers - 1
+        layer = min(layer, high)
+        ss["present_layer"] = layer
+        v2.slider("Layer" if spec.view == "attention" else "Layer (0 = embedding)", 0, high, key="present_layer", on_change=lambda: ss.update(layer=ss["present_layer"]))
+    if spec.view == "attention":
+        ss["present_head"] = min(spec.head, n_heads - 1)
+        v3.selectbox("Head", list(range(n_heads)), key="present_head",
+                     on_change=lambda: ss.update(view=spec.with_(head=ss["present_head"])))
+    if spec.view == "probe":
+        ss["present_probe"] = spec.probe
+        v3.selectbox("Probe", PROBES, key="present_probe", format_func=lambda k: k.replace("_", "/"),
+                     on_change=lambda: ss.update(view=spec.with_(probe=ss["present_probe"])))
 
-# Arrow keys click the buttons (the iframe is same-origin with the app).
-st.iframe("""<script>
-const doc = window.parent.document;
-if (!doc.__othelloKeys) {
-  doc.__othelloKeys = true;
-  doc.addEventListener('keydown', (e) => {
-    if (['INPUT', 'TEXTAREA'].includes(e.target.tagName)) return;
-    const label = e.key === 'ArrowRight' ? 'Next' : e.key === 'ArrowLeft' ? 'Prev' : null;
-    if (!label) return;
-    const btn = [...doc.querySelectorAll('button')].find(b => b.innerText.includes(label));
-    if (btn && !btn.disabled) btn.click();
-  });
-}
-</script>""", height=1)
+if touring:
+    caption = tour.slides[ss["slide"]].caption
+    path = svc.folder / "findings.json"
+    try:
+        values = findings(str(path), path.stat().st_mtime) if T.placeholders(caption) else {}
+        st.markdown(T.fill(caption, values))
+    except FileNotFoundError:
+        st.error(f"This slide quotes findings, and {svc.name} has none: run `python -m othello_core findings "
+                 f"--model {svc.name}` or switch to the bundled model.")
+    except T.PlaceholderError as err:
+        st.error(escape_markdown(str(err)))
+
+if not line:
+    st.info("Load a game on the Play page first (random, pasted, or an eOthello game), or open a tour.")
+game = common.game()
+cells, legal = common.board_arrays(game.board)
+present_views.show(spec, svc, analysis, position, cells, legal, line[cursor - 1] if cursor else None, layer)
+common.reproduce_expander(present_snippet(line, position, svc.name) if position is not None
+                          else present_snippet(game.moves, None))
