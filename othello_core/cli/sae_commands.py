@@ -41,23 +41,24 @@ def _tqdm(items, desc: str = "", total: int | None = None):
 
 
 def _cached_acts(args: argparse.Namespace, recipe: SAERecipe, digest: str):
-    """Activations saved by an earlier collection (``--acts-cache``), checked to be this model's on these games."""
+    """``(activations, seconds their collection took)`` saved by an earlier collection (``--acts-cache``),
+    checked to be this model's on these games; ``(None, None)`` without one."""
     if not args.acts_cache or not Path(args.acts_cache).exists():
-        return None
+        return None, None
     import torch
     saved = torch.load(args.acts_cache)
     if saved["hash"] != digest or saved["games"] != recipe.games or saved["seed"] != recipe.seed:
         raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
-    return saved["acts"]
+    return saved["acts"], float(saved["seconds"])
 
 
 def cmd_sae_train(args: argparse.Namespace) -> int:
     from othello_core.analysis.sae.training import run_recipe
     recipe = _recipe(args)
     name, model, digest = _models(args)
-    acts = _cached_acts(args, recipe, digest)
+    acts, collect_s = _cached_acts(args, recipe, digest)
     folder = _folder(args, recipe.hook)
-    info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts)
+    info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts, collect_s=collect_s)
     print(json.dumps(info, indent=1) if args.json else
           f"SAE on {recipe.hook} of {name}: {info['tokens']:,} tokens, {info['training_samples']:,} samples, "
           f"collect {info['collect_tokens_per_s']:,.0f} tokens/s, train {info['train_tokens_per_s']:,.0f} "
@@ -109,7 +110,7 @@ def cmd_sae_compare(args: argparse.Namespace) -> int:
     recipe = _recipe(args)
     name, model, digest = _models(args)
     start = time.time()
-    acts = _cached_acts(args, recipe, digest)
+    acts, _ = _cached_acts(args, recipe, digest)
     if acts is None:
         games = random_games(recipe.games, seed=recipe.seed)
         acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch, _tqdm)

@@ -139,8 +139,10 @@ def read_training_info(folder: Path | str) -> dict:
 
 
 def run_recipe(model, recipe: SAERecipe, folder: Path | str, model_name: str, model_hash: str,
-               progress: Progress | None = None, acts: torch.Tensor | None = None) -> dict:
-    """Collect (unless ``acts`` is given), train and save; returns what ``training.json`` records."""
+               progress: Progress | None = None, acts: torch.Tensor | None = None,
+               collect_s: float | None = None) -> dict:
+    """Collect (unless ``acts`` is given, collected earlier in ``collect_s`` seconds), train and save;
+    returns what ``training.json`` records."""
     device = str(next(model.parameters()).device)
     t0 = time.perf_counter()
     if acts is None:
@@ -148,6 +150,8 @@ def run_recipe(model, recipe: SAERecipe, folder: Path | str, model_name: str, mo
         acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream,
                               recipe.collect_batch, progress)
     t1 = time.perf_counter()
+    if collect_s is not None:
+        t0 = t1 - collect_s
     sae = train_sae(acts, recipe, model_name, device)
     t2 = time.perf_counter()
     samples = _steps(recipe, len(acts)) * recipe.batch_size
@@ -155,6 +159,7 @@ def run_recipe(model, recipe: SAERecipe, folder: Path | str, model_name: str, mo
             "device": device, "torch_threads": torch.get_num_threads(), "tokens": len(acts),
             "training_samples": samples, "collect_s": round(t1 - t0, 1), "train_s": round(t2 - t1, 1),
             "wall_s": round(t2 - t0, 1), "collect_tokens_per_s": round(len(acts) / max(t1 - t0, 1e-9), 1),
-            "train_tokens_per_s": round(samples / max(t2 - t1, 1e-9), 1)}
+            "train_tokens_per_s": round(samples / max(t2 - t1, 1e-9), 1),
+            "activations": "collected earlier (--acts-cache)" if collect_s is not None else "collected in this run"}
     save_sae(sae, folder, info)
     return info
