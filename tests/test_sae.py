@@ -231,6 +231,8 @@ def test_the_shipped_sae_loads_with_saelens_and_reproduces_its_report():
     with torch.no_grad():
         x, feats, _ = metrics.stream_and_features(model, features.sae, small, features.hook, features.stream)
         stats = metrics.reconstruction_stats(features.sae, x, feats)
+    assert len(features.report["probe_properties"]["f1"]) == 6 * 64  # the probes' side of findings (g)
+    assert features.control_report is not None and features.control_report["hook"] == features.hook
     stated = features.report["reconstruction"]
     assert stats["explained_variance"] == pytest.approx(stated["explained_variance"], abs=0.02)
     assert stats["l0"] == pytest.approx(stated["l0"], rel=0.1)

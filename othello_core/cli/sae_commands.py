@@ -84,7 +84,9 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
     folder = _folder(args, hook)
     sae = load_sae(folder)
     batch = measurement_games(args.games)
-    report, feats, pick = measure_sae(ModelService(model, name, weights_hash=digest), sae, hook, args.stream,
+    # the trained model's service carries its probes (the report sets them beside the SAE); the control has none
+    service = ModelService(model, name, weights_hash=digest) if args.control else ModelService.load(args.model)
+    report, feats, pick = measure_sae(service, sae, hook, args.stream,
                                       batch, progress=_tqdm, splice_games=args.splice_games)
     report["training"] = read_training_info(folder)
     report["hook"], report["model"] = hook, name
