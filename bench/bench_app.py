@@ -53,7 +53,7 @@ def click_latencies(url: str, moves: list[int], browser) -> tuple[float, list[fl
     return cold, times, dropped
 
 
-PAGES = ("", "probes", "interventions", "circuits", "attention", "findings", "model", "present")
+PAGES = ("", "probes", "interventions", "circuits", "attention", "features", "findings", "model", "present")
 RERUN = """() => { window.__rerun = new Promise((resolve) => {
   const app = document.querySelector('[data-testid="stApp"]');
   let start = null;
@@ -113,6 +113,7 @@ def analysis_ratio(repeats: int = 15) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clicks", type=int, default=40)
+    parser.add_argument("--reruns-only", action="store_true", help="only each page's rerun against Play's")
     args = parser.parse_args()
     from othello_core.rules.games import random_games
     from othello_core.rules.notation import format_moves
@@ -120,7 +121,7 @@ def main() -> None:
     moves = batch.squares[0, :min(args.clicks, int(batch.lengths[0]))].tolist()
     results = {}
     with chromium() as browser:
-        for label, env in (("model", {}), ("no-op", {"PYTHONPATH": str(ROOT / "bench" / "noop_model")})):
+        for label, env in () if args.reruns_only else (("model", {}), ("no-op", {"PYTHONPATH": str(ROOT / "bench" / "noop_model")})):
             start = time.perf_counter()
             with streamlit_server(env=env) as url:
                 server = time.perf_counter() - start
@@ -130,13 +131,16 @@ def main() -> None:
                   f"click -> updated board median {results[label] * 1000:6.0f} ms over {len(times)} clicks "
                   f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); dropped clicks {dropped} of "
                   f"{len(moves)} (target 0)")
-    print(f"click latency ratio model / no-op: {results['model'] / results['no-op']:.2f}x (target <= 1.2x)")
+    if results:
+        print(f"click latency ratio model / no-op: {results['model'] / results['no-op']:.2f}x (target <= 1.2x)")
     query = "moves=" + format_moves(moves[:20]) + "&edit=" + format_moves([moves[0]])
     with chromium() as browser, streamlit_server() as url:
         reruns = page_reruns(url, query, browser)
     play = reruns["play"]
     for name, seconds in reruns.items():
         print(f"rerun {name:>13}: {seconds * 1000:6.0f} ms = {seconds / play:.2f}x Play's (target <= 1.5x)")
+    if args.reruns_only:
+        return
     full, bare = analysis_ratio()
     print(f"full analysis {full * 1000:.1f} ms vs bare forward {bare * 1000:.1f} ms: "
           f"{full / bare:.2f}x (target <= 1.3x)")
