@@ -285,3 +285,15 @@ def test_tour_slides_reorder_delete_and_present():
     assert [s.caption for s in at.session_state["tour"].slides] == ["second"]
     at.button(key="tour_present").click().run()
     assert not at.exception and at.session_state["touring"] and "tour" not in at.query_params  # not a shipped one
+
+
+@pytest.mark.parametrize("tab, chart", [("Steer it", "steer_after"), ("Where it fires", "feature_top_0"),
+                                        ("Directions", "feature_logit_effect"), ("How good is the SAE", "sae_families")])
+def test_features_page_draws_only_the_open_tab(tab, chart):
+    at = app("f5d6c3d3c4f4c5b3", at="6").switch_page("views/features.py").run()
+    at.session_state["features_tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    drawn = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    others = {"steer_after", "feature_top_0", "feature_logit_effect", "sae_families"} - {chart}
+    assert chart in drawn and not drawn & others, drawn

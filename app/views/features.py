@@ -28,14 +28,6 @@ st.caption(f"A {report['training']['recipe']['architecture']} SAE with {features
            f"{report['training']['tokens']:,} positions of fresh synthetic games. Measured on "
            f"{report['games']['positions']:,} positions of {report['games']['n']} held-out games.")
 
-with st.expander("How good is it? The SAE beside the same recipe on the random-init control", expanded=False):
-    st.dataframe(metric_rows(report, control), hide_index=True, key="sae_metrics")
-    st.plotly_chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
-    st.caption(f"Karvonen et al. (2024), 512-wide Othello-GPT, layer-5 SAEs: best board reconstruction F1 "
-               f"{KARVONEN['reconstruction_f1']}, best coverage {KARVONEN['coverage']}, random-init "
-               f"{KARVONEN['random_init_reconstruction_f1']}. Regenerate: `python -m othello_core sae report` "
-               "(add `--control` for the control).")
-
 analysis, position = common.analysed_position()
 if position is None:
     st.info("Play or paste a game (Play page or sidebar): the features of the current position show here.")
@@ -67,43 +59,63 @@ st.markdown(features.describe(feature))
 st.plotly_chart(feature_activation_figure(acts[:, feature], position, "activation along this game"),
                 key="feature_along_game")
 
-boards = top_position_boards(features, feature)[:4]
-if boards:
-    st.markdown("**Where it fires most** (held-out games)")
-    for rank, (column, top) in enumerate(zip(st.columns(len(boards)), boards)):
-        column.plotly_chart(board_figure(top["cells"], last_move=top["last_move"], size=220,
-                                         title=f"{top['activation']:.2f} · move {top['position'] + 1}"),
-                            key=f"feature_top_{rank}", width="content",
-                            config={"displayModeBar": False, "staticPlot": True})
-c1, c2 = st.columns(2)
-if svc.probes is not None and "mine_theirs" in svc.probes.linear:
-    cos = probe_cosines(features, svc.probes, feature)
-    c1.plotly_chart(signed_board_figure([cos[:, 0], cos[:, 1], cos[:, 2]], ["empty", "mine", "theirs"], "cosine"),
-                    key="feature_probe_cosines")
-    c1.caption(f"Cosine of the decoder direction with the linear mine/theirs probe's class directions at the same "
-               f"stream. Largest: {square_to_name(int(np.abs(cos).max(1).argmax()))}.")
-effect = common.feature_logit_effect(svc.name, feature)
-c2.plotly_chart(signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
-c2.caption("The decoder direction read straight through the unembedding (centred over the moves): what the "
-           "direction alone pushes each move's logit by, before the last two layers respond.")
+# Lazy tabs: only the open one runs and draws (steering is the live view; the rest on demand).
+tab_steer, tab_where, tab_directions, tab_quality = st.tabs(
+    ["Steer it", "Where it fires", "Directions", "How good is the SAE"], key="features_tab", on_change="rerun")
+if tab_steer.open:
+    with tab_steer:
+        s1, s2, s3 = st.columns(3)
+        mode = s1.segmented_control("Edit", STEER_MODES, default="ablate", key="steer_mode") or "ablate"
+        scale = s2.slider("Scale (× the stream's mean norm)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
+                          disabled=mode == "ablate")
+        everywhere = s3.toggle("At every position", value=False, key="steer_everywhere")
+        after = common.steered_probs(svc.name, moves, position, feature, mode, float(scale), everywhere)
+        before = analysis.move_probs[position]
+        legal = analysis.legal[position]
+        b1, b2 = st.columns(2)
+        for column, probs, name in ((b1, before, "before"), (b2, after, "after")):
+            best = int(probs.argmax())
+            column.plotly_chart(board_figure(analysis.board[position], heat=probs, legal=legal, size=360,
+                                             title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
+                                                   f"· {probs[legal].sum():.1%} on legal moves"),
+                                key=f"steer_{name}", width="content", config={"displayModeBar": False})
+        common.reproduce_expander(features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
+        st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
+                   "decoder direction); add puts in scale × the stream's mean norm along the decoder direction. "
+                   "Edits run under the model service's lock: no other session sees them.")
 
-st.subheader("Steer it")
-s1, s2, s3 = st.columns(3)
-mode = s1.segmented_control("Edit", STEER_MODES, default="ablate", key="steer_mode") or "ablate"
-scale = s2.slider("Scale (× the stream's mean norm)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
-                  disabled=mode == "ablate")
-everywhere = s3.toggle("At every position", value=False, key="steer_everywhere")
-after = common.steered_probs(svc.name, moves, position, feature, mode, float(scale), everywhere)
-before = analysis.move_probs[position]
-legal = analysis.legal[position]
-b1, b2 = st.columns(2)
-for column, probs, name in ((b1, before, "before"), (b2, after, "after")):
-    best = int(probs.argmax())
-    column.plotly_chart(board_figure(analysis.board[position], heat=probs, legal=legal, size=360,
-                                     title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
-                                           f"· {probs[legal].sum():.1%} on legal moves"),
-                        key=f"steer_{name}", width="content", config={"displayModeBar": False})
-common.reproduce_expander(features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
-st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
-           "decoder direction); add puts in scale × the stream's mean norm along the decoder direction. "
-           "Edits run under the model service's lock: no other session sees them.")
+if tab_where.open:
+    with tab_where:
+        boards = top_position_boards(features, feature)[:4]
+        if boards:
+            st.markdown("**Where it fires most** (held-out games)")
+            for rank, (column, top) in enumerate(zip(st.columns(len(boards)), boards)):
+                column.plotly_chart(board_figure(top["cells"], last_move=top["last_move"], size=220,
+                                                 title=f"{top['activation']:.2f} · move {top['position'] + 1}"),
+                                    key=f"feature_top_{rank}", width="content",
+                                    config={"displayModeBar": False, "staticPlot": True})
+
+if tab_directions.open:
+    with tab_directions:
+        c1, c2 = st.columns(2)
+        if svc.probes is not None and "mine_theirs" in svc.probes.linear:
+            cos = probe_cosines(features, svc.probes, feature)
+            c1.plotly_chart(signed_board_figure([cos[:, 0], cos[:, 1], cos[:, 2]], ["empty", "mine", "theirs"], "cosine"),
+                            key="feature_probe_cosines")
+            c1.caption(f"Cosine of the decoder direction with the linear mine/theirs probe's class directions at the same "
+                       f"stream. Largest: {square_to_name(int(np.abs(cos).max(1).argmax()))}.")
+        effect = common.feature_logit_effect(svc.name, feature)
+        c2.plotly_chart(signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
+        c2.caption("The decoder direction read straight through the unembedding (centred over the moves): what the "
+                   "direction alone pushes each move's logit by, before the last two layers respond.")
+
+
+if tab_quality.open:
+    with tab_quality:
+        st.dataframe(metric_rows(report, control), hide_index=True, key="sae_metrics")
+        st.plotly_chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
+        st.caption(f"Karvonen et al. (2024), 512-wide Othello-GPT, layer-5 SAEs: best board reconstruction F1 "
+                   f"{KARVONEN['reconstruction_f1']}, best coverage {KARVONEN['coverage']}, random-init "
+                   f"{KARVONEN['random_init_reconstruction_f1']}. Regenerate: `python -m othello_core sae report` "
+                   "(add `--control` for the control).")
+
