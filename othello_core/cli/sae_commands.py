@@ -80,12 +80,15 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
             raise SystemExit(f"no report at {stored[0]}: run `python -m othello_core sae report` first")
         print(markdown_table(trained, control))
         return 0
-    name, model, digest = _models(args)
+    if args.control:  # the random-init model has no probes
+        name, model, digest = _models(args)
+        service = ModelService(model, name, weights_hash=digest)
+    else:  # the trained model's service carries its probes: the report sets them beside the SAE
+        service = ModelService.load(args.model, device=args.device)
+        name = service.name
     folder = _folder(args, hook)
     sae = load_sae(folder)
     batch = measurement_games(args.games)
-    # the trained model's service carries its probes (the report sets them beside the SAE); the control has none
-    service = ModelService(model, name, weights_hash=digest) if args.control else ModelService.load(args.model)
     report, feats, pick = measure_sae(service, sae, hook, args.stream,
                                       batch, progress=_tqdm, splice_games=args.splice_games)
     report["training"] = read_training_info(folder)
