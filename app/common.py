@@ -224,7 +224,8 @@ def notation() -> str:
 @st.cache_resource(show_spinner="Loading the sparse autoencoder…", max_entries=MAX_MODELS)
 def _feature_set(source: str):
     from othello_core.analysis.sae.features import load_feature_set  # here: SAELens loads only on the Features page
-    return load_feature_set(load_service(source).folder)
+    service = load_service(source)
+    return load_feature_set(service.folder, device=service.device)
 
 
 def feature_set(source: str):

@@ -50,7 +50,8 @@ with right:
     picked = st.dataframe(table, hide_index=True, key="active_features", on_select="rerun",
                           selection_mode="single-row")
     rows = picked.selection.rows if picked else []
-    default = ranked[rows[0]][0] if rows else (ranked[0][0] if ranked else 0)
+    # a row picked at another position may be past this position's table
+    default = ranked[rows[0]][0] if rows and rows[0] < len(ranked) else (ranked[0][0] if ranked else 0)
 feature = int(st.number_input("Feature", 0, features.d_sae - 1, value=default, key=f"feature_{default}",
                               help="any feature by number; the table picks one of the active ones"))
 
@@ -66,7 +67,7 @@ if tab_steer.open:
     with tab_steer:
         s1, s2, s3 = st.columns(3)
         mode = s1.segmented_control("Edit", STEER_MODES, default="ablate", key="steer_mode") or "ablate"
-        scale = s2.slider("Scale (× the stream's mean norm)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
+        scale = s2.slider("Scale (× the stream's norm there)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
                           disabled=mode == "ablate")
         everywhere = s3.toggle("At every position", value=False, key="steer_everywhere")
         after = common.steered_probs(svc.name, moves, position, feature, mode, float(scale), everywhere)
@@ -81,7 +82,7 @@ if tab_steer.open:
                                 key=f"steer_{name}", width="content", config={"displayModeBar": False})
         common.reproduce_expander(features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
         st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
-                   "decoder direction); add puts in scale × the stream's mean norm along the decoder direction. "
+                   "decoder direction); add puts in scale × the stream's norm at that position along the decoder direction. "
                    "Edits run under the model service's lock: no other session sees them.")
 
 if tab_where.open:

@@ -47,9 +47,28 @@ def _cached_acts(args: argparse.Namespace, recipe: SAERecipe, digest: str):
         return None, None
     import torch
     saved = torch.load(args.acts_cache)
-    if saved["hash"] != digest or saved["games"] != recipe.games or saved["seed"] != recipe.seed:
+    if (saved["hash"], saved["games"], saved["seed"], saved.get("hook")) != (digest, recipe.games, recipe.seed,
+                                                                            recipe.hook):
         raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
     return saved["acts"], float(saved["seconds"])
+
+
+def _collect_and_cache(path: str, model, recipe: SAERecipe, digest: str):
+    """Collect the recipe's activations and save them to ``path`` with what ``_cached_acts`` checks."""
+    import time
+
+    import torch
+
+    from othello_core.analysis.sae.training import collect_stream
+    from othello_core.rules.games import random_games
+    start = time.perf_counter()
+    games = random_games(recipe.games, seed=recipe.seed)
+    acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch, _tqdm)
+    seconds = time.perf_counter() - start
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"acts": acts, "seconds": seconds, "games": recipe.games, "seed": recipe.seed, "hash": digest,
+                "hook": recipe.hook}, path)
+    return acts, seconds
 
 
 def cmd_sae_train(args: argparse.Namespace) -> int:
@@ -57,6 +76,8 @@ def cmd_sae_train(args: argparse.Namespace) -> int:
     recipe = _recipe(args)
     name, model, digest = _models(args)
     acts, collect_s = _cached_acts(args, recipe, digest)
+    if acts is None and args.acts_cache:  # collect once, keep them for the next run (e.g. another recipe)
+        acts, collect_s = _collect_and_cache(args.acts_cache, model, recipe, digest)
     folder = _folder(args, recipe.hook)
     info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts, collect_s=collect_s)
     print(json.dumps(info, indent=1) if args.json else
@@ -87,7 +108,11 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
         service = ModelService.load(args.model, device=args.device)
         name = service.name
     folder = _folder(args, hook)
-    sae = load_sae(folder)
+    sae = load_sae(folder, device=service.device)
+    trained_on = read_training_info(folder)["recipe"]["stream"]
+    if trained_on != args.stream:
+        raise SystemExit(f"the SAE in {folder} was trained on stream {trained_on}, not {args.stream}: "
+                         f"pass --stream {trained_on}")
     batch = measurement_games(args.games)
     report, feats, pick = measure_sae(service, sae, hook, args.stream,
                                       batch, progress=_tqdm, splice_games=args.splice_games)
@@ -157,7 +182,8 @@ def add_sae_commands(sub) -> None:
     t = sae_sub.add_parser("train", parents=[common], help="train an SAE with SAELens (progress on stderr)")
     for name, default, kind in flag_specs():
         t.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
-    t.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
+    t.add_argument("--acts-cache", default=None,
+                   help="a .pt of collected activations: read when it exists (checked: model, games, hook), else written")
     t.set_defaults(func=cmd_sae_train)
 
     c = sae_sub.add_parser("compare", parents=[common], help="choose the architecture: candidates trained and measured alike")

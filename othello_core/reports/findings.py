@@ -527,9 +527,10 @@ def sae_finding(folder: Path, threshold: float = CAPTURED_F1) -> dict | None:
     report = json.loads(path.read_text())
     if "probe_properties" not in report:
         return None
-    sae_f1 = np.asarray(report["properties"]["f1"], dtype=float)
+    held_out = report.get("held_out_properties")  # the SAE's feature chosen on one half, scored on the other
+    sae_f1 = np.asarray((held_out or report["properties"])["f1"], dtype=float)
     probe_f1 = np.asarray([np.nan if v is None else v for v in report["probe_properties"]["f1"]])
-    enough = np.asarray(report["positives"]) >= MIN_POSITIVES
+    enough = np.asarray((held_out or report)["positives"]) >= MIN_POSITIVES
     names = property_names()
     families = {}
     for i, family in enumerate(FAMILIES):
@@ -551,7 +552,7 @@ def sae_finding(folder: Path, threshold: float = CAPTURED_F1) -> dict | None:
            "probe_ahead": [{"property": n, "gap": round(g, 3)} for g, n in gaps[::-1][:5] if g > 0],
            "d_sae": int(report["reconstruction"]["d_sae"]), "games": int(report["games"]["n"])}
     board = [families[f] for f in ("empty", "mine", "theirs")]
-    out["board_state"] = {key: sum(r[key] for r in board) for key in ("properties", "sae_captured", "probe_captured",
+    out["board_state"] = {key: sum(r.get(key, 0) for r in board) for key in ("properties", "sae_captured", "probe_captured",
                                                                       "sae_only", "probe_only")}
     out["sentence"] = _sae_sentence(out)
     return out
@@ -565,6 +566,8 @@ def _sae_sentence(out: dict) -> str:
              f"that level."]
     for family, what in (("legal", "legal moves"), ("flipped", "flipped discs")):
         r = fam[family]
+        if "probe_captured" not in r:  # no probe reads this family
+            continue
         parts.append(f"For {what} the SAE captures {r['sae_captured']} of {r['properties']} squares against the "
                      f"probe's {r['probe_captured']} (mean F1 {r['sae_mean_f1']:.2f} vs {r['probe_mean_f1']:.2f}).")
     last = fam["last_move"]

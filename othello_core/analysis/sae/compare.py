@@ -30,8 +30,8 @@ def compare(service, acts: torch.Tensor, base: SAERecipe, batch, tokens: int, ep
     for change in candidates:
         recipe = replace(base, epochs=epochs, **change)
         with tempfile.TemporaryDirectory() as tmp:
-            save_sae(train_sae(acts[:tokens], recipe, service.name), tmp, {})
-            sae = load_sae(tmp)
+            save_sae(train_sae(acts[:tokens], recipe, service.name, service.device), tmp, {})
+            sae = load_sae(tmp, device=service.device)
         with service.locked() as model:
             x, feats, pick = metrics.stream_and_features(model, sae, batch, recipe.hook, recipe.stream)
         board = metrics.board_state_metrics(feats, metrics.board_properties(batch, pick), progress)

@@ -67,7 +67,7 @@ class FeatureSet:
         return f"no single board property (best: {name}, F1 {f1:.2f}); {where}"
 
 
-def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook) -> FeatureSet:
+def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook, device: str = "cpu") -> FeatureSet:
     """The SAE shipped beside a model; ``FileNotFoundError`` says how to make it when absent."""
     folder = sae_folder(model_folder, hook)
     if not (folder / "cfg.json").exists():
@@ -79,7 +79,7 @@ def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook) -> 
     control_path = sae_folder(model_folder, hook, control=True) / REPORT_FILE
     control = json.loads(control_path.read_text()) if control_path.exists() else None
     stream = int(report["training"]["recipe"]["stream"])
-    return FeatureSet(load_sae(folder), folder, hook, stream, report, load_top_positions(folder), control)
+    return FeatureSet(load_sae(folder, device=device), folder, hook, stream, report, load_top_positions(folder), control)
 
 
 @torch.no_grad()
@@ -119,7 +119,8 @@ def probe_cosines(features: FeatureSet, probes, feature: int, kind: str = "mine_
 def direct_logit_effect(features: FeatureSet, model, feature: int) -> np.ndarray:
     """``[64]`` per square: the feature's decoder direction through the unembedding (W_U), padding
     token dropped, centred over the moves: what the direction alone adds to each move's logit."""
-    effect = (decoder_direction(features, feature) @ model.W_U.detach().float()).numpy()  # [61]
+    w_u = model.W_U.detach().float()
+    effect = (decoder_direction(features, feature).to(w_u.device) @ w_u).cpu().numpy()  # [61]
     effect = effect[1:] - effect[1:].mean()
     return token_probs_to_squares(np.concatenate([[0.0], effect]))
 
@@ -127,21 +128,23 @@ def direct_logit_effect(features: FeatureSet, model, feature: int) -> np.ndarray
 def steering_hook(features: FeatureSet, feature: int, mode: str, scale: float, position: int | None):
     """A hook on the SAE's stream: ``ablate`` removes the feature's contribution (its activation
     times its decoder direction), ``add`` adds ``scale`` times the decoder direction scaled to the
-    stream's mean norm; at ``position`` only, or everywhere when ``None``."""
+    norm at each position (so a position's edit never depends on the moves after it); at ``position``
+    only, or everywhere when ``None``."""
     if mode not in STEER_MODES:
         raise ValueError(f"mode must be one of {STEER_MODES}, not {mode!r}")
     direction = decoder_direction(features, feature)
 
     def hook(x, hook=None):  # noqa: ARG001
         rows = slice(None) if position is None else slice(position, position + 1)
-        part = x[:, rows]
+        part = x[:, rows].float()
+        d = direction.to(x.device)
         if mode == "ablate":
-            acts = features.sae.encode(part.float())[..., feature]  # [batch, pos]
-            delta = -acts[..., None] * direction
+            acts = features.sae.encode(part.to(features.sae.device))[..., feature].to(x.device)  # [batch, pos]
+            delta = -acts[..., None] * d
         else:
-            delta = scale * part.float().norm(dim=-1, keepdim=True).mean() * direction / direction.norm()
+            delta = scale * part.norm(dim=-1, keepdim=True) * d / d.norm()
         x = x.clone()
-        x[:, rows] = (part.float() + delta).to(x.dtype)
+        x[:, rows] = (part + delta).to(x.dtype)
         return x
     return hook
 

@@ -10,7 +10,9 @@ A feature "fires for" a property at threshold ``t`` when its activation exceeds 
 largest activation on the measured positions (Karvonen et al.'s per-feature relative thresholds,
 ``THRESHOLDS``). Then, per property:
 
-* the best feature: the (feature, threshold) of highest F1, with its precision and recall;
+* the best feature: the (feature, threshold) of highest F1, with its precision and recall (chosen and
+  scored on the same positions, as Karvonen et al. do); ``held_out`` has the same choice made on the
+  first half of the positions and scored on the second, for comparisons with a fixed probe;
 * coverage: for each threshold, the mean over the board-state properties of the best F1 any one
   feature reaches; the SAE's coverage is the best threshold's;
 * board reconstruction: on the first half of the positions, each feature's *high-precision*
@@ -66,7 +68,7 @@ def stream_and_features(model, sae, batch: GameBatch, hook: str, stream: int,
                         batch_games: int = 100) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """``(x [rows, d], features [rows, d_sae], pick [rows, 2])`` at every real position of ``batch``."""
     x = collect_stream(model, batch.squares, batch.lengths, hook, stream, batch_games, dtype=torch.float32)
-    feats = torch.cat([sae.encode(x[s:s + 8192]) for s in range(0, len(x), 8192)])
+    feats = torch.cat([sae.encode(x[s:s + 8192].to(sae.device)).cpu() for s in range(0, len(x), 8192)])
     return x, feats, real_positions(batch)
 
 
@@ -87,7 +89,7 @@ def reconstruction_stats(sae, x: torch.Tensor, feats: torch.Tensor) -> dict:
 def splice_hook(sae):
     """A TransformerLens hook that replaces the stream by the SAE's reconstruction of it."""
     def hook(x, hook=None):  # noqa: ARG001 (TransformerLens passes the hook point)
-        return sae.decode(sae.encode(x.float())).to(x.dtype)
+        return sae.decode(sae.encode(x.float().to(sae.device))).to(x.device, x.dtype)
     return hook
 
 
@@ -138,6 +140,8 @@ def board_state_metrics(feats: torch.Tensor, props: np.ndarray, progress: Callab
     feat_best = {"f1": torch.zeros(n_f), "property": torch.full((n_f,), -1), "precision": torch.zeros(n_f),
                  "recall": torch.zeros(n_f)}
     coverage_by_t, recon_by_t = [], []
+    chosen = {"fit_f1": torch.full((n_p,), -1.0), "feature": torch.zeros(n_p, dtype=torch.long),
+              "threshold": torch.zeros(n_p)}  # per property, chosen on the first half only
     steps = THRESHOLDS if progress is None else progress(THRESHOLDS, desc="board-state metrics")
     for t in steps:
         tp, fired = _counts(feats, props_t, max_act, t)
@@ -155,7 +159,13 @@ def board_state_metrics(feats: torch.Tensor, props: np.ndarray, progress: Callab
                            ("recall", recall[rows, p_arg])):
             feat_best[key] = torch.where(better_f, value.to(feat_best[key].dtype), feat_best[key])
         coverage_by_t.append(float(f1_max[scored].mean()))
-        recon_by_t.append(_reconstruction(feats, props_t, fit_max, t, half, scored))
+        fit_tp, fit_fired = _counts(feats[:half], props_t[:half], fit_max, t)
+        fit_f1 = _f1(fit_tp, fit_fired, props_t[:half].sum(0))[2].max(0)
+        take = fit_f1.values > chosen["fit_f1"]
+        chosen["fit_f1"] = torch.where(take, fit_f1.values, chosen["fit_f1"])
+        chosen["feature"] = torch.where(take, fit_f1.indices, chosen["feature"])
+        chosen["threshold"] = torch.where(take, torch.full((n_p,), t), chosen["threshold"])
+        recon_by_t.append(_reconstruction(feats, props_t, fit_max, t, half, scored, fit_tp, fit_fired))
     pick_t = int(np.argmax([r["fit_f1"] for r in recon_by_t]))
     return {
         "thresholds": list(THRESHOLDS), "coverage_by_threshold": coverage_by_t,
@@ -164,13 +174,25 @@ def board_state_metrics(feats: torch.Tensor, props: np.ndarray, progress: Callab
         "reconstruction_threshold": THRESHOLDS[pick_t], "scored_properties": int(scored.sum()),
         "properties": {k: v.tolist() for k, v in best.items()}, "positives": positives.int().tolist(),
         "features": {k: v.tolist() for k, v in feat_best.items()},
+        "held_out": _held_out_f1(feats[half:], props_t[half:], fit_max, chosen),
     }
 
 
-def _reconstruction(feats, props, fit_max, t: float, half: int, scored: torch.Tensor) -> dict:
+def _held_out_f1(feats: torch.Tensor, props: torch.Tensor, fit_max: torch.Tensor, chosen: dict) -> dict:
+    """Per property, the F1 on the second half of the (feature, threshold) chosen on the first: the
+    best-feature F1 without the selection's optimism (for comparing with a fixed probe)."""
+    on = feats[:, chosen["feature"]] > torch.clamp(fit_max[chosen["feature"]] * chosen["threshold"], min=1e-6)
+    truth = props > 0
+    tp = (on & truth).sum(0).float()
+    f1 = 2 * tp / (on.sum(0) + truth.sum(0)).clamp(min=1).float()
+    return {"f1": f1.tolist(), "feature": chosen["feature"].tolist(), "threshold": chosen["threshold"].tolist(),
+            "positives": truth.sum(0).int().tolist()}
+
+
+def _reconstruction(feats, props, fit_max, t: float, half: int, scored: torch.Tensor, tp: torch.Tensor,
+                    fired: torch.Tensor) -> dict:
     """Reconstruction F1 at threshold ``t``: high-precision features found on the first half,
-    scored on the second (and, to choose ``t``, on the first)."""
-    tp, fired = _counts(feats[:half], props[:half], fit_max, t)
+    scored on the second (and, to choose ``t``, on the first). ``tp``/``fired``: the first half's counts."""
     precision = tp / fired.clamp(min=1)[:, None]
     high = (precision >= HIGH_PRECISION) & (fired >= MIN_FIRINGS)[:, None] & scored[None]  # [F, P]
     out = {"high_precision_pairs": int(high.sum()), "features_used": int(high.any(1).sum())}

@@ -55,10 +55,13 @@ def measure_sae(service, sae, hook: str, stream: int, batch: GameBatch, progress
     report["splice"] = metrics.spliced_legal_top1(service, sae, hook, splice_batch)
     props = metrics.board_properties(batch, pick)
     board = metrics.board_state_metrics(feats, props, progress)
-    report["board"] = {k: v for k, v in board.items() if k not in ("properties", "features", "positives")}
+    report["board"] = {k: v for k, v in board.items() if k not in ("properties", "features", "positives", "held_out")}
+    report["held_out_properties"] = board["held_out"]
     report["families"] = family_summary(board["properties"], board["positives"])
-    if service.probes is not None:
-        report["probe_properties"] = {"stream": stream, "f1": metrics.probe_property_f1(service.probes, x, props, stream)}
+    if service.probes is not None:  # scored on the same second half as the SAE's held-out choice
+        half = len(x) // 2
+        report["probe_properties"] = {"stream": stream, "positions": "second half",
+                                      "f1": metrics.probe_property_f1(service.probes, x[half:], props[half:], stream)}
     report["properties"] = board["properties"]
     report["positives"] = board["positives"]
     report["features"] = board["features"]
