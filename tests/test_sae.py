@@ -300,3 +300,10 @@ def test_the_sae_finding_counts_what_each_method_captures(tmp_path):
     (folder / "report.json").write_text(json.dumps(report))
     partial = sae_finding(tmp_path)
     assert "For legal moves" not in partial["sentence"] and unbacked_numbers(partial) == []
+
+
+def test_sae_flags_are_the_recipe_fields():
+    from othello_core.cli.main import build_parser
+    args = build_parser().parse_args(["sae", "train", "--no-init-b-dec-mean", "--k", "16"])
+    assert args.init_b_dec_mean is False and args.k == 16 and args.epochs == SAERecipe().epochs
+    assert build_parser().parse_args(["sae", "compare"]).init_b_dec_mean is True

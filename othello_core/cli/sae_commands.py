@@ -169,6 +169,16 @@ def summary_lines(report: dict) -> list[str]:
             f"{b['reconstruction_f1']:.3f} (threshold {b['reconstruction_threshold']})"]
 
 
+def _recipe_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per ``SAERecipe`` field (``--x`` / ``--no-x`` for the booleans)."""
+    for name, default, kind in flag_specs():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            parser.add_argument(flag, type=kind, default=default)
+
+
 def add_sae_commands(sub) -> None:
     p = sub.add_parser("sae", help="sparse autoencoders (SAELens): train, report")
     sae_sub = p.add_subparsers(dest="sae_command", required=True)
@@ -180,15 +190,13 @@ def add_sae_commands(sub) -> None:
     common.add_argument("--json", action="store_true")
 
     t = sae_sub.add_parser("train", parents=[common], help="train an SAE with SAELens (progress on stderr)")
-    for name, default, kind in flag_specs():
-        t.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    _recipe_flags(t)
     t.add_argument("--acts-cache", default=None,
                    help="a .pt of collected activations: read when it exists (checked: model, games, hook), else written")
     t.set_defaults(func=cmd_sae_train)
 
     c = sae_sub.add_parser("compare", parents=[common], help="choose the architecture: candidates trained and measured alike")
-    for name, default, kind in flag_specs():
-        c.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    _recipe_flags(c)
     c.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
     c.add_argument("--tokens", type=int, default=100_000, help="training tokens per candidate")
     c.add_argument("--compare-epochs", type=int, default=2)
