@@ -21,17 +21,23 @@ def invocation() -> str:
     return "python -m othello_core " + " ".join(sys.argv[1:])
 
 
+def add_dataclass_flags(parser: argparse.ArgumentParser, specs) -> None:
+    """One flag per config field, from ``(name, default, type)`` specs (``--x`` / ``--no-x`` for booleans):
+    the train command's from ``TrainConfig``, the SAE commands' from ``SAERecipe``."""
+    for name, default, kind in specs:
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            parser.add_argument(flag, type=kind, default=default)
+
+
 def _train_args(p: argparse.ArgumentParser) -> None:
     """The train flags, one per ``TrainConfig`` field (declared once there)."""
     p.add_argument("--run-dir", default="runs/othello-gpt")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true")
-    for name, default, kind in flag_specs():
-        flag = "--" + name.replace("_", "-")
-        if kind is bool:
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        else:
-            p.add_argument(flag, type=kind, default=default)
+    add_dataclass_flags(p, flag_specs())
 
 
 def cmd_train(args: argparse.Namespace) -> int:

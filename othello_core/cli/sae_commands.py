@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from othello_core.cli.model_commands import invocation
+from othello_core.cli.model_commands import add_dataclass_flags, invocation
 from othello_core.paths import artifact_folder
 from othello_core.analysis.sae.recipe import SAERecipe, flag_specs, sae_folder
 
@@ -40,34 +40,24 @@ def _tqdm(items, desc: str = "", total: int | None = None):
     return tqdm(items, desc=desc, total=total, file=sys.stderr)
 
 
-def _cached_acts(args: argparse.Namespace, recipe: SAERecipe, digest: str):
-    """``(activations, seconds their collection took)`` saved by an earlier collection (``--acts-cache``),
-    checked to be this model's on these games; ``(None, None)`` without one."""
-    if not args.acts_cache or not Path(args.acts_cache).exists():
-        return None, None
-    import torch
-    saved = torch.load(args.acts_cache)
-    if (saved["hash"], saved["games"], saved["seed"], saved.get("hook")) != (digest, recipe.games, recipe.seed,
-                                                                            recipe.hook):
-        raise SystemExit(f"{args.acts_cache} holds activations of another model or game set: delete it")
-    return saved["acts"], float(saved["seconds"])
-
-
-def _collect_and_cache(path: str, model, recipe: SAERecipe, digest: str):
-    """Collect the recipe's activations and save them to ``path`` with what ``_cached_acts`` checks."""
-    import time
-
+def _activations(args: argparse.Namespace, model, recipe: SAERecipe, digest: str):
+    """``(activations, seconds their collection took)``: read from ``--acts-cache`` when it exists (checked
+    to be this model's stream on these games), else collected, and written there when a path is given."""
     import torch
 
-    from othello_core.analysis.sae.training import collect_stream
-    from othello_core.rules.games import random_games
-    start = time.perf_counter()
-    games = random_games(recipe.games, seed=recipe.seed)
-    acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch, _tqdm)
-    seconds = time.perf_counter() - start
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"acts": acts, "seconds": seconds, "games": recipe.games, "seed": recipe.seed, "hash": digest,
-                "hook": recipe.hook}, path)
+    from othello_core.analysis.sae.training import collect_recipe
+    cache = Path(args.acts_cache) if args.acts_cache else None
+    if cache is not None and cache.exists():
+        saved = torch.load(cache)
+        if (saved["hash"], saved["games"], saved["seed"], saved.get("hook")) != (digest, recipe.games, recipe.seed,
+                                                                                recipe.hook):
+            raise SystemExit(f"{cache} holds activations of another model, stream or game set: delete it")
+        return saved["acts"], float(saved["seconds"])
+    acts, seconds = collect_recipe(model, recipe, _tqdm)
+    if cache is not None:  # kept for the next run (another recipe, the comparison)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"acts": acts, "seconds": seconds, "games": recipe.games, "seed": recipe.seed, "hash": digest,
+                    "hook": recipe.hook}, cache)
     return acts, seconds
 
 
@@ -75,9 +65,7 @@ def cmd_sae_train(args: argparse.Namespace) -> int:
     from othello_core.analysis.sae.training import run_recipe
     recipe = _recipe(args)
     name, model, digest = _models(args)
-    acts, collect_s = _cached_acts(args, recipe, digest)
-    if acts is None and args.acts_cache:  # collect once, keep them for the next run (e.g. another recipe)
-        acts, collect_s = _collect_and_cache(args.acts_cache, model, recipe, digest)
+    acts, collect_s = _activations(args, model, recipe, digest)
     folder = _folder(args, recipe.hook)
     info = run_recipe(model, recipe, folder, name, digest, progress=_tqdm, acts=acts, collect_s=collect_s)
     print(json.dumps(info, indent=1) if args.json else
@@ -134,16 +122,11 @@ def cmd_sae_compare(args: argparse.Namespace) -> int:
 
     from othello_core.analysis.sae.compare import CHOICE_FILE, choose, compare
     from othello_core.analysis.sae.report import measurement_games
-    from othello_core.analysis.sae.training import collect_stream
     from othello_core.analysis.service import ModelService
-    from othello_core.rules.games import random_games
     recipe = _recipe(args)
     name, model, digest = _models(args)
     start = time.time()
-    acts, _ = _cached_acts(args, recipe, digest)
-    if acts is None:
-        games = random_games(recipe.games, seed=recipe.seed)
-        acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch, _tqdm)
+    acts, _ = _activations(args, model, recipe, digest)
     rows = compare(ModelService(model, name, weights_hash=digest), acts, recipe, measurement_games(args.measure_games),
                    tokens=args.tokens, epochs=args.compare_epochs)
     out = {"rows": rows, "chosen": choose(rows)["candidate"], "seconds": round(time.time() - start, 1),
@@ -169,16 +152,6 @@ def summary_lines(report: dict) -> list[str]:
             f"{b['reconstruction_f1']:.3f} (threshold {b['reconstruction_threshold']})"]
 
 
-def _recipe_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per ``SAERecipe`` field (``--x`` / ``--no-x`` for the booleans)."""
-    for name, default, kind in flag_specs():
-        flag = "--" + name.replace("_", "-")
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        else:
-            parser.add_argument(flag, type=kind, default=default)
-
-
 def add_sae_commands(sub) -> None:
     p = sub.add_parser("sae", help="sparse autoencoders (SAELens): train, report")
     sae_sub = p.add_subparsers(dest="sae_command", required=True)
@@ -190,13 +163,13 @@ def add_sae_commands(sub) -> None:
     common.add_argument("--json", action="store_true")
 
     t = sae_sub.add_parser("train", parents=[common], help="train an SAE with SAELens (progress on stderr)")
-    _recipe_flags(t)
+    add_dataclass_flags(t, flag_specs())
     t.add_argument("--acts-cache", default=None,
                    help="a .pt of collected activations: read when it exists (checked: model, games, hook), else written")
     t.set_defaults(func=cmd_sae_train)
 
     c = sae_sub.add_parser("compare", parents=[common], help="choose the architecture: candidates trained and measured alike")
-    _recipe_flags(c)
+    add_dataclass_flags(c, flag_specs())
     c.add_argument("--acts-cache", default=None, help="a .pt of collected activations to reuse")
     c.add_argument("--tokens", type=int, default=100_000, help="training tokens per candidate")
     c.add_argument("--compare-epochs", type=int, default=2)

@@ -138,28 +138,35 @@ def read_training_info(folder: Path | str) -> dict:
     return json.loads((Path(folder) / TRAINING_FILE).read_text())
 
 
+def collect_recipe(model, recipe: SAERecipe, progress: Progress | None = None) -> tuple[torch.Tensor, float]:
+    """``(activations, seconds)``: the recipe's stream over its fresh games (``collect_stream``)."""
+    start = time.perf_counter()
+    games = random_games(recipe.games, seed=recipe.seed)
+    acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream, recipe.collect_batch,
+                          progress)
+    return acts, time.perf_counter() - start
+
+
 def run_recipe(model, recipe: SAERecipe, folder: Path | str, model_name: str, model_hash: str,
                progress: Progress | None = None, acts: torch.Tensor | None = None,
                collect_s: float | None = None) -> dict:
     """Collect (unless ``acts`` is given, collected earlier in ``collect_s`` seconds), train and save;
     returns what ``training.json`` records."""
-    device = str(next(model.parameters()).device)
-    t0 = time.perf_counter()
+    if acts is not None and collect_s is None:
+        raise ValueError("activations collected earlier need their collection time (collect_s)")
+    collected_earlier = acts is not None
     if acts is None:
-        games = random_games(recipe.games, seed=recipe.seed)
-        acts = collect_stream(model, games.squares, games.lengths, recipe.hook, recipe.stream,
-                              recipe.collect_batch, progress)
-    t1 = time.perf_counter()
-    if collect_s is not None:
-        t0 = t1 - collect_s
+        acts, collect_s = collect_recipe(model, recipe, progress)
+    device = str(next(model.parameters()).device)
+    start = time.perf_counter()
     sae = train_sae(acts, recipe, model_name, device)
-    t2 = time.perf_counter()
+    train_s = time.perf_counter() - start
     samples = _steps(recipe, len(acts)) * recipe.batch_size
     info = {"recipe": recipe.as_dict(), "hook": recipe.hook, "model": model_name, "model_hash": model_hash,
             "device": device, "torch_threads": torch.get_num_threads(), "tokens": len(acts),
-            "training_samples": samples, "collect_s": round(t1 - t0, 1), "train_s": round(t2 - t1, 1),
-            "wall_s": round(t2 - t0, 1), "collect_tokens_per_s": round(len(acts) / max(t1 - t0, 1e-9), 1),
-            "train_tokens_per_s": round(samples / max(t2 - t1, 1e-9), 1),
-            "activations": "collected earlier (--acts-cache)" if collect_s is not None else "collected in this run"}
+            "training_samples": samples, "collect_s": round(collect_s, 1), "train_s": round(train_s, 1),
+            "wall_s": round(collect_s + train_s, 1), "collect_tokens_per_s": round(len(acts) / max(collect_s, 1e-9), 1),
+            "train_tokens_per_s": round(samples / max(train_s, 1e-9), 1),
+            "activations": "collected earlier (--acts-cache)" if collected_earlier else "collected in this run"}
     save_sae(sae, folder, info)
     return info
