@@ -12,12 +12,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from othello_core.analysis.interventions import Edit
+from othello_core.analysis.interventions import METHODS, TARGETS, Edit
 from othello_core.rules.notation import MoveError, parse_moves, square_to_name
 from othello_core.rules.user_input import InputError, parse_int
 
-TARGETS = ("flip", "blank", "mine", "theirs")
-METHODS = ("add", "set", "gradient")
 POSITIONS = ("last", "all")
 SCALES = (0.0, 2.0)  # the scale slider's range
 EDITS_OCCUPIED = ("flip", "blank")  # these targets edit discs; "mine"/"theirs" edit empty squares
