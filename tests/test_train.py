@@ -3,11 +3,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from othello_core.model.evaluate import legal_tokens
 from othello_core.model.hooked_transformer import load_model
-from othello_core.model.train import TrainConfig, lr_at, make_batch, target_distribution
+from othello_core.model.train import TrainConfig, loss_fn, lr_at, make_batch, target_distribution
 from othello_core.reports.evaluation import error_rate_over_moves, pass_errors
 from othello_core.rules.games import random_games
 
@@ -65,6 +66,25 @@ def test_legal_targets_are_uniform_over_legal_moves():
     assert (targets[..., 0] == 0).all()
     first = targets[0, 0][targets[0, 0] > 0]
     assert torch.allclose(first, torch.full_like(first, 1 / len(first)))
+
+
+def test_legal_loss_averages_over_the_positions_that_have_legal_moves_only():
+    """The loss is the masked mean (no host sync): the mean cross-entropy over positions before the game's
+    end, whatever the logits at the padded positions after it."""
+    inputs, legal = make_batch(64, seed=1, target="legal")
+    logits = torch.randn(*legal.shape, generator=torch.Generator().manual_seed(0))
+    playing = legal.any(-1)
+    assert (~playing).any() and playing.any()  # some games end before move 59
+    expected = -(target_distribution(legal) * torch.log_softmax(logits, -1)).sum(-1)[playing].mean()
+    assert torch.allclose(loss_fn(logits, legal), expected)
+    scrambled = logits.clone()
+    scrambled[~playing] = 1e4 * torch.randn_like(scrambled[~playing])
+    assert torch.allclose(loss_fn(scrambled, legal), expected)
+
+
+def test_an_unknown_compile_mode_is_refused_by_name():
+    with pytest.raises(ValueError, match="compile_mode must be one of .*'reduce-overhead'.* not 'fastest'"):
+        TrainConfig(compile_mode="fastest")
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():

@@ -43,7 +43,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from othello_core.model.train import train
     names = {f.name for f in fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and k != "command"})
+    try:
+        cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and k != "command"})
+    except ValueError as err:
+        raise SystemExit(f"train: {err}")
     cfg.command = invocation()
     run_dir = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"wrote {run_dir}")

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from othello_core.model.evaluate import evaluate, heldout_games, legal_tokens
 from othello_core.model.gpt import OthelloGPT
-from othello_core.model.train_config import TrainConfig  # noqa: F401  (declared there, torch-free, for the CLI)
+from othello_core.model.train_config import CUDA_GRAPH_MODES, TrainConfig  # noqa: F401  (declared there, torch-free)
 from othello_core.model.weights import read_config, read_metrics, read_weights, save_model
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT
@@ -89,9 +89,11 @@ def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if targets.dtype == torch.long:
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                ignore_index=-100)
-    valid = targets.any(-1)
+    valid = targets.any(-1).float()  # positions after the game's end have no legal move
     nll = -(target_distribution(targets) * torch.log_softmax(logits, -1)).sum(-1)
-    return nll[valid].mean()
+    # the mean over valid positions as a masked sum: boolean indexing (nll[valid]) would wait for the
+    # GPU every step to learn how many rows it keeps
+    return (nll * valid).sum() / valid.sum().clamp(min=1)
 
 
 def lr_at(step: int, cfg: TrainConfig, time_fraction: float | None = None) -> float:
@@ -198,7 +200,7 @@ def wrap_for_training(model: OthelloGPT, cfg: TrainConfig, runtime: Runtime, com
     """The module the steps run: compiled on GPU when asked, inside DDP under ``torchrun``."""
     trained = model
     if (cfg.compile if compile is None else compile) and runtime.cuda:
-        trained = torch.compile(model)
+        trained = torch.compile(model, mode=None if cfg.compile_mode == "default" else cfg.compile_mode)
     if runtime.distributed:
         trained = DistributedDataParallel(trained, device_ids=[runtime.device] if runtime.cuda else None)
     return trained
@@ -220,6 +222,8 @@ def optimizer_step(model: OthelloGPT, trained, optimizer, inputs: torch.Tensor, 
     for group in optimizer.param_groups:
         group["lr"] = lr
     model.train()
+    if cfg.compile and cfg.compile_mode in CUDA_GRAPH_MODES:
+        torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs may be overwritten
     with autocast:
         logits = trained(inputs)
     loss = loss_fn(logits, targets)

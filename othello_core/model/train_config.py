@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 # fields that are not command-line flags: the run folder has its own flag, the command is recorded
 NOT_FLAGS = ("run_dir", "command")
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")  # the modes that replay CUDA graphs
 
 
 @dataclass
@@ -36,6 +38,7 @@ class TrainConfig:
     device: str | None = None
     bf16: bool = True  # autocast on CUDA only
     compile: bool = False
+    compile_mode: str = "default"  # torch.compile's mode: one of COMPILE_MODES (reduce-overhead: CUDA graphs)
     threads: int | None = None
     eval_every: int = 1000
     eval_games: int = 1000
@@ -46,6 +49,10 @@ class TrainConfig:
     init_from: str | None = None  # start from these weights (a run folder or file), fresh optimizer
     run_dir: str = "runs/othello-gpt"
     command: str = field(default_factory=lambda: " ".join(sys.argv))
+
+    def __post_init__(self):
+        if self.compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be one of {COMPILE_MODES}, not {self.compile_mode!r}")
 
     def shape(self):
         """The model's ``weights.ModelShape``."""
