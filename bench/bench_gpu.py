@@ -1,11 +1,13 @@
 """GPU figures for a trained run folder: training MFU, forward latency/throughput, the app's
-full analysis, and legal top-1 on the real eOthello games.
+work per position (full analysis, an edit, DLA, the Features page's SAE work), and legal top-1 on the
+real eOthello games.
 
     python bench/bench_gpu.py RUN_DIR [--json OUT.json]
 
 Runs on the lent GPU machine at the end of ``scripts/gpu_train.sh``; each part is independent
-and a failing part is reported, not fatal. The TransformerLens part (the app's analysis) needs
-transformer_lens importable (carried there as wheels). Prints figures only.
+and a failing part is reported, not fatal. The TransformerLens part (the app's work) needs
+transformer_lens and sae_lens importable (carried there as wheels: scripts/fetch_device_wheels.sh).
+Prints figures only.
 
 MFU = achieved training FLOP/s / the H100 SXM's dense bf16 peak (989.4 TFLOP/s), with FLOPs per
 game = 59 tokens x (6 x matmul parameters + 12 x layers x d_model x 59) (forward + backward,
@@ -87,28 +89,70 @@ def part_real_games(model: OthelloGPT) -> dict:
             "eothello_games": result["games"]}
 
 
-def part_app_analysis(run: Path) -> dict:
-    """The app's ModelService.analyze (one full game: cache of every stream and pattern)."""
-    from othello_core.model.hooked_transformer import load_model
+def app_feature_set(folder: Path):
+    """The SAE in ``folder`` for timing: freshly trained on the device, it has no report yet (measured on
+    the CPU afterwards), which timing does not need."""
+    from othello_core.analysis.sae.features import FeatureSet
+    from othello_core.analysis.sae.training import load_sae, read_training_info
+    sae = load_sae(folder, device=DEVICE)
+    return FeatureSet(sae, folder, sae.cfg.metadata.hook_name, int(read_training_info(folder)["recipe"]["stream"]),
+                      report={}, top={})
+
+
+def part_app(app_model: str, sae: Path | None) -> dict:
+    """The app's work per position against the bare TransformerLens forward of the same game (one game,
+    31 moves, position 30), all through ``ModelService`` as the pages call it: the full analysis (every
+    stream, pattern and label), a live edit (flip one square at the middle layer, the clean run being
+    the cached analysis), direct logit attribution (heads, MLPs, neurons) and the Features page's SAE
+    encoding of the game plus one steered forward."""
+    from othello_core.analysis import attribution as A
+    from othello_core.analysis.interventions import Edit, apply_edit
+    from othello_core.analysis.sae.features import encode, steered_probs
     from othello_core.analysis.service import ModelService
-    model = load_model(str(run), device=DEVICE)
-    service = ModelService(model, "gpu-run")
-    game = random_games(1, seed=1)
-    moves = tuple(int(m) for m in game.squares[0][:MODEL_CONTEXT] if m >= 0)
-    tokens = torch.as_tensor(game.tokens[:, :len(moves)]).to(DEVICE)
-    with torch.inference_mode():
-        forward = median_seconds(lambda: model(tokens), 30)
-    analysis = median_seconds(lambda: service.analyze(moves), 30)
-    return {"tl_forward_b1_ms": forward * 1e3, "app_analysis_ms": analysis * 1e3,
-            "analysis_over_forward": analysis / forward}
+    service = ModelService.load(app_model, device=DEVICE)
+    game = random_games(1, seed=3)
+    moves = tuple(int(m) for m in game.squares[0][:31])
+    position = len(moves) - 1
+    tokens = torch.as_tensor(game.tokens[:, :len(moves)])
+    time_ms = lambda fn: median_seconds(fn, 30) * 1e3  # noqa: E731
+    out = {"app_model": app_model, "tl_forward_b1_ms": time_ms(lambda: service.run(tokens))}
+    out["app_analysis_ms"] = time_ms(lambda: service.analyze(moves))
+    analysis = service.analyze(moves)
+    square = int(analysis.move_probs[position].argmax())
+    out["dla_ms"] = time_ms(lambda: A.direct_logit_attribution(service, A.components(service, moves, position), square))
+    if service.probes is not None:
+        flip = next(s for s in range(64) if analysis.relative[position, s] != 0)
+        edit = Edit((flip,), "flip", (service.n_layers // 2,), scale=0.5)
+        out["edit_ms"] = time_ms(lambda: apply_edit(service, moves, position, edit,
+                                                    clean_probs=analysis.move_probs[position]))
+    else:
+        out["edit"] = f"skipped: {service.probe_error}"
+    features = app_feature_set(sae) if sae is not None and (sae / "cfg.json").exists() else None
+    if features is not None and features.sae.cfg.d_in != service.model.cfg.d_model:
+        out["features"] = f"skipped: the SAE at {sae} reads d_model {features.sae.cfg.d_in}, not {service.model.cfg.d_model}"
+    elif features is not None:
+        out["sae_encode_game_ms"] = time_ms(lambda: encode(features, analysis.resid[features.stream]))
+        out["sae_steered_forward_ms"] = time_ms(lambda: steered_probs(service, features, moves, position, 0, "ablate"))
+    else:
+        out["features"] = f"skipped: no SAE at {sae}"
+    for name in [k for k in out if k.endswith("_ms") and k != "tl_forward_b1_ms"]:
+        out[name.removesuffix("_ms") + "_over_forward"] = out[name] / out["tl_forward_b1_ms"]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dir")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--app-model", default="bundled", help="the model (with its probes) the app parts time")
+    parser.add_argument("--sae", default=None, help="an SAE folder for the Features part (default: the app model's)")
     args = parser.parse_args()
     run = Path(args.run_dir)
+    sae = Path(args.sae) if args.sae else None
+    if sae is None:
+        from othello_core.analysis.sae.recipe import sae_folder
+        from othello_core.paths import artifact_folder
+        sae = sae_folder(artifact_folder(args.app_model))
     figures: dict = {"device": torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu",
                      "torch": torch.__version__}
     peak = matmul_peak()
@@ -117,7 +161,7 @@ def main() -> None:
     parts = [("training", lambda: part_training(run, peak)),
              ("forward", lambda: part_forward(model)),
              ("real games", lambda: part_real_games(model)),
-             ("app analysis (TransformerLens)", lambda: part_app_analysis(run))]
+             ("app (TransformerLens)", lambda: part_app(args.app_model, sae))]
     try:
         model = load_lean(run)
     except Exception:

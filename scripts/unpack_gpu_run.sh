@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# After issue 8's device call: gather what came back into one run folder and check it, before the
+# After issue 27's device call: gather what came back into one run folder and check it, before the
 # ~45 CPU-minutes of scripts/refresh_bundled.sh.
 #   bash scripts/unpack_gpu_run.sh FILES_AT [RUN_DIR]     (RUN_DIR defaults to runs/paper-gpu-new)
-# FILES_AT is the folder the device reply names (the shards, run_meta.tgz, log.txt). The weights
+# FILES_AT is the folder the device reply names (the shards, run_meta.tgz, log.txt, and sae.tgz /
+# sae_control.tgz when the SAEs trained there: unpacked into RUN_DIR/sae*/, each loaded). The weights
 # are loaded here, which checks them against the hash export recorded on the GPU (config.json's
 # weights_hash), and the run's own held-out evaluation is printed with its pass split.
 set -euo pipefail
@@ -14,6 +15,9 @@ mkdir -p "$RUN"
 tar -C "$RUN" -xzf "$FROM/run_meta.tgz"
 cp "$FROM"/model-*-of-*.safetensors "$RUN/"
 [ -f "$FROM/log.txt" ] && cp "$FROM/log.txt" "$RUN/device_log.txt"
+for archive in sae sae_control; do
+  [ -f "$FROM/$archive.tgz" ] && tar -C "$RUN" -xzf "$FROM/$archive.tgz"
+done
 PYTHONPATH=. "$PY" - "$RUN" <<'PY'
 import sys
 from pathlib import Path
@@ -36,5 +40,19 @@ if final:
     sentence = pass_errors_sentence(pass_errors(final.get("by_move", {})))
     if sentence:
         print(sentence)
-print(f"next: scripts/refresh_bundled.sh {run}")
+from othello_core.analysis.sae.recipe import SAERecipe, sae_folder
+from othello_core.analysis.sae.training import load_sae, read_training_info
+for control in (False, True):
+    folder = sae_folder(run, SAERecipe().hook, control=control)
+    if (folder / "cfg.json").exists():
+        info = read_training_info(folder)
+        sae = load_sae(folder)
+        print(f"{'control ' if control else ''}SAE of {info['model']}: {sae.cfg.d_sae} features, {info['tokens']:,} tokens, "
+              f"{info['training_samples']:,} samples, train {info['train_tokens_per_s']:,.0f} tokens/s on {info['device']}")
+kept = (run / "sae_model.txt").read_text().strip() if (run / "sae_model.txt").exists() else "new"
+if kept != "new":  # the device's evaluations found the weights it started from better: they stay
+    print(f"the device kept {kept} as the better model (the SAEs read it): "
+          f"SAE_FROM={run} scripts/refresh_bundled.sh --sae-only")
+else:
+    print(f"next: SAE_FROM={run} scripts/refresh_bundled.sh {run}")
 PY

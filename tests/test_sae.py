@@ -264,6 +264,9 @@ def test_sae_train_and_report_commands_write_what_the_page_reads(tmp_path, capsy
     assert printed["hook"] == "blocks.0.hook_resid_post" and printed["reconstruction"]["d_sae"] == 64
     assert {"cfg.json", "sae_weights.safetensors", "training.json", "report.json", "top_positions.npz"} <= \
         {p.name for p in out.iterdir()}
+    save_model(build_model(TINY, device="cpu", seed=2), tmp_path / "other")  # other weights, same shape
+    with pytest.raises(SystemExit, match="trained on weights .* not .*other's"):
+        main(["sae", "report", "--model", str(tmp_path / "other"), "--out", str(out), "--stream", "1", "--games", "20"])
 
 
 def test_the_sae_finding_counts_what_each_method_captures(tmp_path):

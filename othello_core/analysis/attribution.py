@@ -249,8 +249,8 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     down = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal_corrupt & ~legal_clean)]
 
     def metric(logits):  # logits [B, 61]
-        a = logits[:, up].mean(-1) if up else torch.zeros(len(logits))
-        b = logits[:, down].mean(-1) if down else torch.zeros(len(logits))
+        a = logits[:, up].mean(-1) if up else logits.new_zeros(len(logits))
+        b = logits[:, down].mean(-1) if down else logits.new_zeros(len(logits))
         return (a - b).float()
 
     layers = service.n_layers
@@ -276,7 +276,7 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
                 return act
 
             logits, _ = service.run(batch, fwd_hooks=[(name, patch)])
-            grid[layer] = (metric(logits[:, position]) - m_corrupt).numpy()
+            grid[layer] = (metric(logits[:, position]) - m_corrupt).cpu().numpy()
         effects[kind] = grid
     denom = m_clean - m_corrupt
     return {"clean_metric": m_clean, "corrupted_metric": m_corrupt, "position": position,

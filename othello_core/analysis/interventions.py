@@ -157,8 +157,8 @@ def _gradient_edit(x: torch.Tensor, probes, stream: int, target: np.ndarray, edi
     """Li et al.: move ``x`` until the MLP probe reads ``target`` (regularised)."""
     widths = sorted(w for (k, w) in probes.mlp if k == "mine_theirs")
     with torch.inference_mode(False), torch.enable_grad():  # tensors made here can carry grads
-        w1, b1, w2, b2 = (t[stream].clone() for t in probes.mlp[("mine_theirs", widths[-1])])
-        goal = torch.as_tensor(target, dtype=torch.long)
+        w1, b1, w2, b2 = (t[stream].to(x.device, torch.float32) for t in probes.mlp[("mine_theirs", widths[-1])])
+        goal = torch.as_tensor(target, dtype=torch.long, device=x.device)
         base = x.detach().clone().float()
         delta = torch.zeros_like(base, requires_grad=True)
         opt = torch.optim.Adam([delta], lr=edit.lr * base.norm().item() / base.numel() ** 0.5)

@@ -97,14 +97,19 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
         name = service.name
     folder = _folder(args, hook)
     sae = load_sae(folder, device=service.device)
-    trained_on = read_training_info(folder)["recipe"]["stream"]
+    info = read_training_info(folder)
+    trained_on = info["recipe"]["stream"]
     if trained_on != args.stream:
         raise SystemExit(f"the SAE in {folder} was trained on stream {trained_on}, not {args.stream}: "
                          f"pass --stream {trained_on}")
+    if info.get("model_hash") not in (None, service.hash):  # e.g. an SAE of earlier weights, or a device run's
+        raise SystemExit(f"the SAE in {folder} was trained on weights {info['model_hash']}, not {name}'s "
+                         f"({service.hash}): train one on these (`python -m othello_core sae train`) or measure it "
+                         "on the model it was trained on")
     batch = measurement_games(args.games)
     report, feats, pick = measure_sae(service, sae, hook, args.stream,
                                       batch, progress=_tqdm, splice_games=args.splice_games)
-    report["training"] = read_training_info(folder)
+    report["training"] = info
     report["hook"], report["model"] = hook, name
     (folder / REPORT_FILE).write_text(json.dumps(report) + "\n")
     if not args.control:

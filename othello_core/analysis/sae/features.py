@@ -85,7 +85,8 @@ def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook, dev
 @torch.no_grad()
 def encode(features: FeatureSet, resid: np.ndarray) -> np.ndarray:
     """``[pos, d_model]`` stream vectors (``Analysis.resid[stream]``) -> ``[pos, d_sae]`` activations."""
-    return features.sae.encode(torch.as_tensor(resid, dtype=torch.float32)).numpy()
+    x = torch.as_tensor(resid, dtype=torch.float32, device=features.sae.device)
+    return features.sae.encode(x).cpu().numpy()
 
 
 def active_features(acts: np.ndarray, k: int = 12) -> list[tuple[int, float]]:
@@ -156,7 +157,7 @@ def steered_probs(service, features: FeatureSet, moves, position: int, feature: 
     tokens = torch.tensor([moves_to_tokens(moves, min(len(moves), MODEL_CONTEXT))])
     hook = steering_hook(features, feature, mode, scale, None if everywhere else position)
     logits, _ = service.run(tokens, fwd_hooks=[(features.hook, hook)])
-    return token_probs_to_squares(move_log_probs(logits[0, position]).exp().numpy())
+    return token_probs_to_squares(move_log_probs(logits[0, position]).exp().cpu().numpy())
 
 
 def top_position_boards(features: FeatureSet, feature: int) -> list[dict]:
