@@ -274,7 +274,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         state.step += 1
         state.games_seen += cfg.batch_size * runtime.world_size
         bar.update(1)
-        if state.step % 20 == 0:
+        if state.step % 20 == 0 and not bar.disable:  # loss.item() waits for the GPU: only for a visible bar
             bar.set_postfix(loss=f"{loss.item():.3f}", games=state.games_seen)
         if budget_start is None:
             budget_start = window_start = time.time()
