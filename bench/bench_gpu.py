@@ -178,8 +178,8 @@ def main() -> None:
         print(f"[{name}: {time.perf_counter() - start:.1f} s] "
               + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()),
               flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+        if args.json:  # after every part: a call stopped at its deadline keeps what was measured
+            Path(args.json).write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -34,14 +34,27 @@ tmp=$(mktemp -d)
 PY=$(command -v python3)
 [ -x .venv/bin/python ] && PY=$PWD/.venv/bin/python
 # Tiny scale, every stage: 6 layers so that the SAE's stream (6) exists; the wandb stand-in forced, as on
-# the device; the venv's packages, not the wheels (they are for the device's Python 3.12).
-PATH=$(dirname "$PY"):$PATH INSTALL_WHEELS=0 OUT="$tmp/out" RUN="$tmp/run" INIT= MINUTES=0.1 WORKERS=1 EVAL_EVERY=20 FINAL_EVAL=200 \
+# the device; the venv's packages, not the wheels (they are for the device's Python 3.12), but without the
+# venv's editable install of othello_core: the device has none, so it must import from the working tree.
+mkdir -p "$tmp/no_editable"
+cat > "$tmp/no_editable/sitecustomize.py" <<'PY'
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in (getattr(f, "__module__", "") or "")]
+sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in (getattr(h, "__module__", "") or "")]
+PY
+PYTHONPATH=$tmp/no_editable PATH=$(dirname "$PY"):$PATH INSTALL_WHEELS=0 OUT="$tmp/out" RUN="$tmp/run" INIT= MINUTES=0.1 WORKERS=1 EVAL_EVERY=20 FINAL_EVAL=200 \
   SHAPE="--n-layers 6 --d-model 32 --n-heads 4" DEADLINE_S=1800 FORCE_WANDB_STANDIN=1 \
   CAL_ARGS="--budget-s 60 --settings default:16 default:32 reduce-overhead:32 --step-seconds 0.3 --generator-seconds 1" \
   SAE_GAMES=60 SAE_ARGS="--epochs 1 --batch-size 64 --collect-batch 32 --k 8" \
   bash scripts/gpu_train.sh >"$tmp/log" 2>&1
 grep -q '"final": true' "$tmp/log" || { cat "$tmp/log"; echo "dry run: no final evaluation" >&2; exit 1; }
 grep -q 'wandb stand-in in use' "$tmp/log" || { cat "$tmp/log"; echo "dry run: the wandb stand-in was not used" >&2; exit 1; }
+for done in '^\[calibration\] chosen' '^\[app (TransformerLens): .*edit_over_forward' '^\[real games' '^\[forward'; do
+  grep -q "$done" "$tmp/log" || { cat "$tmp/log"; echo "dry run: no line matching $done" >&2; exit 1; }
+done
+if grep -E '^\[[a-zA-Z ()]+: .*failed|^\[.*: (exit|skipped)' "$tmp/log"; then
+  echo "dry run: a stage failed or was skipped (above)" >&2; exit 1
+fi
 for f in run_meta.tgz sae.tgz sae_control.tgz log.txt; do
   [ -f "$tmp/out/$f" ] || { cat "$tmp/log"; echo "dry run: $f missing from OUT" >&2; exit 1; }
 done

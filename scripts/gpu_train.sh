@@ -13,8 +13,9 @@
 #      sae_control.tgz.
 # Every stage after training runs under the call's deadline (DEADLINE_S from the start): the call ends
 # inside the device's 10 minutes with what finished, and says what it skipped. The plan, in seconds:
-# wheels 5, calibration <= 100, training 3.5 min + compile, evaluations and export ~ 250, SAE ~ 60,
-# GPU figures ~ 45, control SAE ~ 60: ~520 of the 570.
+# wheels 5, calibration <= 110, training MINUTES (at most 4, fewer when calibration ran long: RESERVE_S
+# is kept for what follows) + compile, evaluations and export ~ 60, SAE ~ 80, GPU figures ~ 45, control
+# SAE ~ 80.
 #   device run:  bash scripts/gpu_train.sh     (carry .whl: the app's analysis and the SAEs need
 #                TransformerLens and SAELens, from the wheels scripts/fetch_device_wheels.sh fetches)
 # Before the device call, on the CPU (no device time): bash scripts/gpu_preflight.sh (the travelling size,
@@ -30,13 +31,15 @@ T0=$(date +%s)
 OUT=${OUT:-runs/gpu-out}
 RUN=${RUN:-runs/paper-gpu}
 DEADLINE_S=${DEADLINE_S:-570}  # the whole call; the device stops a command at 600 s
-MINUTES=${MINUTES:-3.5}        # training wall time after compilation (the plan: see the header)
+MINUTES=${MINUTES:-4}          # at most this training wall time after compilation (the plan: see the header)
+RESERVE_S=${RESERVE_S:-270}    # kept after training: compile, evaluations, export, SAEs, GPU figures
 INIT=${INIT-assets/models/bundled}   # weights to start from (a run folder); INIT= : random init
 LR=${LR:-$([ -n "$INIT" ] && echo 3e-4 || echo 1e-3)}  # at batch 512
 WORKERS=${WORKERS:-14}         # generator processes (~8k labelled games/s each) for 16 cores
 SHAPE=${SHAPE:-}               # empty: the paper's shape (8 layers, d_model 512, 8 heads)
 CALIBRATE=${CALIBRATE:-1}
-CAL_ARGS=${CAL_ARGS:---budget-s 75}  # no new setting after 75 s; e.g. "--settings default:16" for the dry run
+CAL_ARGS=${CAL_ARGS:---budget-s 60}  # no new setting after 60 s; e.g. "--settings default:16" for the dry run
+CAL_CAP_S=${CAL_CAP_S:-110}    # the calibration is stopped here whatever it is doing
 EVAL_GAMES_EVERY=${EVAL_GAMES_EVERY:-1000000}
 FINAL_EVAL=${FINAL_EVAL:-10000}
 SAE_GAMES=${SAE_GAMES:-120000}  # 7.1M tokens, 10x the CPU run (12,000 games, 0.71M tokens)
@@ -44,15 +47,17 @@ SAE_ARGS=${SAE_ARGS:---epochs 2 --batch-size 4096 --collect-batch 512}
 mkdir -p "$OUT" "$RUN"
 LOG="$OUT/log.txt"
 left() { echo $((DEADLINE_S - ($(date +%s) - T0))); }
-# stage NAME MIN_SECONDS CMD...: run CMD under the time left, or say why not
+# stage NAME MIN_SECONDS MAX_SECONDS CMD...: run CMD for at most MAX_SECONDS (0: no cap) and never past
+# the deadline, or say why not
 stage() {
-  local name=$1 need=$2; shift 2
+  local name=$1 need=$2 cap=$3; shift 3
   local budget; budget=$(left)
   if [ "$budget" -lt "$need" ]; then
     echo "[$name: skipped, ${budget} s left of the call, it needs ${need} s]" | tee -a "$LOG"; return 1
   fi
-  echo "[$name: starting, ${budget} s left]" | tee -a "$LOG"
-  timeout "$budget" "$@" 2>&1 | tee -a "$LOG"
+  [ "$cap" -gt 0 ] && [ "$cap" -lt "$budget" ] && budget=$cap
+  echo "[$name: starting, at most ${budget} s]" | tee -a "$LOG"
+  timeout -k 10 "$budget" "$@" 2>&1 | tee -a "$LOG"
   local rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || echo "[$name: exit $rc]" | tee -a "$LOG"
   return "$rc"
@@ -65,6 +70,7 @@ if [ "${INSTALL_WHEELS:-1}" = 1 ] && ls .whl/*.whl >/dev/null 2>&1; then  # Tran
     2>&1 | tail -2 | tee -a "$LOG"
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # python3 bench/x.py puts only bench/ on the path
 if [ "${FORCE_WANDB_STANDIN:-0}" = 1 ] || ! python3 -c "import wandb" 2>/dev/null; then
   export PYTHONPATH=$PWD/scripts/device_site${PYTHONPATH:+:$PYTHONPATH}  # SAELens imports wandb, never calls it
   echo "[wandb stand-in in use: scripts/device_site]" | tee -a "$LOG"
@@ -73,7 +79,7 @@ fi
 # 0. calibration
 if [ "$CALIBRATE" = 1 ] && [ -z "${BATCH:-}" ]; then
   # shellcheck disable=SC2086
-  stage calibration 60 python3 bench/calibrate_training.py --workers "$WORKERS" --json "$RUN/calibration.json" \
+  stage calibration 60 "$CAL_CAP_S" python3 bench/calibrate_training.py --workers "$WORKERS" --json "$RUN/calibration.json" \
     $SHAPE $CAL_ARGS
   if [ -f "$RUN/calibration.json" ]; then
     read -r BATCH COMPILE_MODE < <(python3 -c "import json; c = json.load(open('$RUN/calibration.json'))['choice']; print(c['batch'], c['mode'])")
@@ -84,13 +90,14 @@ COMPILE_MODE=${COMPILE_MODE:-default}
 LR_USED=$(python3 -c "print(f'{$LR * ($BATCH / 512) ** 0.5:.3g}')")
 WARMUP=$((512000 / BATCH))  # ~512k games of warm-up whatever the batch
 EVAL_EVERY=${EVAL_EVERY:-$(( (EVAL_GAMES_EVERY + BATCH - 1) / BATCH ))}
-echo "[training setting: batch $BATCH, compile mode $COMPILE_MODE, lr $LR_USED (LR $LR at batch 512), warm-up $WARMUP steps, eval every $EVAL_EVERY steps]" | tee -a "$LOG"
+TRAIN_MINUTES=$(python3 -c "print(round(max(0.1, min($MINUTES, ($(left) - $RESERVE_S) / 60)), 2))")
+echo "[training setting: batch $BATCH, compile mode $COMPILE_MODE, lr $LR_USED (LR $LR at batch 512), warm-up $WARMUP steps, eval every $EVAL_EVERY steps, $TRAIN_MINUTES min]" | tee -a "$LOG"
 
 # 1. train: cosine over the time budget (--time-schedule), held-out eval every EVAL_EVERY steps
 # shellcheck disable=SC2086
 python3 -m othello_core train --run-dir "$RUN" --target legal --batch-size "$BATCH" --steps 10000000 \
   --lr "$LR_USED" --warmup-steps "$WARMUP" --min-lr-ratio 0.05 --eval-every "$EVAL_EVERY" --eval-games 2000 \
-  --save-every 100000000 --workers "$WORKERS" --compile --compile-mode "$COMPILE_MODE" --max-minutes "$MINUTES" \
+  --save-every 100000000 --workers "$WORKERS" --compile --compile-mode "$COMPILE_MODE" --max-minutes "$TRAIN_MINUTES" \
   --time-schedule --final-eval-games "$FINAL_EVAL" --no-progress $SHAPE ${INIT:+--init-from "$INIT"} 2>&1 | tee -a "$LOG"
 [ -f "$RUN/checkpoint.pt" ] || { echo "training failed: no checkpoint" | tee -a "$LOG"; exit 1; }
 
@@ -117,12 +124,12 @@ echo "[the better model, which the SAEs read: $BETTER]" | tee -a "$LOG"
 if [ "$BETTER" = "$RUN" ]; then echo new > "$RUN/sae_model.txt"; else echo "$BETTER" > "$RUN/sae_model.txt"; fi
 SAE_HOOK=$(python3 -c "from othello_core.analysis.sae.recipe import SAERecipe; print(SAERecipe().hook)")
 # shellcheck disable=SC2086
-stage "SAE" 60 python3 -m othello_core sae train --model "$BETTER" --games "$SAE_GAMES" $SAE_ARGS \
+stage "SAE" 80 120 python3 -m othello_core sae train --model "$BETTER" --games "$SAE_GAMES" $SAE_ARGS \
   --out "$RUN/sae/$SAE_HOOK" && tar -C "$RUN" -czf "$OUT/sae.tgz" sae
 # 4. GPU figures (each part independent; the app parts on the bundled model, its probes, the new SAE)
-stage "GPU figures" 40 python3 bench/bench_gpu.py "$RUN" --json "$RUN/gpu_bench.json" --sae "$RUN/sae/$SAE_HOOK"
+stage "GPU figures" 40 0 python3 bench/bench_gpu.py "$RUN" --json "$RUN/gpu_bench.json" --sae "$RUN/sae/$SAE_HOOK"
 # shellcheck disable=SC2086
-stage "control SAE" 60 python3 -m othello_core sae train --model "$BETTER" --control \
+stage "control SAE" 80 0 python3 -m othello_core sae train --model "$BETTER" --control \
   --games "$SAE_GAMES" $SAE_ARGS --out "$RUN/sae_control/$SAE_HOOK" && tar -C "$RUN" -czf "$OUT/sae_control.tgz" sae_control
 
 # 5. the small files in one archive (config, shard index, metrics, calibration, GPU figures)
@@ -130,3 +137,8 @@ tar -C "$RUN" -czf "$OUT/run_meta.tgz" config.json model.safetensors.index.json 
   $(cd "$RUN" && ls calibration.json gpu_bench.json 2>/dev/null)
 echo "[done in $(($(date +%s) - T0)) s]" | tee -a "$LOG"
 ls -la "$OUT" | tee -a "$LOG"
+if [ "$(find "$OUT" -type f | wc -l)" -gt 8 ]; then  # the device returns at most 8 files: the log goes in the archive
+  gzip -c "$LOG" > "$RUN/log.txt.gz" && rm "$LOG"
+  tar -C "$RUN" -czf "$OUT/run_meta.tgz" config.json model.safetensors.index.json metrics.jsonl sae_model.txt log.txt.gz \
+    $(cd "$RUN" && ls calibration.json gpu_bench.json 2>/dev/null)
+fi

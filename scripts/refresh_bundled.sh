@@ -32,6 +32,30 @@ ship_sae() {
   echo "shipped the $1 trained in $SAE_FROM"
 }
 
+# recipe_flags FOLDER: the `sae train` flags of the recipe the SAE in FOLDER was trained with
+recipe_flags() {
+  "$PY" - "$1/training.json" <<'PY'
+import json, sys
+for name, value in json.load(open(sys.argv[1]))["recipe"].items():
+    flag = "--" + name.replace("_", "-")
+    print(flag if value is True else "--no-" + flag[2:] if value is False else f"{flag} {value}", end=" ")
+PY
+}
+
+# Before hours of CPU work: an SAE from SAE_FROM must be of the weights it will sit beside.
+if [ -n "$SAE_FROM" ] && [ -f "$SAE_FROM/sae/$HOOK/training.json" ]; then
+  WEIGHTS=$([ "$RUN" = --sae-only ] && echo "$DEST" || echo "$RUN")
+  "$PY" - "$SAE_FROM/sae/$HOOK/training.json" "$WEIGHTS" <<'PY'
+import json, sys
+from othello_core.model.hooked_transformer import load_model
+from othello_core.model.weights import model_hash
+trained_on, here = json.load(open(sys.argv[1]))["model_hash"], model_hash(load_model(sys.argv[2], device="cpu"))
+if trained_on != here:
+    sys.exit(f"{sys.argv[1]}: that SAE was trained on weights {trained_on}, not those in {sys.argv[2]} ({here}). "
+             "When the device kept the bundled weights, run with --sae-only.")
+PY
+fi
+
 if [ "$RUN" != --sae-only ]; then
 mkdir -p "$DEST"
 rm -rf "$DEST"/model.safetensors "$DEST"/model-*-of-*.safetensors "$DEST"/model.safetensors.index.json \
@@ -46,8 +70,15 @@ cp "$RUN"/model*.safetensors "$RUN/config.json" "$DEST/"
 fi
 ship_sae sae || "$PY" -m othello_core sae train --model bundled
 "$PY" -m othello_core sae report --model bundled
-if ship_sae sae_control || [ ! -f "$DEST/sae_control/$HOOK/sae_weights.safetensors" ]; then
-  [ -f "$DEST/sae_control/$HOOK/sae_weights.safetensors" ] || "$PY" -m othello_core sae train --model bundled --control
-  "$PY" -m othello_core sae report --model bundled --control
+# The control's SAE must share the trained one's recipe (a fair control): shipped from SAE_FROM, kept
+# when its weights are here and its recipe matches, else trained here with that recipe.
+shipped=0; ship_sae sae_control && shipped=1
+SAE=$DEST/sae/$HOOK CONTROL=$DEST/sae_control/$HOOK
+if [ ! -f "$CONTROL/sae_weights.safetensors" ] || [ "$(recipe_flags "$SAE")" != "$(recipe_flags "$CONTROL" 2>/dev/null)" ]; then
+  echo "training the control's SAE with the trained SAE's recipe: $(recipe_flags "$SAE")"
+  # shellcheck disable=SC2046
+  "$PY" -m othello_core sae train --model bundled --control $(recipe_flags "$SAE")
+  shipped=1
 fi
+[ "$shipped" = 1 ] && "$PY" -m othello_core sae report --model bundled --control
 "$PY" -m othello_core findings --model bundled --games 400

@@ -152,7 +152,7 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     c_clean = components_from_cache(service.model, clean, position)
     c_edit = components_from_cache(service.model, edited, position)
     u = service.model.W_U.float()
-    direction = torch.zeros(u.shape[1])
+    direction = torch.zeros(u.shape[1], device=u.device)
     if tokens_gained:
         direction[tokens_gained] += 1 / len(tokens_gained)
     if tokens_lost:

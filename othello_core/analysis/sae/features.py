@@ -112,7 +112,7 @@ def probe_cosines(features: FeatureSet, probes, feature: int, kind: str = "mine_
     w, _ = probes.linear[kind]
     w = w[features.stream]  # [d, 64, C]
     w = w - w.mean(-1, keepdim=True)
-    d = decoder_direction(features, feature)
+    d = decoder_direction(features, feature).to(w.device)
     cos = torch.einsum("d,dsc->sc", d, w) / (d.norm() * w.norm(dim=0)).clamp(min=1e-9)
     return cos.numpy()
 
