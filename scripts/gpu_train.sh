@@ -132,13 +132,15 @@ stage "GPU figures" 40 0 python3 bench/bench_gpu.py "$RUN" --json "$RUN/gpu_benc
 stage "control SAE" 80 0 python3 -m othello_core sae train --model "$BETTER" --control \
   --games "$SAE_GAMES" $SAE_ARGS --out "$RUN/sae_control/$SAE_HOOK" && tar -C "$RUN" -czf "$OUT/sae_control.tgz" sae_control
 
-# 5. the small files in one archive (config, shard index, metrics, calibration, GPU figures)
-tar -C "$RUN" -czf "$OUT/run_meta.tgz" config.json model.safetensors.index.json metrics.jsonl sae_model.txt \
-  $(cd "$RUN" && ls calibration.json gpu_bench.json 2>/dev/null)
+# 5. the small files in one archive (config, shard index, metrics, calibration, GPU figures[, the log])
+pack_meta() {
+  # shellcheck disable=SC2046
+  tar -C "$RUN" -czf "$OUT/run_meta.tgz" config.json model.safetensors.index.json metrics.jsonl sae_model.txt \
+    $(cd "$RUN" && ls calibration.json gpu_bench.json log.txt.gz 2>/dev/null)
+}
+pack_meta
 echo "[done in $(($(date +%s) - T0)) s]" | tee -a "$LOG"
 ls -la "$OUT" | tee -a "$LOG"
 if [ "$(find "$OUT" -type f | wc -l)" -gt 8 ]; then  # the device returns at most 8 files: the log goes in the archive
-  gzip -c "$LOG" > "$RUN/log.txt.gz" && rm "$LOG"
-  tar -C "$RUN" -czf "$OUT/run_meta.tgz" config.json model.safetensors.index.json metrics.jsonl sae_model.txt log.txt.gz \
-    $(cd "$RUN" && ls calibration.json gpu_bench.json 2>/dev/null)
+  gzip -c "$LOG" > "$RUN/log.txt.gz" && rm "$LOG" && pack_meta
 fi

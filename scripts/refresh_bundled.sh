@@ -73,11 +73,11 @@ ship_sae sae || "$PY" -m othello_core sae train --model bundled
 # The control's SAE must share the trained one's recipe (a fair control): shipped from SAE_FROM, kept
 # when its weights are here and its recipe matches, else trained here with that recipe.
 shipped=0; ship_sae sae_control && shipped=1
-SAE=$DEST/sae/$HOOK CONTROL=$DEST/sae_control/$HOOK
-if [ ! -f "$CONTROL/sae_weights.safetensors" ] || [ "$(recipe_flags "$SAE")" != "$(recipe_flags "$CONTROL" 2>/dev/null)" ]; then
-  echo "training the control's SAE with the trained SAE's recipe: $(recipe_flags "$SAE")"
-  # shellcheck disable=SC2046
-  "$PY" -m othello_core sae train --model bundled --control $(recipe_flags "$SAE")
+RECIPE=$(recipe_flags "$DEST/sae/$HOOK") CONTROL=$DEST/sae_control/$HOOK
+if [ ! -f "$CONTROL/sae_weights.safetensors" ] || [ "$RECIPE" != "$(recipe_flags "$CONTROL" 2>/dev/null)" ]; then
+  echo "training the control's SAE with the trained SAE's recipe: $RECIPE"
+  # shellcheck disable=SC2086
+  "$PY" -m othello_core sae train --model bundled --control $RECIPE
   shipped=1
 fi
 [ "$shipped" = 1 ] && "$PY" -m othello_core sae report --model bundled --control
