@@ -17,7 +17,7 @@ from __future__ import annotations
 
 def stream_hook(stream: int) -> str:
     """The hook that holds stream ``stream`` (0: embedding, L: after layer L)."""
-    return "blocks.0.hook_resid_pre" if stream == 0 else f"blocks.{stream - 1}.hook_resid_post"
+    return resid_pre(0) if stream == 0 else resid_post(stream - 1)
 
 
 def stream_hooks(n_layers: int) -> list[str]:
