@@ -14,7 +14,7 @@ import numpy as np
 
 from othello_core.analysis.interventions import METHODS, TARGETS, Edit
 from othello_core.rules.notation import MoveError, parse_moves, square_to_name
-from othello_core.rules.user_input import InputError, parse_int
+from othello_core.rules.user_input import InputError, parse_choice, parse_int
 
 POSITIONS = ("last", "all")
 SCALES = (0.0, 2.0)  # the scale slider's range
@@ -120,10 +120,10 @@ def from_query(params: dict, n_layers: int = 8) -> tuple[EditSpec | None, tuple[
         value = params.get(f"edit_{field}")
         if value is None:
             continue
-        if value in allowed:
-            spec = spec.with_(**{field: value})
-        else:
-            notes.append(f"the edit's {field} must be one of {', '.join(allowed)}; kept {getattr(spec, field)}")
+        try:
+            spec = spec.with_(**{field: parse_choice(value, f"the edit's {field}", allowed)})
+        except InputError as err:
+            notes.append(f"{err}; kept {getattr(spec, field)}")
     if params.get("edit_layers") is not None:
         try:
             layers = tuple(sorted({parse_int(p, "an edit layer", 1, n_layers)

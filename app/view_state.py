@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from othello_core.rules.user_input import InputError, parse_int
+from othello_core.rules.user_input import InputError, parse_choice, parse_int
 
 VIEWS = ("prediction", "probe", "edit", "attention")
 VIEW_LABELS = {"prediction": "Prediction", "probe": "Probe reading", "edit": "Edit: before / after",
@@ -52,21 +52,14 @@ def from_query(params: dict, n_heads: int = 8) -> tuple[ViewSpec | None, tuple[s
         return None, ()
     notes: list[str] = []
     spec = ViewSpec()
-    view = params.get("view")
-    if view is not None:
-        if view in VIEWS:
-            spec = spec.with_(view=view)
-        else:
-            notes.append(f"the view must be one of {', '.join(VIEWS)}; showing the prediction")
-    if params.get("head") is not None:
+    readers = (("view", lambda v: parse_choice(v, "the view", VIEWS), "showing the prediction"),
+               ("head", lambda v: parse_int(v, "the link's head", 0, n_heads - 1), "showing head 0"),
+               ("probe", lambda v: parse_choice(v, "the probe", PROBES), "showing mine_theirs"))
+    for field, read, fallback in readers:
+        if params.get(field) is None:
+            continue
         try:
-            spec = spec.with_(head=parse_int(params["head"], "the link's head", 0, n_heads - 1))
+            spec = spec.with_(**{field: read(params[field])})
         except InputError as err:
-            notes.append(f"{err}; showing head 0")
-    probe = params.get("probe")
-    if probe is not None:
-        if probe in PROBES:
-            spec = spec.with_(probe=probe)
-        else:
-            notes.append(f"the probe must be one of {', '.join(PROBES)}; showing mine_theirs")
+            notes.append(f"{err}; {fallback}")
     return spec, tuple(notes)

@@ -71,6 +71,21 @@ def parse_int(text, name: str, lo: int, hi: int) -> int:
     return value
 
 
+def parse_choice(text, name: str, allowed: tuple[str, ...]) -> str:
+    """``text`` if it is one of ``allowed``; ``InputError`` naming ``name`` and the choices otherwise.
+
+    >>> parse_choice("probe", "the view", ("prediction", "probe"))
+    'probe'
+    >>> parse_choice("explode", "the view", ("prediction", "probe"))
+    Traceback (most recent call last):
+    ...
+    othello_core.rules.user_input.InputError: the view must be one of prediction, probe
+    """
+    if text not in allowed:
+        raise InputError(f"{name} must be one of {', '.join(allowed)}")
+    return text
+
+
 def check_length(text: str, name: str, limit: int) -> str:
     """``text`` unchanged if it is at most ``limit`` characters; ``InputError`` otherwise."""
     if len(text) > limit:
