@@ -23,15 +23,17 @@ EDITS_OCCUPIED = ("flip", "blank")  # these targets edit discs; "mine"/"theirs" 
 
 @dataclass(frozen=True)
 class EditSpec:
+    """An ``Edit`` as the pages hold it: its squares may be not chosen yet, it can be switched off, and the
+    scale starts at the page's 0.5; every other default is ``Edit``'s."""
     squares: tuple[int, ...] | None = None  # None: not chosen yet (the page offers the first editable square)
-    target: str = "flip"
-    layers: tuple[int, ...] = (4,)
-    method: str = "add"
-    positions: str = "last"
+    target: str = Edit.target
+    layers: tuple[int, ...] = Edit.layers
+    method: str = Edit.method
+    positions: str = Edit.positions
     scale: float = 0.5
-    steps: int = 30
-    lr: float = 0.1
-    reg: float = 0.01
+    steps: int = Edit.steps
+    lr: float = Edit.lr
+    reg: float = Edit.reg
     on: bool = True
 
     def with_(self, **changes) -> "EditSpec":
@@ -80,8 +82,8 @@ def to_edit(spec: EditSpec, relative: np.ndarray) -> Edit | None:
     if not squares or not spec.layers:
         return None
     scale = 1.0 if spec.method == "gradient" else spec.scale
-    return Edit(squares, spec.target, tuple(sorted(spec.layers)), spec.positions, spec.method, scale,
-                spec.steps, spec.lr, spec.reg)
+    return Edit(squares, target=spec.target, layers=tuple(sorted(spec.layers)), positions=spec.positions,
+                method=spec.method, scale=scale, steps=spec.steps, lr=spec.lr, reg=spec.reg)
 
 
 def to_query(spec: EditSpec | None) -> dict[str, str]:
