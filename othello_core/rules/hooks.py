@@ -39,6 +39,11 @@ def resid_mid(block: int) -> str:
     return f"blocks.{block}.hook_resid_mid"
 
 
+def mlp_in(block: int) -> str:
+    """Block ``block``'s MLP input: the stream between attention and MLP after ``ln2``."""
+    return f"blocks.{block}.ln2.hook_normalized"
+
+
 def attn_pattern(block: int) -> str:
     return f"blocks.{block}.attn.hook_pattern"
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from othello_core.rules.hooks import (  # noqa: F401  (re-exported: the hook names are part of the vocabulary)
-    BLOCK_OUTPUTS, attn_out, attn_pattern, attn_z, mlp_out, mlp_post, resid_mid, resid_post, resid_pre,
+    BLOCK_OUTPUTS, attn_out, attn_pattern, attn_z, mlp_in, mlp_out, mlp_post, resid_mid, resid_post, resid_pre,
     stream_hook, stream_hooks,
 )
 from othello_core.rules.notation import (  # noqa: F401  (re-exported)
