@@ -147,6 +147,49 @@ def cmd_sae_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sae_karvonen(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from othello_core.analysis.probe_suite import CONTROL_SEED, control_model
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, PUBLISHED, measure_features
+    from othello_core.analysis.sae.recipe import KARVONEN_HELD_OUT_SEED
+    from othello_core.analysis.sae.report import measurement_games
+    from othello_core.analysis.sae.training import load_sae
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.model.weights import ModelShape
+    from othello_core.rules.hooks import mlp_post
+    start = time.time()
+    model = load_model(args.model, device=args.device)
+    control = control_model(ModelShape.from_state_dict(model.state_dict()), device=args.device)
+    hook = SAERecipe().hook
+    fit, test = measurement_games(args.games), measurement_games(args.games, seed=KARVONEN_HELD_OUT_SEED)
+    folder = sae_folder(artifact_folder(args.model), hook)
+    identity = lambda x: x  # noqa: E731 (neurons are their own features)
+    jobs = [(model, "SAE (trained model)", hook, load_sae(folder).encode)]
+    control_sae = sae_folder(artifact_folder(args.model), hook, control=True)
+    if (control_sae / "sae_weights.safetensors").exists():
+        jobs.append((control, f"SAE (random-init control, seed {CONTROL_SEED})", hook, load_sae(control_sae).encode))
+    blocks = range(model.cfg.n_layers) if args.all_blocks else [5]
+    jobs += [(model, f"MLP neurons, block {b}", mlp_post(b), identity) for b in blocks]
+    jobs.append((control, f"MLP neurons, block 5, random-init control (seed {CONTROL_SEED})", mlp_post(5), identity))
+    rows = []
+    for model_, name, hook_, encode in jobs:
+        with torch.no_grad():
+            rows.append(measure_features(model_, name, hook_, encode, fit, test))
+        r = rows[-1]
+        print(f"{name} ({hook_}): board coverage {r['board']['coverage']['value']:.3f}, reconstruction "
+              f"{r['board']['reconstruction']['value']:.3f}; legal {r['legal']['coverage']['value']:.3f} / "
+              f"{r['legal']['reconstruction']['value']:.3f} [{time.time() - start:.0f} s]", flush=True)
+    out = {"rows": rows, "published": PUBLISHED, "games": {"fitting": args.games, "held_out": args.games},
+           "control_sae": "measured" if len(jobs) > len(blocks) + 2 else
+           "not measured: its weights are not shipped (`python -m othello_core sae train --control` recreates them)",
+           "command": invocation(), "wall_s": round(time.time() - start, 1)}
+    (folder / KARVONEN_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
 def summary_lines(report: dict) -> list[str]:
     r, s, b = report["reconstruction"], report["splice"], report["board"]
     return [f"{report['model']} · {report['hook']} · {r['d_sae']} features",
@@ -180,6 +223,13 @@ def add_sae_commands(sub) -> None:
     c.add_argument("--compare-epochs", type=int, default=2)
     c.add_argument("--measure-games", type=int, default=150, help="held-out games each candidate is measured on")
     c.set_defaults(func=cmd_sae_compare)
+
+    k = sae_sub.add_parser("karvonen", parents=[common],
+                           help="Karvonen et al.'s coverage and board reconstruction: the SAE, its control, MLP neurons")
+    k.add_argument("--games", type=int, default=1000, help="fitting games, and as many held-out games")
+    k.add_argument("--all-blocks", action=argparse.BooleanOptionalAction, default=True,
+                   help="MLP neurons of every block (else block 5 only)")
+    k.set_defaults(func=cmd_sae_karvonen)
 
     r = sae_sub.add_parser("report", parents=[common], help="measure an SAE on held-out games")
     r.add_argument("--stream", type=int, default=SAERecipe().stream)

@@ -101,22 +101,22 @@ def spliced_legal_top1(service, sae, hook: str, batch: GameBatch) -> dict:
             "positions": plain["positions"], "games": plain["games"]}
 
 
-def _firing(feats: torch.Tensor, max_act: torch.Tensor, t: float) -> torch.Tensor:
+def firing(feats: torch.Tensor, max_act: torch.Tensor, t: float) -> torch.Tensor:
     return (feats > torch.clamp(max_act * t, min=1e-6)).float()
 
 
-def _counts(feats: torch.Tensor, props: torch.Tensor, max_act: torch.Tensor, t: float, chunk: int = 8192):
+def counts(feats: torch.Tensor, props: torch.Tensor, max_act: torch.Tensor, t: float, chunk: int = 8192):
     """``(true positives [F, P], firings [F])`` at threshold ``t``."""
     tp = torch.zeros(feats.shape[1], props.shape[1])
     fired = torch.zeros(feats.shape[1])
     for s in range(0, len(feats), chunk):
-        on = _firing(feats[s:s + chunk], max_act, t)
+        on = firing(feats[s:s + chunk], max_act, t)
         tp += on.T @ props[s:s + chunk]
         fired += on.sum(0)
     return tp, fired
 
 
-def _f1(tp: torch.Tensor, fired: torch.Tensor, positives: torch.Tensor):
+def f1_scores(tp: torch.Tensor, fired: torch.Tensor, positives: torch.Tensor):
     precision = tp / fired.clamp(min=1)[:, None]
     recall = tp / positives.clamp(min=1)[None]
     f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
@@ -144,8 +144,8 @@ def board_state_metrics(feats: torch.Tensor, props: np.ndarray, progress: Callab
               "threshold": torch.zeros(n_p)}  # per property, chosen on the first half only
     steps = THRESHOLDS if progress is None else progress(THRESHOLDS, desc="board-state metrics")
     for t in steps:
-        tp, fired = _counts(feats, props_t, max_act, t)
-        precision, recall, f1 = _f1(tp, fired, positives)
+        tp, fired = counts(feats, props_t, max_act, t)
+        precision, recall, f1 = f1_scores(tp, fired, positives)
         f1_max, f_arg = f1.max(0)  # per property
         better = f1_max > best["f1"]
         cols = torch.arange(n_p)
@@ -159,8 +159,8 @@ def board_state_metrics(feats: torch.Tensor, props: np.ndarray, progress: Callab
                            ("recall", recall[rows, p_arg])):
             feat_best[key] = torch.where(better_f, value.to(feat_best[key].dtype), feat_best[key])
         coverage_by_t.append(float(f1_max[scored].mean()))
-        fit_tp, fit_fired = _counts(feats[:half], props_t[:half], fit_max, t)
-        fit_f1 = _f1(fit_tp, fit_fired, props_t[:half].sum(0))[2].max(0)
+        fit_tp, fit_fired = counts(feats[:half], props_t[:half], fit_max, t)
+        fit_f1 = f1_scores(fit_tp, fit_fired, props_t[:half].sum(0))[2].max(0)
         take = fit_f1.values > chosen["fit_f1"]
         chosen["fit_f1"] = torch.where(take, fit_f1.values, chosen["fit_f1"])
         chosen["feature"] = torch.where(take, fit_f1.indices, chosen["feature"])
@@ -197,7 +197,7 @@ def _reconstruction(feats, props, fit_max, t: float, half: int, scored: torch.Te
     high = (precision >= HIGH_PRECISION) & (fired >= MIN_FIRINGS)[:, None] & scored[None]  # [F, P]
     out = {"high_precision_pairs": int(high.sum()), "features_used": int(high.any(1).sum())}
     for name, part in (("fit_f1", slice(0, half)), ("f1", slice(half, None))):
-        on = _firing(feats[part], fit_max, t)
+        on = firing(feats[part], fit_max, t)
         predicted = (on @ high.float()) > 0  # [rows, P]
         truth = props[part] > 0
         predicted, truth = predicted[:, scored], truth[:, scored]

@@ -23,6 +23,7 @@ from othello_core.rules.hooks import stream_hook
 ARCHITECTURES = ("topk", "standard")
 SAE_GAMES_SEED = 28_000  # fresh synthetic games for SAE training (held-out games use evaluate.EVAL_SEED)
 SAE_TEST_SEED = 28_001  # games the board-state metrics are measured on (never trained on)
+KARVONEN_HELD_OUT_SEED = 28_002  # Karvonen's metrics: features labelled on SAE_TEST_SEED games, scored on these
 
 
 @dataclass(frozen=True)
