@@ -77,14 +77,18 @@ def probe_position(source: str, moves: tuple[int, ...], position: int) -> dict:
 
 
 def service():
-    """The live service; falls back to the bundled model (and says so) when needed."""
-    wanted = st.session_state.get("model", DEFAULT_MODEL)
+    """The live service. A source that cannot be loaded falls back to the bundled model: the session's model
+    (so the selector and the link) becomes ``bundled`` and ``model_error`` keeps what failed and why until
+    another source is chosen."""
+    ss = st.session_state
+    wanted = ss.get("model", DEFAULT_MODEL)
     svc, error = try_service(wanted)
     if svc is None:
-        st.session_state["model_error"] = (wanted, error)
-        svc = load_service("bundled")
-    else:
-        st.session_state.pop("model_error", None)
+        ss["model_error"] = (wanted, error)
+        ss["model"] = "bundled"
+        return load_service("bundled")
+    if wanted != "bundled":
+        ss.pop("model_error", None)
     return svc
 
 

@@ -9,23 +9,29 @@ from app import state as S
 from app.tour_panel import tour_panel
 
 
+def _pick_model() -> None:
+    """The selector or the path box changed: that source is wanted (tried before the panel is drawn)."""
+    ss = st.session_state
+    ss["model"] = ss["model_path"].strip() or ss["model_select"]
+    ss.pop("model_error", None)  # a new choice: the last failure's warning goes
+
+
 def model_panel() -> None:
     ss = st.session_state
-    choices = list(common.MODEL_CHOICES)
+    svc = common.service()  # first: a source that fails falls back to the bundled model before the selector is drawn
     current = ss.get("model", common.DEFAULT_MODEL)
+    choices = list(common.MODEL_CHOICES)
     if current not in choices:
         choices.append(current)
-    picked = st.selectbox("Model", choices, index=choices.index(current), key="model_select",
-                          help="bundled: trained by this project, ships in assets/. synthetic / "
-                               "championship: the paper's weights (need the file or internet).")
-    path = st.text_input("…or a checkpoint under the model folders", "", key="model_path", max_chars=1000,
-                         placeholder="assets/models/<run folder or .pth>",
-                         help=f"This server loads {common.source_policy().describe()}.")
-    wanted = path.strip() or picked
-    if wanted != current:
-        ss["model"] = wanted
-        st.rerun()
-    svc = common.service()
+    ss["model_select"] = current  # the selector (and the link) show the model that is live
+    if current in common.MODEL_CHOICES:
+        ss["model_path"] = ""
+    st.selectbox("Model", choices, key="model_select", on_change=_pick_model,
+                 help="bundled: trained by this project, ships in assets/. synthetic / "
+                      "championship: the paper's weights (need the file or internet).")
+    st.text_input("…or a checkpoint under the model folders", key="model_path", max_chars=1000,
+                  placeholder="assets/models/<run folder or .pth>", on_change=_pick_model,
+                  help=f"This server loads {common.source_policy().describe()}.")
     failed = ss.get("model_error")
     if failed:
         st.warning(f"**{shown(failed[0])}** could not be loaded, so the bundled model is live.\n\n"

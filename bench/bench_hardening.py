@@ -65,6 +65,14 @@ def main() -> None:
         S.from_query(params)
     print(f"{len(corpus())} malformed pastes: slowest {worst * 1000:.2f} ms ({worst_text!r}...); "
           f"{len(url_params())} links read in {(time.perf_counter() - t0) * 1000:.0f} ms")
+    for offline in ("1", ""):  # HF_HUB_OFFLINE set, then unset on this offline machine (the reachability probe)
+        os.environ["HF_HUB_OFFLINE"] = offline
+        os.environ.pop("OTHELLO_GPT_WEIGHTS", None)
+        common._FAILED.clear()
+        t0 = time.perf_counter()
+        svc, message = common.try_service("synthetic")
+        print(f"'synthetic' offline (HF_HUB_OFFLINE={offline or 'unset'}): refused in "
+              f"{time.perf_counter() - t0:.2f} s (target < 2 s; was ~24 s): {message[:70]}...")
 
 
 if __name__ == "__main__":

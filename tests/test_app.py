@@ -147,8 +147,15 @@ def test_findings_page_shows_where_the_board_fades_with_its_figure():
 def test_missing_hub_weights_fall_back_to_the_bundled_model_with_a_banner():
     at = app("f5d6", model="synthetic")
     assert not at.exception
-    assert any("could not be loaded" in w.value and "bundled" in w.value for w in at.warning)
+    assert any("could not be loaded" in w.value and "bundled" in w.value and "cannot be reached" in w.value
+               for w in at.warning)
     assert "White to move" in at.markdown[0].value or "Black to move" in at.markdown[0].value
+    # the selector and the link show the model that is live, and the warning stays while the user steps
+    assert at.selectbox(key="model_select").value == "bundled" and at.query_params["model"] == "bundled"
+    at.button(key="sb_undo").click().run()
+    assert any("could not be loaded" in w.value for w in at.warning)
+    at.selectbox(key="model_select").set_value("championship").run()
+    assert at.session_state["model_error"][0] == "championship" and at.session_state["model"] == "bundled"
 
 
 def test_presentation_steps_with_its_buttons():

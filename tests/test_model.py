@@ -78,9 +78,31 @@ def test_hub_sources_go_through_hf_hub_download(tmp_path, monkeypatch, tokens):
     import huggingface_hub
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
     monkeypatch.delenv(paths.WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(M, "hub_reachable", lambda: True)
     loaded = M.load_model("synthetic", device="cpu")
     assert torch.equal(loaded(tokens), source(tokens))
     assert calls == [(paths.HF_REPO, "synthetic_model.pth", True), (paths.HF_REPO, "synthetic_model.pth", False)]
+
+
+@pytest.mark.parametrize("offline", ["HF_HUB_OFFLINE", "unreachable"])
+def test_offline_hub_sources_are_refused_without_trying_a_download(monkeypatch, offline):
+    calls = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append(kwargs.get("local_files_only", False))
+        raise FileNotFoundError("not in the local cache")
+
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.delenv(paths.WEIGHTS_ENV, raising=False)
+    if offline == "HF_HUB_OFFLINE":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:  # nothing answers on a reserved address: the probe gives up after its timeout
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", "https://192.0.2.1:9")
+    with pytest.raises(W.ModelLoadError, match=r"cannot be reached.*synthetic_model.pth.*OTHELLO_GPT_WEIGHTS"):
+        M.load_model("synthetic", device="cpu")
+    assert calls == [True]  # the local cache only: no download attempt (huggingface_hub retries ~23 s)
 
 
 def test_a_weights_folder_is_used_before_the_hub(tmp_path, monkeypatch, tokens):

@@ -7,7 +7,8 @@ import streamlit as st
 from othello_core.analysis.sae.features import (
     STEER_MODES, active_features, feature_row, probe_cosines, top_position_boards,
 )
-from othello_core.analysis.sae.report import KARVONEN, metric_rows
+from othello_core.analysis.sae.karvonen import table_rows as karvonen_rows
+from othello_core.analysis.sae.report import metric_rows
 from othello_core.reports.snippets import features_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.user_input import escape_markdown, shown
@@ -115,8 +116,19 @@ if tab_quality.open:
     with tab_quality:
         st.dataframe(metric_rows(report, control), hide_index=True, key="sae_metrics")
         st.plotly_chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
-        st.caption(f"Karvonen et al. (2024), 512-wide Othello-GPT, layer-5 SAEs: best board reconstruction F1 "
-                   f"{KARVONEN['reconstruction_f1']}, best coverage {KARVONEN['coverage']}, random-init "
-                   f"{KARVONEN['random_init_reconstruction_f1']}. Regenerate: `python -m othello_core sae report` "
-                   "(add `--control` for the control).")
+        st.caption("Coverage and reconstruction in this table are this project's variant (empty, mine and theirs "
+                   "squares; features chosen and scored on halves of the same positions): not comparable with the "
+                   "published figures. Regenerate: `python -m othello_core sae report` (add `--control` for the control).")
+        if features.karvonen is not None:
+            st.markdown("**Karvonen et al.'s definitions** (comparable with their published figures)")
+            st.dataframe(karvonen_rows(features.karvonen), hide_index=True, key="sae_karvonen")
+            k = features.karvonen
+            st.caption(f"128 properties: each square mine or theirs relative to the player to move (empty dropped); "
+                       f"legal moves scored apart. A feature fires above t × its largest activation on the fitting "
+                       f"games (t = 0, 0.1 … 0.9). Coverage: mean over properties of the best single feature's F1 at "
+                       f"the best t, on {k['games']['fitting']:,} fitting games. Board reconstruction: features with "
+                       f"precision ≥ 0.95 and ≥ 10 firings on the fitting games are labelled; a property is predicted "
+                       f"on {k['games']['held_out']:,} held-out games wherever a labelled feature fires; micro F1 at "
+                       "the best t. Published: SAE_BoardGameEval's saved results (300M training tokens; their SAEs "
+                       "read blocks.5.hook_resid_post, as ours). Regenerate: `python -m othello_core sae karvonen`.")
 

@@ -160,6 +160,13 @@ def cmd_sae_karvonen(args: argparse.Namespace) -> int:
     from othello_core.model.hooked_transformer import load_model
     from othello_core.model.weights import ModelShape
     from othello_core.rules.hooks import mlp_post
+    if args.markdown:
+        from othello_core.analysis.sae.karvonen import markdown
+        stored = sae_folder(artifact_folder(args.model), SAERecipe().hook) / KARVONEN_FILE
+        if not stored.exists():
+            raise SystemExit(f"no {stored}: run `python -m othello_core sae karvonen` first")
+        print(markdown(json.loads(stored.read_text())))
+        return 0
     start = time.time()
     model = load_model(args.model, device=args.device)
     control = control_model(ModelShape.from_state_dict(model.state_dict()), device=args.device)
@@ -227,6 +234,7 @@ def add_sae_commands(sub) -> None:
     k = sae_sub.add_parser("karvonen", parents=[common],
                            help="Karvonen et al.'s coverage and board reconstruction: the SAE, its control, MLP neurons")
     k.add_argument("--games", type=int, default=1000, help="fitting games, and as many held-out games")
+    k.add_argument("--markdown", action="store_true", help="print the README's table from the stored karvonen.json")
     k.add_argument("--all-blocks", action=argparse.BooleanOptionalAction, default=True,
                    help="MLP neurons of every block (else block 5 only)")
     k.set_defaults(func=cmd_sae_karvonen)

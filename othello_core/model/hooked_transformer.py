@@ -20,7 +20,10 @@ Sources:
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
@@ -87,6 +90,31 @@ def load_checkpoint(path: Path | str, device: str | None = None,
     return model
 
 
+HUB_PROBE_S = 1.5  # how long the hub may take to accept a connection before a source counts as offline
+
+
+def hub_reachable(timeout: float = HUB_PROBE_S) -> bool:
+    """Whether the hub (``$HF_ENDPOINT``, else huggingface.co) accepts a TCP connection within ``timeout``
+    seconds, DNS included; ``False`` at once under ``HF_HUB_OFFLINE=1``. Offline, huggingface_hub itself
+    retries for about 23 s before failing; this answers in ``timeout``."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout):
+                answered.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)  # a DNS lookup ignores socket timeouts
+    thread.start()
+    thread.join(timeout)
+    return bool(answered)
+
+
 def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
     """Find the paper's weights: given folder, ``$OTHELLO_GPT_WEIGHTS``, HF cache, download."""
     if name not in HUB_FILES:
@@ -100,6 +128,11 @@ def hub_weights_path(name: str, weights_dir: Path | str | None = None) -> Path:
         return Path(huggingface_hub.hf_hub_download(HF_REPO, filename, local_files_only=True))
     except Exception:
         pass
+    if not hub_reachable():
+        raise ModelLoadError(
+            f"the paper's {name} weights are not on this machine and the hub cannot be reached (offline). "
+            f"Put {filename} (from https://huggingface.co/{HF_REPO}) in a folder named by ${WEIGHTS_ENV} "
+            "(or pass weights_dir), or use the bundled model.")
     os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
     try:

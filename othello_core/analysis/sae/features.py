@@ -19,6 +19,7 @@ from othello_core.rules.board import replay
 from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import colour_classes, moves_to_tokens, token_probs_to_squares
 from othello_core.analysis.sae import metrics
+from othello_core.analysis.sae.karvonen import KARVONEN_FILE
 from othello_core.analysis.sae.recipe import SAERecipe, sae_folder
 from othello_core.analysis.sae.report import REPORT_FILE, TOP_FILE, load_top_positions
 from othello_core.analysis.sae.training import load_sae
@@ -37,6 +38,7 @@ class FeatureSet:
     report: dict
     top: dict[str, np.ndarray]
     control_report: dict | None = None
+    karvonen: dict | None = None  # karvonen.json: Karvonen et al.'s metrics (``sae karvonen``) when measured
 
     @property
     def d_sae(self) -> int:
@@ -79,7 +81,9 @@ def load_feature_set(model_folder: Path | str, hook: str = SAERecipe().hook, dev
     control_path = sae_folder(model_folder, hook, control=True) / REPORT_FILE
     control = json.loads(control_path.read_text()) if control_path.exists() else None
     stream = int(report["training"]["recipe"]["stream"])
-    return FeatureSet(load_sae(folder, device=device), folder, hook, stream, report, load_top_positions(folder), control)
+    karvonen = json.loads((folder / KARVONEN_FILE).read_text()) if (folder / KARVONEN_FILE).exists() else None
+    return FeatureSet(load_sae(folder, device=device), folder, hook, stream, report, load_top_positions(folder), control,
+                      karvonen)
 
 
 @torch.no_grad()

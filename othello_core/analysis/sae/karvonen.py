@@ -120,3 +120,33 @@ def measure_features(model, name: str, hook: str, encode, fit: GameBatch, test: 
     out = karvonen_metrics(fit_feats, karvonen_properties(fit, real_positions(fit)), test_feats,
                            karvonen_properties(test, real_positions(test)))
     return {"name": name, "hook": hook, **out}
+
+
+COLUMNS = ("board coverage", "board reconstruction", "legal coverage", "legal reconstruction")
+
+
+def table_rows(stored: dict) -> list[dict]:
+    """``karvonen.json`` as table rows: every measured feature set, then the published figures."""
+    rows = [{"features": f"{r['name']} · {r['hook']}",
+             **dict(zip(COLUMNS, (r["board"]["coverage"]["value"], r["board"]["reconstruction"]["value"],
+                                  r["legal"]["coverage"]["value"], r["legal"]["reconstruction"]["value"])))}
+            for r in stored["rows"]]
+    published = stored["published"]
+    rows += [{"features": f"Karvonen et al.: {published['best_coverage']['what']}",
+              **dict(zip(COLUMNS, (published["best_coverage"]["value"], None, None, None)))},
+             {"features": f"Karvonen et al.: {published['best_reconstruction']['what']}",
+              **dict(zip(COLUMNS, (None, published["best_reconstruction"]["value"], None, None)))}]
+    rows += [{"features": f"Karvonen et al.: {published[key]['what']}",
+              **dict(zip(COLUMNS, (published[key]["coverage"], published[key]["reconstruction"], None, None)))}
+             for key in ("topk", "mlp_neurons", "random_init")]
+    return rows
+
+
+def markdown(stored: dict) -> str:
+    """The README's table of Karvonen's metrics (``sae karvonen --markdown`` prints it from ``karvonen.json``)."""
+    head = ["features", *COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for row in table_rows(stored):
+        lines.append("| " + " | ".join([row["features"]] + ["—" if row[c] is None else f"{row[c]:.3f}"
+                                                          for c in COLUMNS]) + " |")
+    return "\n".join(lines)

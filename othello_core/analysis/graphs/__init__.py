@@ -1,0 +1,1 @@
+"""Attribution graphs over transcoder features, with circuit-tracer as the engine."""
