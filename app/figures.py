@@ -78,6 +78,9 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
             customdata=squares, text=text, hovertemplate="%{text}<extra></extra>",
             showlegend=False, name="squares",
             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
+    # a click selects one point; plotly then dims every other scatter point to 20% unless told not to
+    fig.update_traces(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
+                      selector=dict(type="scatter"))
     fig.update_layout(
         width=size + (90 if heat is not None else 0), height=size, title=title,
         margin=dict(l=30, r=10, t=70 if title else 30, b=10), dragmode=False,

@@ -26,6 +26,16 @@ def play_move(line: tuple[int, ...], cursor: int, square: int) -> tuple[tuple[in
     return line[:cursor] + (square,), cursor + 1
 
 
+def opening_cursor(line: tuple[int, ...]) -> int:
+    """Where a loaded whole game opens: the position before its last move, where the model predicts that
+    move (at the end of a game there is nothing left to predict).
+
+    >>> opening_cursor(tuple(range(60))), opening_cursor((37,)), opening_cursor(())
+    (59, 0, 0)
+    """
+    return max(len(line) - 1, 0)
+
+
 def step(line: tuple[int, ...], cursor: int, delta: int) -> int:
     return max(0, min(len(line), cursor + delta))
 

@@ -1,8 +1,10 @@
 """The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from othello_core.rules.notation import MoveError, parse_moves
+from othello_core.rules.notation import MoveError, parse_moves, square_to_name
 from app import state as S
 from app.figures import selection_to_square
 
@@ -68,6 +70,19 @@ def test_paste_box_loads_moves_and_names_the_bad_move():
     at.button(key=SUBMIT).click().run()
     assert any("Move 4 (“h8”)" in e.value and "flips nothing" in e.value for e in at.error)
     assert at.session_state["line"] == tuple(parse_moves("f5 d6 c3 d3"))  # last good position kept
+
+
+def test_a_long_paste_is_refused_with_its_limit_and_a_loaded_game_clears_the_paste_error():
+    at = app("f5d6")
+    at.text_area[0].set_value("f5 d6 " * 400)  # 2,400 characters: over the 2,000 read
+    at.button(key=SUBMIT).click().run()
+    assert any("2,400 characters" in e.value and "2,000" in e.value for e in at.error)
+    assert at.session_state["line"] == tuple(parse_moves("f5 d6"))  # the last good position stays
+    at.button(key="random_game").click().run()
+    assert not any("characters" in e.value for e in at.error)
+    line = at.session_state["line"]
+    assert len(line) > 50 and at.session_state["cursor"] == len(line) - 1  # opens where the last move is predicted
+    assert any(c.proto.id.endswith("-prediction_board") for c in at.get("plotly_chart"))
 
 
 def test_token_ids_paste():
@@ -171,7 +186,17 @@ def test_interventions_page_toggles_a_live_edit():
     at = app("f5d6c3d3c4f4c5b3").switch_page("views/interventions.py").run()
     assert not at.exception
     errors_on = [m.value for m in at.metric]
-    assert len(errors_on) == 3 and "changes the legality" in at.caption[0].value
+    assert len(errors_on) == 5 and "changes the legality" in at.caption[0].value
+    labels = [m.label for m in at.metric]
+    assert any("the edit makes legal" in label for label in labels) and any("makes illegal" in label for label in labels)
+    # the "before" board is the true board: its discs are the game's, not the edit's
+    from othello_core.rules.board import parse_game
+    board = parse_game("f5d6c3d3c4f4c5b3").board
+    before = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_before"))
+    spec = json.loads(before.proto.spec)
+    discs = {t["name"]: sorted(a + b for a, b in zip(t["x"], t["y"])) for t in spec["data"] if t.get("name") in ("black", "white")}
+    assert discs["black"] == sorted(n for n in (square_to_name(s) for s in range(64)) if board.cell(parse_moves(n)[0]) == 1)
+    assert discs["white"] == sorted(n for n in (square_to_name(s) for s in range(64)) if board.cell(parse_moves(n)[0]) == -1)
     at.selectbox(key="edit_method").set_value("set").run()
     after_chart = lambda: next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_after"))  # noqa: E731
     assert "After edit" in after_chart().proto.spec

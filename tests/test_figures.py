@@ -28,6 +28,9 @@ def test_board_figure_places_discs_rings_and_clickable_squares():
     event = {"selection": {"points": [{"customdata": squares.customdata[i], "x": squares.x[i], "y": squares.y[i]}]}}
     assert selection_to_square(event) == 37
     assert list(fig.layout.yaxis.range) == [7.5, -0.5]  # rank 1 on top
+    # after a click (one point selected) plotly would dim every other scatter point to 20%: none may dim
+    scatters = [t for t in fig.data if t.type == "scatter"]
+    assert len(scatters) >= 4 and all(t.unselected.marker.opacity == 1 for t in scatters)
 
 
 def test_accuracy_figure_has_one_curve_per_probe():

@@ -64,6 +64,35 @@ def test_every_method_runs_and_the_ground_truth_follows_the_rules(service):
     assert len(result.flipped_legality) > 0
 
 
+def test_legality_mass_sums_the_probability_on_moves_the_edit_makes_legal_and_illegal():
+    legal_before, legal_after = np.zeros(64, bool), np.zeros(64, bool)
+    legal_before[[1, 2, 3]] = True
+    legal_after[[2, 3, 9, 10]] = True  # 9 and 10 made legal, 1 made illegal
+    clean, edited = np.zeros(64), np.zeros(64)
+    clean[[1, 2, 3, 9]] = [0.5, 0.3, 0.19, 0.01]
+    edited[[1, 2, 3, 9, 10]] = [0.05, 0.4, 0.4, 0.1, 0.05]
+    result = I.EditResult(0, (), clean, edited, legal_before, legal_after, np.zeros(64), np.zeros(64))
+    mass = result.legality_mass()
+    assert mass["made_legal"] == pytest.approx({"squares": 2, "before": 0.01, "after": 0.15})
+    assert mass["made_illegal"] == pytest.approx({"squares": 1, "before": 0.5, "after": 0.05})
+
+
+def test_the_before_board_is_the_true_board_for_20_random_edits(service):
+    from othello_core.rules.games import game_labels, random_games
+    rng = np.random.default_rng(0)
+    games = random_games(20, seed=11)
+    for g in range(20):
+        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
+        position = int(rng.integers(5, min(len(moves), 59) - 1))
+        truth = game_labels(moves)["relative"][position]
+        occupied = np.flatnonzero(truth > 0)
+        squares = tuple(int(s) for s in rng.choice(occupied, size=int(rng.integers(1, 3)), replace=False))
+        mode = str(rng.choice(["flip", "blank"]))
+        result = I.apply_edit(service, moves, position, I.Edit(squares, mode, (1,), scale=0.5))
+        assert (result.board_before == truth).all()
+        assert (result.board_after[list(squares)] != truth[list(squares)]).all()
+
+
 def test_error_counts():
     legal = np.zeros(64, bool)
     legal[[1, 2, 3]] = True

@@ -83,3 +83,15 @@ def test_not_a_square_names_the_move(text, integers, index, move):
 
 def test_split_keeps_unreadable_pieces_whole():
     assert split_moves("f5xyzd6") == ["f5", "xyz", "d6"]
+
+
+def test_numbered_transcripts_and_python_lists_read_as_the_plain_moves():
+    plain = parse_moves("f5 d6 c3 d3")
+    assert parse_moves("1. f5 d6 2. c3 d3") == parse_moves("1.f5 d6 2.c3 d3") == plain
+    assert parse_moves("1. f5 2... d6 3. c3 4... d3") == plain
+    assert parse_moves("['f5', 'd6', 'c3', 'd3']") == parse_moves('("f5","d6","c3","d3")') == plain
+    assert parse_moves("[37, 43, 18]", integers="squares") == [37, 43, 18]
+    assert parse_moves("[34, 40]", integers="tokens") == parse_moves("f5 d6")
+    with pytest.raises(MoveError) as err:
+        parse_moves("1. f5 2. zz")
+    assert err.value.index == 1 and err.value.move == "zz"  # move numbers are not moves: the index counts moves

@@ -50,13 +50,15 @@ if result is None:
 enabled = spec.on
 probs = result.edited_probs if enabled else result.clean_probs
 cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
-with b2:
-    st.plotly_chart(board_figure(cells, heat=result.clean_probs, legal=result.legal_before, size=360,
+zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
+with b2:  # the true board: the edit lives in the model's stream, not on this board
+    st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
+                                 legal=result.legal_before, size=360, zmax=zmax,
                                  title="Before: P(move) · true legal"),
                     key="edit_before", config={"displayModeBar": False}, width="content")
 with b3:
     st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
-                                 size=360, title=("After edit" if enabled else "Edit off") + ": P(move) · "
+                                 size=360, zmax=zmax, title=("After edit" if enabled else "Edit off") + ": P(move) · "
                                  + ("edited legal" if enabled else "true legal")),
                     key="edit_after", config={"displayModeBar": False}, width="content")
 
@@ -68,6 +70,14 @@ m1.metric("Errors vs edited board, edited model (FP+FN)", e["edited_vs_edited_bo
 m2.metric("Li et al. errors (FP in top-N)", e["edited_vs_edited_board"]["li"],
           delta=e["edited_vs_edited_board"]["li"] - e["clean_vs_edited_board"]["li"], delta_color="inverse")
 m3.metric("Clean model vs true board (FP+FN)", e["clean_vs_true_board"]["nanda"])
+mass = result.legality_mass()
+n1, n2 = st.columns(2)
+for col, name, what in ((n1, "made_legal", "moves the edit makes legal"), (n2, "made_illegal", "moves the edit makes illegal")):
+    m = mass[name]
+    col.metric(f"P on the {m['squares']} {what}", f"{m['after']:.3f}" if m["squares"] else "—",
+               delta=f"{m['after'] - m['before']:+.3f} (before {m['before']:.3f})" if m["squares"] else None,
+               delta_color="normal" if name == "made_legal" else "inverse",
+               help="Summed probability of the edited model (after) and the clean model (before) on these moves.")
 flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] else 'now illegal'})"
                   for s in result.flipped_legality) or "no move"
 st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N predictions "

@@ -94,9 +94,11 @@ st.divider()
 paste_col, load_col = st.columns([3, 2], gap="large")
 with paste_col:
     with st.form("paste_form"):
-        text = st.text_area("Paste moves", common.notation(), height=80, max_chars=MAX_MOVES_TEXT,
-                            help='Standard notation ("f5 d6 c3", "F5D6C3", "f5,d6;c3", one per line) '
-                                 "or numbers (say which kind below).")
+        # the box takes far more than MAX_MOVES_TEXT so that the parser, not the browser, refuses a long paste
+        # (with a message naming the limit); a browser silently drops a paste over the box's max_chars
+        text = st.text_area("Paste moves", common.notation(), height=80, max_chars=MAX_MOVES_TEXT * 50,
+                            help='Standard notation ("f5 d6 c3", "F5D6C3", "f5,d6;c3", one per line), a numbered '
+                                 'transcript ("1. f5 d6 2. c3"), a Python list, or numbers (say which kind below).')
         integers = st.radio("Numbers are", ["token ids (1–60)", "square indices (0–63)"],
                             horizontal=True)
         if st.form_submit_button("Load moves", type="primary"):
@@ -116,15 +118,19 @@ with paste_col:
 
 with load_col:
     c1, c2 = st.columns(2)
-    if c1.button("Random game", icon=":material/casino:", help="a uniformly random legal game, like the training data"):
+    if c1.button("Random game", icon=":material/casino:", key="random_game",
+                 help="a uniformly random legal game, like the training data"):
         seed = int(np.random.default_rng().integers(1 << 31))
         batch = random_games(1, seed=seed)
-        common.set_line(tuple(batch.squares[0, :batch.lengths[0]].tolist()), cursor=0)
+        line = tuple(batch.squares[0, :batch.lengths[0]].tolist())
+        common.set_line(line, cursor=common.S.opening_cursor(line))
         ss.pop("click_error", None)
+        ss.pop("paste_error", None)
         st.rerun()
     if c2.button("New game", icon=":material/restart_alt:"):
         common.set_line((), 0)
         ss.pop("click_error", None)
+        ss.pop("paste_error", None)
         st.rerun()
     games = real_games()
     game_id = st.text_input("eOthello game id", placeholder=f"e.g. {games.ids[0]}",
@@ -140,5 +146,7 @@ with load_col:
             winner = {1: "black won", -1: "white won", 0: "draw"}[int(games.winners[row])]
             if st.button(f"Load game {game_id} ({winner})"):
                 squares = games.squares[row]
-                common.set_line(tuple(squares[squares >= 0].tolist()), cursor=0)
+                line = tuple(squares[squares >= 0].tolist())
+                common.set_line(line, cursor=common.S.opening_cursor(line))
+                ss.pop("paste_error", None)
                 st.rerun()

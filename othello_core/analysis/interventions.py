@@ -210,6 +210,16 @@ class EditResult:
     def flipped_legality(self) -> np.ndarray:
         return np.flatnonzero(self.legal_before != self.legal_after)
 
+    def legality_mass(self) -> dict[str, dict[str, float]]:
+        """Probability on the moves the edit makes legal and on those it makes illegal, before (clean
+        model) and after (edited model): the top-N error counts miss a newly legal move the edit leaves
+        at 0.001 while the old legal moves still fill the top N."""
+        made_legal = self.legal_after & ~self.legal_before
+        made_illegal = self.legal_before & ~self.legal_after
+        return {name: {"squares": int(mask.sum()), "before": float(self.clean_probs[mask].sum()),
+                       "after": float(self.edited_probs[mask].sum())}
+                for name, mask in (("made_legal", made_legal), ("made_illegal", made_illegal))}
+
 
 def rows_for_game(moves, position: int, squares) -> EditRows:
     labels = game_labels(moves)

@@ -145,7 +145,8 @@ def format_moves(squares: Iterable[int], sep: str = "") -> str:
     return sep.join(square_to_name(sq) for sq in squares)
 
 
-_SEPARATORS = re.compile(r"[\s,;]+")
+_SEPARATORS = re.compile(r"[\s,;\[\]()'\"]+")  # also the brackets and quotes of a pasted Python list
+_MOVE_NUMBER = re.compile(r"(?<![\w.])[0-9]+\.+(?=\s|[a-zA-Z]|$)")  # "1." / "12..." of a numbered transcript
 _NOTATION_TOKEN = re.compile(r"[a-zA-Z][0-9]")
 _INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would read '٣' and fail on '²'
 _MAX_INTEGER_DIGITS = 3
@@ -154,12 +155,15 @@ _MAX_INTEGER_DIGITS = 3
 def split_moves(text: str) -> list[str]:
     """Split pasted text into the moves as typed, without judging them.
 
-    Separators are whitespace, commas and semicolons; letter+digit moves may also be run
-    together ("f5d6c3"). Anything that is neither is returned as one piece so the error can
-    name it.
+    Separators are whitespace, commas, semicolons, brackets and quotes (a pasted Python list); move
+    numbers of a transcript ("1. f5 d6 2. c3") are dropped; letter+digit moves may also be run together
+    ("f5d6c3"). Anything that is neither is returned as one piece so the error can name it.
+
+    >>> split_moves("1. f5 d6 2. c3 3...d3"), split_moves("['f5', 'd6']"), split_moves("[37, 43]")
+    (['f5', 'd6', 'c3', 'd3'], ['f5', 'd6'], ['37', '43'])
     """
     pieces: list[str] = []
-    for chunk in _SEPARATORS.split(text.strip()):
+    for chunk in _SEPARATORS.split(_MOVE_NUMBER.sub(" ", text).strip()):
         if not chunk:
             continue
         if _INTEGER.fullmatch(chunk):
