@@ -32,3 +32,18 @@ def test_the_readme_sae_table_is_the_stored_reports():
     table = readme.split("<!-- sae-table -->\n", 1)[1].split("<!-- /sae-table -->", 1)[0].strip()
     trained, control = (json.loads((sae_folder(BUNDLED_DIR, control=c) / REPORT_FILE).read_text()) for c in (False, True))
     assert table == markdown_table(trained, control)
+
+
+def test_the_readme_karvonen_table_is_the_stored_measurement():
+    """The README's table of Karvonen et al.'s metrics is what `sae karvonen --markdown` prints from karvonen.json,
+    which holds every feature set the issue asks for, on at least 1,000 fitting and 1,000 held-out games."""
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, markdown
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.paths import BUNDLED_DIR
+    stored = json.loads((sae_folder(BUNDLED_DIR) / KARVONEN_FILE).read_text())
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- karvonen-table -->\n", 1)[1].split("<!-- /karvonen-table -->", 1)[0].strip()
+    assert table == markdown(stored)
+    assert stored["games"]["fitting"] >= 1000 and stored["games"]["held_out"] >= 1000
+    names = [row["name"] for row in stored["rows"]]
+    assert names[0] == "SAE (trained model)" and [f"MLP neurons, block {b}" for b in range(8)] == names[-9:-1]
