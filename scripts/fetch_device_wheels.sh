@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The wheels issue 27's device call carries (.whl, git-ignored): what the app's analysis and the SAE
 # training import that the device image (Python 3.12, torch 2.11, transformers 5.17; its package list is
-# in the device tool's KINDS.md) lacks. TransformerLens 3.9 and SAELens with their missing needs, and no
+# in the device tool's KINDS.md) lacks. TransformerLens 3.9 (not the project's 3.2.1: the image's transformers
+# 5.x needs 3.9; tests/test_reference_logits.py keeps their numbers equal) and SAELens with their missing needs, and no
 # more: the tree that travels must stay under 64 MiB (scripts/gpu_preflight.sh measures it). wandb
 # (20 MB) is not carried: SAELens imports it at module level but never calls it with log_to_wandb off,
 # so scripts/device_site/ stands in for it there (scripts/gpu_train.sh puts it on the path only where
