@@ -142,3 +142,27 @@ def test_the_number_check_catches_a_number_typed_in():
                "layer": 6, "layers": list(range(8)), "games": 2400}
     assert unbacked_numbers(finding) == []
     assert unbacked_numbers(finding | {"sentence": finding["sentence"] + " The paper: 99.5%."}) == ["99.5%"]
+
+
+def test_features_finding_ranks_the_neurons_and_quotes_only_its_numbers(tmp_path):
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, PUBLISHED
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.analysis.sae.report import REPORT_FILE
+    from othello_core.reports.findings import features_finding
+
+    def row(name, hook, cov, rec):
+        return {"name": name, "hook": hook, "board": {"coverage": {"value": cov}, "reconstruction": {"value": rec}},
+                "legal": {"coverage": {"value": 0.5}, "reconstruction": {"value": 0.25}}}
+    rows = [row("SAE (trained model)", "blocks.5.hook_resid_post", 0.57, 0.66)]
+    rows += [row(f"MLP neurons, block {b}", f"blocks.{b}.mlp.hook_post", 0.5 + b / 100, 0.1 * b) for b in range(8)]
+    rows.append(row("MLP neurons, block 5, random-init control (seed 1)", "blocks.5.mlp.hook_post", 0.49, 0.01))
+    folder = sae_folder(tmp_path)
+    folder.mkdir(parents=True)
+    (folder / KARVONEN_FILE).write_text(json.dumps({"rows": rows, "published": PUBLISHED,
+                                                    "games": {"fitting": 1000, "held_out": 1000}}))
+    (folder / REPORT_FILE).write_text(json.dumps({"probe_properties": {"stream": 6, "f1": [0.2] * 64 + [0.9] * 128 + [0.1] * 192}}))
+    out = features_finding(tmp_path)
+    assert out["best_neurons"]["hook"] == "blocks.7.mlp.hook_post" and out["probe"]["mean_f1"] == 0.9
+    assert "reconstruct the board better" in out["sentence"]  # 0.7 > 0.66
+    assert out["control_neurons"]["reconstruction"] == 0.01
+    assert unbacked_numbers(out) == []

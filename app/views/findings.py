@@ -142,6 +142,20 @@ if g:
                "each feature.")
 else:
     st.info("No SAE finding yet: `python -m othello_core sae report`, then `python -m othello_core findings --only sae`.")
+st.header("(h) Probes, neurons and SAE features on the same 128 properties")
+h = findings.get("features_vs_probes")
+if h:
+    st.markdown(f"**{h['sentence']}**")
+    st.dataframe([{"features": f"{r['name']} · {r['hook']}", "coverage": r["coverage"],
+                   "board reconstruction": r["reconstruction"], "legal coverage": r["legal_coverage"],
+                   "legal reconstruction": r["legal_reconstruction"]} for r in h["rows"]],
+                 hide_index=True, key="f_features")
+    st.caption("Karvonen et al.'s definitions (the Features page and the README spell them out); the probe is "
+               "read as a detector (its argmax class) on the second half of the SAE report's held-out positions. "
+               "Regenerate: `python -m othello_core sae karvonen`, then `python -m othello_core findings --only features`.")
+else:
+    st.info("No features finding yet: `python -m othello_core sae karvonen`, then "
+            "`python -m othello_core findings --only features`.")
 st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
            f"({findings['wall_time_s']} s).")
 common.reproduce_expander(findings_snippet(svc.name))

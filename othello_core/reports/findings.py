@@ -443,7 +443,7 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
                         f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
 
 
-STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae")
+STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae", "features")
 
 
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
@@ -467,6 +467,8 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["empty_square"] = empty_square_finding(service, games=max(50, games // 2))
         elif step == "sae":
             out["sae"] = sae_finding(folder)
+        elif step == "features":
+            out["features_vs_probes"] = features_finding(folder)
         elif step == "head roles":
             out["head_roles"] = head_roles(service, games=max(50, games // 2))
         else:
@@ -580,3 +582,58 @@ def _sae_sentence(out: dict) -> str:
         top = out["sae_ahead"][0]
         parts.append(f"The SAE's widest lead is on {top['property']} (+{top['gap']:.2f} F1).")
     return " ".join(parts)
+
+
+def features_finding(folder: Path) -> dict | None:
+    """(h) Probes, MLP neurons and SAE features on the same 128 mine/theirs properties, on Karvonen et al.'s
+    definitions (``karvonen.json`` of ``sae karvonen``), beside the linear probe read as a detector of the
+    same properties (``probe_properties`` of the SAE report) and the published figures."""
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, PUBLISHED
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.analysis.sae.report import REPORT_FILE
+    path, report_path = sae_folder(folder) / KARVONEN_FILE, sae_folder(folder) / REPORT_FILE
+    if not path.exists() or not report_path.exists():
+        return None
+    stored, report = json.loads(path.read_text()), json.loads(report_path.read_text())
+
+    def scores(row: dict) -> dict:
+        return {"name": row["name"], "hook": row["hook"], "coverage": round(row["board"]["coverage"]["value"], 4),
+                "reconstruction": round(row["board"]["reconstruction"]["value"], 4),
+                "legal_coverage": round(row["legal"]["coverage"]["value"], 4),
+                "legal_reconstruction": round(row["legal"]["reconstruction"]["value"], 4)}
+
+    rows = [scores(r) for r in stored["rows"]]
+    sae = next(r for r in rows if r["name"].startswith("SAE (trained"))
+    neurons = [r for r in rows if r["name"].startswith("MLP neurons, block") and "control" not in r["name"]]
+    best = max(neurons, key=lambda r: r["reconstruction"])
+    block5 = next(r for r in neurons if r["hook"] == "blocks.5.mlp.hook_post")
+    control = next((r for r in rows if "control" in r["name"] and r["name"].startswith("MLP")), None)
+    probe_f1 = np.asarray(report["probe_properties"]["f1"][64:192], dtype=float)  # the mine, then theirs squares
+    out = {"rows": rows, "sae": sae, "best_neurons": best, "block5_neurons": block5, "control_neurons": control,
+           "probe": {"stream": report["probe_properties"]["stream"], "mean_f1": round(float(np.nanmean(probe_f1)), 4),
+                     "properties": int(np.isfinite(probe_f1).sum())},
+           "published": {"best_coverage": PUBLISHED["best_coverage"]["value"],
+                         "best_reconstruction": PUBLISHED["best_reconstruction"]["value"],
+                         "neuron_coverage": PUBLISHED["mlp_neurons"]["coverage"],
+                         "neuron_reconstruction": PUBLISHED["mlp_neurons"]["reconstruction"], "neuron_block": 5},
+           "games": stored["games"]}
+    out["sentence"] = _features_sentence(out)
+    return out
+
+
+def _features_sentence(out: dict) -> str:
+    sae, best, b5, pub, probe = out["sae"], out["best_neurons"], out["block5_neurons"], out["published"], out["probe"]
+    text = (f"On Karvonen et al.'s 128 mine/theirs properties ({out['games']['fitting']:,} fitting and "
+            f"{out['games']['held_out']:,} held-out games), the SAE on {sae['hook']} reaches coverage "
+            f"{sae['coverage']:.3f} and board reconstruction {sae['reconstruction']:.3f}; this model's own MLP neurons "
+            f"reconstruct the board {'better' if best['reconstruction'] > sae['reconstruction'] else 'less well'}, "
+            f"best at {best['hook']} (coverage / reconstruction {best['coverage']:.3f} / {best['reconstruction']:.3f}; "
+            f"{b5['hook']}: {b5['coverage']:.3f} / {b5['reconstruction']:.3f}). ")
+    if out["control_neurons"]:
+        c = out["control_neurons"]
+        text += f"The random-init control's {c['hook']} neurons reach {c['coverage']:.3f} / {c['reconstruction']:.3f}. "
+    text += (f"The linear mine/theirs probe after layer {probe['stream']}, one detector per property, reads them at a "
+             f"mean F1 of {probe['mean_f1']:.3f}. Published: the best trained SAEs {pub['best_coverage']:.3f} coverage "
+             f"and {pub['best_reconstruction']:.3f} reconstruction, block {pub['neuron_block']}'s neurons {pub['neuron_coverage']:.3f} / "
+             f"{pub['neuron_reconstruction']:.3f}.")
+    return text

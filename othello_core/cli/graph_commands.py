@@ -1,0 +1,63 @@
+"""``python -m othello_core graphs quality``: circuit-tracer's graph scores over held-out positions.
+
+Building the parser imports neither torch nor circuit-tracer: the command imports what it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from othello_core.cli.model_commands import invocation
+
+QUALITY_FILE = "graph_quality.json"
+
+
+def cmd_graphs_quality(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from othello_core.analysis.graphs.attribution import attribution_graph, summarize
+    from othello_core.analysis.graphs.replacement import replacement_model
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.analysis.transcoders.report import load_set, measurement_games
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.paths import artifact_folder
+    model = load_model(args.model, device=args.device)
+    folder = Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))
+    rm = replacement_model(model, load_set(folder, model.cfg.n_layers), scan=args.model)
+    games = measurement_games(args.positions)
+    rng = np.random.default_rng(0)
+    rows = []
+    for g in tqdm(range(args.positions), desc="attribution graphs", file=sys.stderr):
+        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
+        position = int(rng.integers(4, min(len(moves), 59) - 1))
+        start = time.perf_counter()
+        graph = attribution_graph(rm, moves, position, max_feature_nodes=args.max_feature_nodes)
+        summary = summarize(graph, position)
+        rows.append({**summary.__dict__, "game": g, "seconds": round(time.perf_counter() - start, 2)})
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("replacement_score", "completeness_score", "n_kept",
+                                                               "n_features", "seconds")}
+    out = {"mean": mean, "rows": rows, "positions": args.positions, "max_feature_nodes": args.max_feature_nodes,
+           "folder": str(folder), "command": invocation(), "torch_threads": torch.get_num_threads()}
+    (folder / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"{args.positions} held-out positions: replacement score {mean['replacement_score']:.3f}, completeness "
+          f"{mean['completeness_score']:.3f}, {mean['n_kept']:.0f} nodes kept of {mean['n_features']:.0f} active "
+          f"features, {mean['seconds']:.1f} s per graph")
+    return 0
+
+
+def add_graph_commands(sub) -> None:
+    p = sub.add_parser("graphs", help="attribution graphs over the transcoders (circuit-tracer)")
+    g_sub = p.add_subparsers(dest="graphs_command", required=True)
+    q = g_sub.add_parser("quality", help="replacement and completeness scores over held-out positions")
+    q.add_argument("--model", default="bundled")
+    q.add_argument("--device", default=None)
+    q.add_argument("--set", default=None, help="the transcoder folder (default: the shipped set beside the model)")
+    q.add_argument("--positions", type=int, default=50)
+    q.add_argument("--max-feature-nodes", type=int, default=2000)
+    q.set_defaults(func=cmd_graphs_quality)
