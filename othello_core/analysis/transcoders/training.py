@@ -9,8 +9,8 @@
 3. ``train_set``: every block not already trained, each saved as circuit-tracer's ``layer_L.safetensors``
    with ``layer_L.json`` (recipe, validation metrics, tokens/s) beside it.
 
-SAELens 6.54's trainer does not train transcoders (its ``SAETrainer`` feeds one activation tensor as both
-input and target), hence the loop here, which writes circuit-tracer's own format.
+SAELens 6.54 has transcoder classes for inference only, and its trainer cannot fit one (``TrainStepInput``
+carries ``sae_in`` alone: the input is the target), hence this loop, which writes circuit-tracer's own format.
 """
 
 from __future__ import annotations
@@ -108,17 +108,18 @@ def explained_variance(target: torch.Tensor, recon: torch.Tensor) -> float:
 class _Trainer:
     """The training parameters of one layer, in scaled units."""
 
-    def __init__(self, d: int, n_features: int, recipe: TranscoderRecipe, y_mean: torch.Tensor, gen: torch.Generator):
-        W_dec = torch.randn(n_features, d, generator=gen)  # noqa: N806
+    def __init__(self, d: int, n_features: int, recipe: TranscoderRecipe, y_mean: torch.Tensor, gen: torch.Generator,
+                 device: str = "cpu"):
+        W_dec = torch.randn(n_features, d, generator=gen).to(device)  # noqa: N806
         W_dec /= W_dec.norm(dim=-1, keepdim=True)  # noqa: N806
         self.W_enc = W_dec.clone().requires_grad_()
-        self.b_enc = torch.zeros(n_features, requires_grad=True)
+        self.b_enc = torch.zeros(n_features, device=device, requires_grad=True)
         self.W_dec = W_dec.requires_grad_()
-        self.b_dec = y_mean.clone().requires_grad_()
-        self.W_skip = torch.zeros(d, d, requires_grad=True) if recipe.skip else None
+        self.b_dec = y_mean.to(device).clone().requires_grad_()
+        self.W_skip = torch.zeros(d, d, device=device, requires_grad=True) if recipe.skip else None
         self.recipe = recipe
         self.threshold = 0.0  # set by calibrate_threshold once trained
-        self.last_fired = torch.zeros(n_features, dtype=torch.long)  # tokens seen when each feature last fired
+        self.last_fired = torch.zeros(n_features, dtype=torch.long, device=device)  # tokens seen at each one's last firing
 
     def params(self) -> list[torch.Tensor]:
         return [p for p in (self.W_enc, self.b_enc, self.W_dec, self.b_dec, self.W_skip) if p is not None]
@@ -158,11 +159,11 @@ class _Trainer:
         self.W_dec /= self.W_dec.norm(dim=-1, keepdim=True).clamp_min(1e-8)
 
     def to_transcoder(self, sx: float, sy: float, block: int) -> Transcoder:
-        """Fold the scales back: the transcoder reads and writes the model's own units."""
+        """Fold the scales back: the transcoder reads and writes the model's own units (on the CPU)."""
         with torch.no_grad():
-            skip = None if self.W_skip is None else self.W_skip * sx / sy
-            return Transcoder(self.W_enc * sx, self.b_enc.clone(), self.W_dec / sy, self.b_dec / sy,
-                              torch.full_like(self.b_enc, self.threshold), skip, block)
+            skip = None if self.W_skip is None else (self.W_skip * sx / sy).cpu()
+            return Transcoder((self.W_enc * sx).cpu(), self.b_enc.cpu(), (self.W_dec / sy).cpu(), (self.b_dec / sy).cpu(),
+                              torch.full_like(self.b_enc, self.threshold).cpu(), skip, block)
 
 
 @torch.no_grad()
@@ -180,15 +181,15 @@ def layer_metrics(transcoder: Transcoder, x: torch.Tensor, y: torch.Tensor, chun
 
 
 def train_layer(x: torch.Tensor, y: torch.Tensor, recipe: TranscoderRecipe, block: int,
-                progress: Progress | None = None) -> tuple[Transcoder, dict]:
-    """Fit one block's transcoder on ``x -> y`` (float16 ``[tokens, d_model]``); the last
-    ``VALIDATION_FRACTION`` of the rows are held out and measured."""
+                progress: Progress | None = None, device: str = "cpu") -> tuple[Transcoder, dict]:
+    """Fit one block's transcoder on ``x -> y`` (float16 ``[tokens, d_model]``, kept on the CPU; batches go to
+    ``device``); the last ``VALIDATION_FRACTION`` of the rows are held out and measured."""
     gen = torch.Generator().manual_seed(recipe.seed + block)
     n_val = max(1, int(len(x) * VALIDATION_FRACTION))
     x_fit, y_fit = x[:-n_val], y[:-n_val]
     sx, sy = _mean_norm_scale(x_fit), _mean_norm_scale(y_fit)
     d = x.shape[1]
-    trainer = _Trainer(d, recipe.d_transcoder(d), recipe, y_fit[:100_000].float().mean(0) * sy, gen)
+    trainer = _Trainer(d, recipe.d_transcoder(d), recipe, y_fit[:100_000].float().mean(0) * sy, gen, device)
     optimizer = torch.optim.Adam(trainer.params(), lr=recipe.lr, betas=(0.9, 0.999))
     steps_per_epoch = len(x_fit) // recipe.batch_size
     total = steps_per_epoch * recipe.epochs
@@ -204,7 +205,7 @@ def train_layer(x: torch.Tensor, y: torch.Tensor, recipe: TranscoderRecipe, bloc
         if step and epoch_step == 0:
             order = torch.randperm(len(x_fit), generator=gen)
         rows = order[epoch_step * recipe.batch_size:(epoch_step + 1) * recipe.batch_size]
-        xb, yb = x_fit[rows].float() * sx, y_fit[rows].float() * sy
+        xb, yb = x_fit[rows].to(device).float() * sx, y_fit[rows].to(device).float() * sy
         loss, sse = trainer.step_loss(xb, yb, (step + 1) * recipe.batch_size)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -215,13 +216,14 @@ def train_layer(x: torch.Tensor, y: torch.Tensor, recipe: TranscoderRecipe, bloc
         var_sum = 0.98 * var_sum + float(((yb - yb.mean(0)) ** 2).sum())
         if progress and step % 20 == 0:
             bar.set_postfix(ev=f"{1 - sse_sum / var_sum:.3f}")
-    trainer.calibrate_threshold(x_fit[order[:20 * recipe.batch_size]].float() * sx)
+    trainer.calibrate_threshold(x_fit[order[:20 * recipe.batch_size]].to(device).float() * sx)
     train_s = time.perf_counter() - start_time
     transcoder = trainer.to_transcoder(sx, sy, block)
     info = {"block": block, "input_hook": recipe.input_hook(block), "output_hook": recipe.output_hook(block),
             "recipe": recipe.as_dict(), "tokens": len(x_fit), "training_samples": total * recipe.batch_size,
             "train_s": round(train_s, 1), "train_tokens_per_s": round(total * recipe.batch_size / train_s, 1),
-            "torch_threads": torch.get_num_threads(), "validation": layer_metrics(transcoder, x[-n_val:], y[-n_val:])}
+            "torch_threads": torch.get_num_threads(), "device": device,
+            "validation": layer_metrics(transcoder, x[-n_val:], y[-n_val:])}
     return transcoder, info
 
 
@@ -246,7 +248,7 @@ def train_set(model, recipe: TranscoderRecipe, folder: Path | str, acts_folder: 
     records = []
     for block in todo:
         x, y = load_layer_io(acts_folder, block)
-        transcoder, info = train_layer(x, y, recipe, block, progress)
+        transcoder, info = train_layer(x, y, recipe, block, progress, str(next(model.parameters()).device))
         info.update(model=model_name, model_hash=digest)
         save_transcoder(transcoder, layer_file(folder, block))
         layer_file(folder, block).with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
