@@ -13,7 +13,7 @@ from othello_core.analysis.transcoders.recipe import TranscoderRecipe, layer_fil
 from othello_core.analysis.transcoders.report import load_set, measure_set, measurement_games, replacement_hooks
 from othello_core.analysis.transcoders.shipping import CONFIG_FILE, export_for_circuit_tracer, ship_set
 from othello_core.analysis.transcoders.training import (
-    collect_mlp_io, explained_variance, layer_metrics, load_layer_io, train_set,
+    collect_mlp_io, explained_variance, layer_metrics, load_layer_io, train_set, validation_inputs,
 )
 from othello_core.analysis.transcoders.transcoder import load_transcoder
 from othello_core.model.hooked_transformer import build_model
@@ -100,16 +100,30 @@ def test_replacement_hooks_put_each_transcoders_output_where_the_mlp_wrote(train
 
 
 def test_shipped_8_bit_set_is_half_the_size_measures_alike_and_exports_for_circuit_tracer(trained, tmp_path):
-    shipped = ship_set(trained["run"], tmp_path / "ship")
+    shipped = tmp_path / "ship"
+    ship_set(trained["run"], shipped)
     size = lambda folder: sum(layer_file(folder, b).stat().st_size for b in range(2))  # noqa: E731
     assert size(shipped) < 0.62 * size(trained["run"])
     config = (shipped / CONFIG_FILE).read_text()
     assert "model_kind: transcoder_set" in config and "feature_input_hook: mlp.hook_in" in config
     x, y = load_layer_io(trained["run"] / "acts", 1)
     full, eight = (layer_metrics(load_transcoder(layer_file(f, 1)), x.float(), y.float()) for f in (trained["run"], shipped))
+    assert json.loads(layer_file(shipped, 1).with_suffix(".json").read_text())["shipped"]["quantized"].startswith("int8")
     assert abs(full["explained_variance"] - eight["explained_variance"]) < 0.01
     exported = export_for_circuit_tracer(shipped, tmp_path / "ct")
     assert set(load_file(str(layer_file(exported, 0)))) == set(load_file(str(layer_file(trained["run"], 0))))
+
+
+def test_dropping_unfired_features_keeps_one_width_and_changes_no_output_on_those_inputs(trained, tmp_path):
+    validation = validation_inputs(trained["run"] / "acts")
+    kept = ship_set(trained["run"], tmp_path / "pruned", validation, quantize=False)
+    width = max(k["fired"] for k in kept.values())
+    assert all(k["width"] == width < k["of"] for k in kept.values())  # some never fire: fewer features, one width
+    for block in range(2):
+        full, pruned = load_transcoder(layer_file(trained["run"], block)), load_transcoder(layer_file(tmp_path / "pruned", block))
+        assert pruned.d_transcoder == width
+        x = validation[block].float()
+        assert torch.allclose(pruned(x), full(x), atol=2e-3)  # float16 files: the dropped features never fired here
 
 
 def test_report_measures_every_layer_and_the_replacement_model(trained, tmp_path):

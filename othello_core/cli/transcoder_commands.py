@@ -75,11 +75,18 @@ def cmd_transcoders_report(args: argparse.Namespace) -> int:
 
 
 def cmd_transcoders_ship(args: argparse.Namespace) -> int:
-    from othello_core.analysis.transcoders.shipping import ship_set
-    from othello_core.paths import artifact_folder
     from othello_core.analysis.transcoders.recipe import transcoder_folder
-    out = ship_set(run_folder(args), transcoder_folder(artifact_folder(args.model), args.control))
-    print(f"shipped {out}: {sum(p.stat().st_size for p in out.iterdir()) / 1e6:.1f} MB")
+    from othello_core.analysis.transcoders.shipping import ship_set
+    from othello_core.analysis.transcoders.training import validation_inputs
+    from othello_core.paths import artifact_folder
+    run = run_folder(args)
+    out = transcoder_folder(artifact_folder(args.model), args.control)
+    validation = validation_inputs(Path(args.acts) if args.acts else run / "acts") if args.drop_unfired else None
+    kept = ship_set(run, out, validation, quantize=args.quantize)
+    for block, k in kept.items():
+        print(f"block {block}: {k['fired']:,} of {k['of']:,} features fire on the validation inputs; kept {k['width']:,}")
+    size = sum(p.stat().st_size for p in out.glob("layer_*.safetensors"))
+    print(f"shipped {out}: {size / 1e6:.1f} MB ({'8-bit rows' if args.quantize else 'float16'})")
     return 0
 
 
@@ -106,5 +113,10 @@ def add_transcoder_commands(sub) -> None:
     r.set_defaults(func=cmd_transcoders_report)
 
     s = t_sub.add_parser("ship", parents=[common],
-                         help="write the trained set into the model's folder: 8-bit rows + scales, circuit-tracer's config")
+                         help="write the trained set into the model's folder with circuit-tracer's config")
+    s.add_argument("--quantize", action=argparse.BooleanOptionalAction, default=False,
+                   help="8-bit rows + float16 scales (default: float16)")
+    s.add_argument("--drop-unfired", action=argparse.BooleanOptionalAction, default=True,
+                   help="drop features that never fire on the training's held-out slice (one common width)")
+    s.add_argument("--acts", default=None, help="the training's collected activations (default: <run>/acts)")
     s.set_defaults(func=cmd_transcoders_ship)

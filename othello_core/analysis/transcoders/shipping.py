@@ -1,17 +1,18 @@
-"""The shipped transcoder set: 8-bit layer files (rows with float16 scales), each layer's training record,
-and circuit-tracer's ``config.yaml`` (``export_for_circuit_tracer`` writes the full-precision files it loads).
-
-Eight 4,096-feature layers of the paper-size model are 67 MB in float16; 8-bit rows keep them near 34 MB.
+"""The shipped transcoder set: layer files (8-bit rows with float16 scales, or float16), each layer's
+training record, and circuit-tracer's ``config.yaml`` (``export_for_circuit_tracer`` writes the float16 files it
+loads as they are). Eight 4,096-feature layers of the paper-size model are 67 MB in float16; features that never
+fire on held-out inputs can be dropped first (``ship_set(validation=...)``).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
+import torch
+
 from othello_core.analysis.transcoders.recipe import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, layer_file
-from othello_core.analysis.transcoders.transcoder import load_transcoder, save_quantized, save_transcoder
+from othello_core.analysis.transcoders.transcoder import Transcoder, load_transcoder, save_quantized, save_transcoder
 
 CONFIG_FILE = "config.yaml"
 
@@ -42,18 +43,55 @@ def circuit_tracer_config(paths: list[str], scan: str) -> str:
     return "\n".join(lines + [f"- {p}" for p in paths]) + "\n"
 
 
-def ship_set(run: Path | str, out: Path | str) -> Path:
-    """Quantize every layer of ``run`` into ``out`` with its training record and ``report.json`` if present."""
+def fired_features(transcoder: Transcoder, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """``[d_transcoder]`` bool: the features that fire at least once on ``x``."""
+    fired = torch.zeros(transcoder.d_transcoder, dtype=torch.bool)
+    with torch.no_grad():
+        for start in range(0, len(x), chunk):
+            fired |= (transcoder.encode(x[start:start + chunk].float()) > 0).any(0)
+    return fired
+
+
+def keep_features(transcoder: Transcoder, index: torch.Tensor) -> Transcoder:
+    """The transcoder reduced to the features ``index`` (the skip connection and biases unchanged)."""
+    return Transcoder(transcoder.W_enc[index].detach(), transcoder.b_enc[index].detach(), transcoder.W_dec[index].detach(),
+                      transcoder.b_dec.detach(), transcoder.threshold[index].detach(),
+                      None if transcoder.W_skip is None else transcoder.W_skip.detach(), transcoder.block)
+
+
+def alive_width(fired: dict[int, torch.Tensor]) -> int:
+    """The common width that keeps every layer's fired features (circuit-tracer needs one width for all)."""
+    return int(max(int(f.sum()) for f in fired.values()))
+
+
+def ship_set(run: Path | str, out: Path | str, validation: dict[int, torch.Tensor] | None = None,
+             quantize: bool = True) -> dict:
+    """Every layer of ``run`` into ``out`` (8-bit rows, or float16 with ``quantize=False``) with its training
+    record and circuit-tracer's config. With ``validation`` (per block, MLP inputs the transcoder was not trained
+    on), features that never fire there are dropped: every layer keeps its fired features, padded with unfired
+    ones to one common width. Returns what was kept per block."""
     run, out = Path(run), Path(out)
     blocks = _blocks(run)
     if not blocks:
         raise FileNotFoundError(f"no layer_L.safetensors in {run}: run `python -m othello_core transcoders train`")
     out.mkdir(parents=True, exist_ok=True)
-    for block in blocks:
-        save_quantized(load_transcoder(layer_file(run, block), block), layer_file(out, block))
-        shutil.copy(layer_file(run, block).with_suffix(".json"), layer_file(out, block).with_suffix(".json"))
+    layers = {b: load_transcoder(layer_file(run, b), b) for b in blocks}
+    kept = {}
+    if validation is not None:
+        fired = {b: fired_features(layers[b], validation[b]) for b in blocks}
+        width = alive_width(fired)
+        for b in blocks:
+            order = torch.argsort((~fired[b]).to(torch.int8), stable=True)  # fired features first, in index order
+            index = torch.sort(order[:width]).values
+            layers[b] = keep_features(layers[b], index)
+            kept[b] = {"fired": int(fired[b].sum()), "width": width, "of": int(fired[b].numel())}
+    for block, transcoder in layers.items():
+        (save_quantized if quantize else save_transcoder)(transcoder, layer_file(out, block))
+        info = json.loads(layer_file(run, block).with_suffix(".json").read_text())
+        info["shipped"] = {"quantized": "int8 rows + float16 scales" if quantize else "float16", **kept.get(block, {})}
+        layer_file(out, block).with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     (out / CONFIG_FILE).write_text(circuit_tracer_config([layer_file(out, b).name for b in blocks], _scan(run, blocks[0])))
-    return out
+    return kept
 
 
 def export_for_circuit_tracer(folder: Path | str, out: Path | str) -> Path:

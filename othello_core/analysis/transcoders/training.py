@@ -79,6 +79,17 @@ def load_layer_io(folder: Path | str, block: int) -> tuple[torch.Tensor, torch.T
             torch.from_numpy(np.load(_acts_path(folder, "out", block))))
 
 
+def validation_inputs(folder: Path | str) -> dict[int, torch.Tensor]:
+    """Per block, the MLP inputs of the collection's held-out slice (the rows ``train_layer`` never fits)."""
+    folder = Path(folder)
+    blocks = sorted(int(p.stem.split("_")[1]) for p in folder.glob("in_*.npy"))
+    out = {}
+    for block in blocks:
+        x = np.load(_acts_path(folder, "in", block), mmap_mode="r")
+        out[block] = torch.from_numpy(np.array(x[len(x) - max(1, int(len(x) * VALIDATION_FRACTION)):]))
+    return out
+
+
 def _mean_norm_scale(x: torch.Tensor, rows: int = 50_000) -> float:
     sample = x[:rows].float()
     return float(sample.shape[1] ** 0.5 / sample.norm(dim=-1).mean())
