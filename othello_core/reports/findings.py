@@ -627,8 +627,8 @@ def _features_sentence(out: dict) -> str:
             f"{out['games']['held_out']:,} held-out games), the SAE on {sae['hook']} reaches coverage "
             f"{sae['coverage']:.3f} and board reconstruction {sae['reconstruction']:.3f}; this model's own MLP neurons "
             f"reconstruct the board {'better' if best['reconstruction'] > sae['reconstruction'] else 'less well'}, "
-            f"best at {best['hook']} (coverage / reconstruction {best['coverage']:.3f} / {best['reconstruction']:.3f}; "
-            f"{b5['hook']}: {b5['coverage']:.3f} / {b5['reconstruction']:.3f}). ")
+            f"best at {best['hook']} (coverage / reconstruction {best['coverage']:.3f} / {best['reconstruction']:.3f}"
+            + (f"; {b5['hook']}: {b5['coverage']:.3f} / {b5['reconstruction']:.3f}" if b5 is not best else "") + "). ")
     if out["control_neurons"]:
         c = out["control_neurons"]
         text += f"The random-init control's {c['hook']} neurons reach {c['coverage']:.3f} / {c['reconstruction']:.3f}. "
