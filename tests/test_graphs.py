@@ -7,16 +7,13 @@ import torch
 pytest.importorskip("circuit_tracer")
 from othello_core.analysis.graphs.attribution import attribution_graph, summarize  # noqa: E402
 from othello_core.analysis.graphs.replacement import MoveTokenizer, replacement_model  # noqa: E402
-from othello_core.analysis.transcoders.recipe import TranscoderRecipe  # noqa: E402
 from othello_core.analysis.transcoders.report import load_set  # noqa: E402
 from othello_core.analysis.transcoders.training import train_set  # noqa: E402
 from othello_core.model.hooked_transformer import build_model  # noqa: E402
-from othello_core.model.weights import ModelShape  # noqa: E402
 from othello_core.rules.games import random_games  # noqa: E402
 from othello_core.rules.vocab import moves_to_tokens  # noqa: E402
 
-TINY = ModelShape(n_layers=2, d_model=32, n_heads=2, d_mlp=64)
-RECIPE = TranscoderRecipe(expansion=4, k=8, games=300, epochs=8, batch_size=256, lr=3e-3, dead_after_tokens=5_000)
+from tests.test_transcoders import RECIPE, TINY  # noqa: E402  (the same tiny model and recipe)
 
 
 @pytest.fixture(scope="module")

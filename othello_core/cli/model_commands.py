@@ -32,6 +32,17 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, specs) -> None:
             parser.add_argument(flag, type=kind, default=default)
 
 
+def dictionary_flags(out_help: str) -> argparse.ArgumentParser:
+    """The flags every dictionary command shares (SAEs, transcoders): which model, its control, device, folder."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default="bundled")
+    common.add_argument("--control", action="store_true", help="the random-init control of the model")
+    common.add_argument("--device", default=None)
+    common.add_argument("--out", default=None, help=out_help)
+    common.add_argument("--json", action="store_true")
+    return common
+
+
 def _train_args(p: argparse.ArgumentParser) -> None:
     """The train flags, one per ``TrainConfig`` field (declared once there)."""
     p.add_argument("--run-dir", default="runs/othello-gpt")

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from othello_core.cli.model_commands import add_dataclass_flags, invocation
+from othello_core.cli.model_commands import add_dataclass_flags, dictionary_flags, invocation
 from othello_core.paths import artifact_folder
 from othello_core.analysis.sae.recipe import SAERecipe, flag_specs, sae_folder
 
@@ -210,12 +210,7 @@ def summary_lines(report: dict) -> list[str]:
 def add_sae_commands(sub) -> None:
     p = sub.add_parser("sae", help="sparse autoencoders (SAELens): train, report")
     sae_sub = p.add_subparsers(dest="sae_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default="bundled")
-    common.add_argument("--control", action="store_true", help="the random-init control of the model")
-    common.add_argument("--device", default=None)
-    common.add_argument("--out", default=None, help="the SAE folder (default: beside the model's weights)")
-    common.add_argument("--json", action="store_true")
+    common = dictionary_flags("the SAE folder (default: beside the model's weights)")
 
     t = sae_sub.add_parser("train", parents=[common], help="train an SAE with SAELens (progress on stderr)")
     add_dataclass_flags(t, flag_specs())

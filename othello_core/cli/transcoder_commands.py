@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from othello_core.cli.model_commands import add_dataclass_flags, invocation
+from othello_core.cli.model_commands import add_dataclass_flags, dictionary_flags, invocation
 from othello_core.analysis.transcoders.recipe import TranscoderRecipe, flag_specs
 
 RUNS = Path("runs/transcoders")
@@ -53,7 +53,17 @@ def cmd_transcoders_train(args: argparse.Namespace) -> int:
 
 def cmd_transcoders_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.service import ModelService
-    from othello_core.analysis.transcoders.report import REPORT_FILE, load_set, measure_set, measurement_games
+    from othello_core.analysis.transcoders.report import (
+        REPORT_FILE, load_set, markdown_table, measure_set, measurement_games,
+    )
+    if args.markdown:
+        from othello_core.analysis.transcoders.recipe import transcoder_folder
+        from othello_core.paths import artifact_folder
+        stored = (Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))) / REPORT_FILE
+        if not stored.exists():
+            raise SystemExit(f"no {stored}: run `python -m othello_core transcoders report --set FOLDER` first")
+        print(markdown_table(json.loads(stored.read_text())))
+        return 0
     name, model, digest = _model(args)
     service = ModelService(model, name, weights_hash=digest)
     folder = Path(args.set) if args.set else run_folder(args)
@@ -93,12 +103,7 @@ def cmd_transcoders_ship(args: argparse.Namespace) -> int:
 def add_transcoder_commands(sub) -> None:
     p = sub.add_parser("transcoders", help="per-layer transcoders of the MLPs (circuit-tracer's format): train, report")
     t_sub = p.add_subparsers(dest="transcoders_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default="bundled")
-    common.add_argument("--control", action="store_true", help="the random-init control of the model")
-    common.add_argument("--device", default=None)
-    common.add_argument("--out", default=None, help=f"the training folder (default: {RUNS}/<model>[-control])")
-    common.add_argument("--json", action="store_true")
+    common = dictionary_flags(f"the training folder (default: {RUNS}/<model>[-control])")
 
     t = t_sub.add_parser("train", parents=[common],
                          help="train every block's transcoder not yet trained (resumable; progress on stderr)")
@@ -110,6 +115,7 @@ def add_transcoder_commands(sub) -> None:
     r = t_sub.add_parser("report", parents=[common], help="measure a transcoder set on held-out games")
     r.add_argument("--set", default=None, help="the folder of layer_L.safetensors (default: the training folder)")
     r.add_argument("--games", type=int, default=300)
+    r.add_argument("--markdown", action="store_true", help="print the README's table from a stored report.json")
     r.set_defaults(func=cmd_transcoders_report)
 
     s = t_sub.add_parser("ship", parents=[common],

@@ -67,3 +67,16 @@ def measure_set(service, transcoders: dict[int, Transcoder], batch: GameBatch, s
     replaced = evaluate(lambda t: service.run(t, fwd_hooks=replacement_hooks(transcoders))[0], batch)
     return {"layers": layers, "legal_top1_model": plain["legal_top1"], "legal_top1_replacement": replaced["legal_top1"],
             "positions": plain["positions"], "games": {"n": len(batch), "seed": TRANSCODER_TEST_SEED}}
+
+
+def markdown_table(report: dict) -> str:
+    """The README's per-layer table of a set's ``report.json`` (``transcoders report --markdown`` prints it)."""
+    lines = ["| block | reads -> writes | features | explained variance | L0 | never fire (held-out) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for layer in report["layers"]:
+        lines.append(f"| {layer['block']} | `{layer['input_hook']}` -> `{layer['output_hook']}` | "
+                     f"{layer['d_transcoder']:,} | {layer['explained_variance']:.3f} | {layer['l0']:.1f} | "
+                     f"{layer['dead_features']:,} |")
+    lines.append(f"| all 8 replaced, no error terms | legal top-1 {report['legal_top1_replacement']:.2%} "
+                 f"(model alone {report['legal_top1_model']:.2%}) on {report['positions']:,} held-out positions | | | | |")
+    return "\n".join(lines)
