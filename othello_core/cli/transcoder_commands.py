@@ -33,7 +33,7 @@ def _model(args: argparse.Namespace):
 
 def run_folder(args: argparse.Namespace) -> Path:
     """Where training writes (full-precision layers): ``runs/transcoders/<model>[-control]`` unless --out."""
-    name = Path(args.model).name if args.model not in ("bundled",) else args.model
+    name = Path(args.model).name  # "bundled", or a checkpoint's folder or file name
     return Path(args.out) if args.out else RUNS / (name + ("-control" if args.control else ""))
 
 

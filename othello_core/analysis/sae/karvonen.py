@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from othello_core.analysis.activation_store import real_positions
+from othello_core.analysis.sae.training import collect_stream
 from othello_core.analysis.sae.metrics import HIGH_PRECISION, MIN_FIRINGS, THRESHOLDS, counts, f1_scores, firing
 from othello_core.rules.games import GameBatch
-from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import MINE, THEIRS
 
 KARVONEN_FILE = "karvonen.json"
@@ -97,26 +97,11 @@ def karvonen_metrics(fit_feats: torch.Tensor, fit_props: dict[str, np.ndarray], 
     return out
 
 
-@torch.no_grad()
-def hook_at_positions(model, batch: GameBatch, hook: str, batch_games: int = 100) -> torch.Tensor:
-    """``[rows, width]`` float16: ``hook`` at every real position of ``batch`` (``real_positions`` order);
-    the forward stops after the hook's block."""
-    pick = real_positions(batch)
-    tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
-    block = int(hook.split(".")[1])
-    device = next(model.parameters()).device
-    parts = []
-    for start in range(0, len(tokens), batch_games):
-        _, cache = model.run_with_cache(tokens[start:start + batch_games].to(device), names_filter=hook,
-                                        stop_at_layer=block + 1)
-        sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_games)]
-        parts.append(cache[hook][sel[:, 0] - start, sel[:, 1]].to("cpu", torch.float16))
-    return torch.cat(parts)
-
-
 def measure_features(model, name: str, hook: str, encode, fit: GameBatch, test: GameBatch) -> dict:
     """Karvonen's metrics of the features ``encode`` makes of ``model``'s ``hook`` (identity: its neurons)."""
-    fit_feats, test_feats = (encode(hook_at_positions(model, b, hook).float()) for b in (fit, test))
+    block = int(hook.split(".")[1])  # the forward stops after the hook's block
+    fit_feats, test_feats = (encode(collect_stream(model, b.squares, b.lengths, hook, block + 1, 100).float())
+                             for b in (fit, test))
     out = karvonen_metrics(fit_feats, karvonen_properties(fit, real_positions(fit)), test_feats,
                            karvonen_properties(test, real_positions(test)))
     return {"name": name, "hook": hook, **out}

@@ -43,19 +43,23 @@ def _iterate(items, progress: Progress | None, desc: str, total: int | None = No
 def collect_stream(model, squares: np.ndarray, lengths: np.ndarray, hook: str, stream: int,
                    batch_games: int = 128, progress: Progress | None = None,
                    dtype: torch.dtype = torch.float16) -> torch.Tensor:
-    """``[tokens, d_model]``: ``hook`` at every real position of every game (float16 by default: the
-    training set is held in memory), in ``real_positions`` order."""
+    """``[tokens, width]``: ``hook`` at every real position of every game (float16 by default: the
+    training set is held in memory), in ``real_positions`` order. The forward stops at block ``stream``
+    (the block after the hook: stream ``L`` is after block ``L - 1``); ``width`` is the hook's (d_model for a
+    stream, d_mlp for a block's neurons)."""
     batch = GameBatch(squares, lengths)
     pick = real_positions(batch)  # [rows, 2] (game, position)
     tokens = torch.as_tensor(batch.tokens[:, :MODEL_CONTEXT])
     device = next(model.parameters()).device
-    out = torch.empty(len(pick), model.cfg.d_model, dtype=dtype)
+    out = None
     row = 0
     starts = range(0, len(tokens), batch_games)
     for start in _iterate(starts, progress, f"activations of {hook}", len(starts)):
         _, cache = model.run_with_cache(tokens[start:start + batch_games].to(device),
                                         names_filter=hook, stop_at_layer=max(stream, 1))
         sel = pick[(pick[:, 0] >= start) & (pick[:, 0] < start + batch_games)]
+        if out is None:
+            out = torch.empty(len(pick), cache[hook].shape[-1], dtype=dtype)
         out[row:row + len(sel)] = cache[hook][sel[:, 0] - start, sel[:, 1]].to("cpu", dtype)
         row += len(sel)
     return out

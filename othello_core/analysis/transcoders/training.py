@@ -135,7 +135,7 @@ class _Trainer:
     def params(self) -> list[torch.Tensor]:
         return [p for p in (self.W_enc, self.b_enc, self.W_dec, self.b_dec, self.W_skip) if p is not None]
 
-    def step_loss(self, x: torch.Tensor, y: torch.Tensor, tokens_seen: int) -> tuple[torch.Tensor, float]:
+    def step_loss(self, x: torch.Tensor, y: torch.Tensor, tokens_seen: int) -> tuple[torch.Tensor, torch.Tensor]:
         pre = x @ self.W_enc.T + self.b_enc
         acts, _ = batch_topk(pre, self.recipe.k)
         recon = acts @ self.W_dec + self.b_dec
@@ -153,7 +153,7 @@ class _Trainer:
             residual = err.detach()
             aux = ((residual - aux_recon) ** 2).sum(-1).mean() / (residual ** 2).sum(-1).mean().clamp_min(1e-9)
             loss = loss + self.recipe.aux_coefficient * torch.nan_to_num(aux)
-        return loss, float((err.detach() ** 2).sum())
+        return loss, (err.detach() ** 2).sum()  # the batch's squared error (a tensor: no host sync here)
 
     @torch.no_grad()
     def calibrate_threshold(self, x: torch.Tensor, batches: int = 20) -> float:
@@ -223,8 +223,9 @@ def train_layer(x: torch.Tensor, y: torch.Tensor, recipe: TranscoderRecipe, bloc
         optimizer.step()
         schedule.step()
         trainer.renorm_decoder()
-        sse_sum = 0.98 * sse_sum + sse
-        var_sum = 0.98 * var_sum + float(((yb - yb.mean(0)) ** 2).sum())
+        if progress:  # the bar's running explained variance (a host sync per step: only when shown)
+            sse_sum = 0.98 * sse_sum + float(sse)
+            var_sum = 0.98 * var_sum + float(((yb - yb.mean(0)) ** 2).sum())
         if progress and step % 20 == 0:
             bar.set_postfix(ev=f"{1 - sse_sum / var_sum:.3f}")
     trainer.calibrate_threshold(x_fit[order[:20 * recipe.batch_size]].to(device).float() * sx)
