@@ -16,7 +16,7 @@ from othello_core.rules.notation import MODEL_CONTEXT, MoveError, format_moves
 from othello_core.rules.user_input import InputError, escape_markdown, excerpt, parse_int, shown
 from othello_core.rules.vocab import colour_classes
 
-from app import edit_state, view_state
+from app import edit_state, graph_state, search_state, view_state
 from app import state as S
 from app import tour as T
 
@@ -122,8 +122,10 @@ def apply_query(params: dict) -> None:
     ss["layer"] = loaded.layer
     edit, edit_notes = edit_state.from_query(params)
     view, view_notes = view_state.from_query(params)
-    ss["edit"], ss["view"] = edit, view
-    notes = loaded.notes + edit_notes + view_notes
+    graph, graph_notes = graph_state.from_query(params)
+    search, search_notes = search_state.from_query(params)
+    ss["edit"], ss["view"], ss["graph"], ss["search"] = edit, view, graph, search
+    notes = loaded.notes + edit_notes + view_notes + graph_notes + search_notes
     if loaded.error:
         err = loaded.error
         ss["flash_error"] = (f"The shared link's moves are not a legal game: move {err.index + 1} "
@@ -165,6 +167,8 @@ def query_state() -> dict[str, str]:
     wanted = S.to_query(ss["line"], ss["cursor"], ss.get("model", DEFAULT_MODEL), ss.get("layer"))
     wanted.update(edit_state.to_query(ss.get("edit")))
     wanted.update(view_state.to_query(ss.get("view")))
+    wanted.update(graph_state.to_query(ss.get("graph")))
+    wanted.update(search_state.to_query(ss.get("search")))
     if ss.get("touring") and ss.get("tour_shipped"):
         wanted.update(tour=ss["tour_shipped"], slide=str(ss.get("slide", 0) + 1))
     return wanted
@@ -271,3 +275,11 @@ def reproduce_expander(code: str) -> None:
     with st.expander("Reproduce in a notebook", icon=":material/code:"):
         st.code(code, language="python")
         st.caption("Runs in any notebook after `pip install -e .`; `result` holds the numbers this page draws.")
+
+
+@st.cache_resource(max_entries=MAX_MODELS)
+def label_sets(source: str) -> dict:
+    """The rule labels shipped beside the model (``labels fit``): ``{kind: {set: UnitLabels} or None}``."""
+    from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
+    folder = load_service(source).folder
+    return {k: load_labels(labels_file(folder, k))[0] if labels_file(folder, k).exists() else None for k in UNIT_KINDS}

@@ -15,7 +15,7 @@ from app import edit_state as E
 from othello_core.analysis.interventions import Edit, apply_edit
 from othello_core.rules.notation import square_to_name
 from app.figures import board_figure, selection_to_square
-from othello_core.rules.vocab import relative_to_colour
+from othello_core.rules.vocab import relative_to_colour, stream_title
 
 ss = st.session_state
 TOGGLE_KEY = "E"  # keyboard shortcut of the on/off button
@@ -62,8 +62,8 @@ def controls(relative: np.ndarray, n_layers: int) -> None:
         toggle_button()
     c4, c5, c6 = st.columns([2, 1, 1])
     _bound(c4.multiselect, "edit_layers", "layers", [l for l in spec.layers if l <= n_layers],
-           lambda v: tuple(sorted(v)), label="Edit the residual stream after layer(s)",
-           options=list(range(1, n_layers + 1)))
+           lambda v: tuple(sorted(v)), label="Edit the residual stream", options=list(range(1, n_layers + 1)),
+           format_func=stream_title)
     _bound(c5.selectbox, "edit_method", "method", spec.method, label="Method", options=list(E.METHODS),
            help="add: x += scale·|x|·d; set: coordinate along d := scale·|x|; "
                 "gradient: optimise x so the MLP probe reads the edited board (Li et al.)")

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from othello_core.analysis.interventions import METHODS, TARGETS, Edit
+from othello_core.rules.hooks import layer_param, stream_label, stream_of_param
 from othello_core.rules.notation import MoveError, parse_moves, square_to_name
-from othello_core.rules.user_input import InputError, parse_choice, parse_int
+from othello_core.rules.user_input import InputError, parse_choice
 
 POSITIONS = ("last", "all")
 SCALES = (0.0, 2.0)  # the scale slider's range
@@ -95,7 +96,7 @@ def to_query(spec: EditSpec | None) -> dict[str, str]:
         if value != getattr(DEFAULT, field):
             out[f"edit_{field}"] = value
     if spec.layers != DEFAULT.layers:
-        out["edit_layers"] = ",".join(map(str, spec.layers))
+        out["edit_layers"] = ",".join(layer_param(l) for l in spec.layers)
     if spec.scale != DEFAULT.scale:
         out["edit_scale"] = f"{spec.scale:g}"
     if spec.method == "gradient":
@@ -128,11 +129,12 @@ def from_query(params: dict, n_layers: int = 8) -> tuple[EditSpec | None, tuple[
             notes.append(f"{err}; kept {getattr(spec, field)}")
     if params.get("edit_layers") is not None:
         try:
-            layers = tuple(sorted({parse_int(p, "an edit layer", 1, n_layers)
-                                   for p in str(params["edit_layers"]).split(",") if p.strip()}))
+            layers = tuple(sorted({stream_of_param(p) for p in str(params["edit_layers"])[:200].split(",") if p.strip()}))
+            if not layers or not all(1 <= l <= n_layers for l in layers):
+                raise ValueError(f"the edit's layers {params['edit_layers']!r} are not among L0 .. L{n_layers - 1}")
             spec = spec.with_(layers=layers)
-        except InputError as err:
-            notes.append(f"{err}; the edit keeps layer {DEFAULT.layers[0]}")
+        except ValueError as err:
+            notes.append(f"{err}; the edit keeps {stream_label(DEFAULT.layers[0])}")
     for field, low, high, kind in (("scale", *SCALES, float), ("steps", 5, 100, int), ("lr", 1e-3, 1.0, float),
                                    ("reg", 0.0, 1.0, float)):
         raw = params.get(f"edit_{field}")

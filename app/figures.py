@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from othello_core.rules.notation import square_to_name
+from othello_core.rules.hooks import published_stream_label, stream_label
 from othello_core.analysis.probes import PUBLISHED_SPAN, curve, kind_curve
 from othello_core.reports.evaluation import error_rates_by_move
 
@@ -27,7 +28,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
                  last_move: int | None = None, flipped: np.ndarray | None = None,
                  title: str | None = None, heat_label: str = "P(move)", size: int = 420,
                  clickable: bool = False, zmax: float | None = None,
-                 colorscale: str = "Blues") -> go.Figure:
+                 colorscale: str = "Blues", font: int = 13) -> go.Figure:
     """A board: discs from ``board`` (0/1 black/2 white), optional heatmap on the squares,
     legal moves ringed, last move and flipped discs marked. ``clickable`` adds an invisible
     point per square whose ``customdata`` is the square index (for ``on_select``)."""
@@ -35,13 +36,16 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     squares = np.arange(64)
     cols, rows = squares % 8, squares // 8
     text = [square_to_name(s) for s in squares]
+    top = 70 if title else 30
+    cell = min(size - 40, size - top - 10) / 8  # a square's side in pixels (the plot area is square: scaleanchor)
     if heat is not None:
         fig.add_trace(go.Heatmap(
             z=_grid(heat), x=FILES, y=RANKS, colorscale=colorscale, zmin=0,
             zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6),
             customdata=np.array(text).reshape(8, 8), xgap=2, ygap=2,
             hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
-            colorbar=dict(title=heat_label, thickness=12, len=0.8)))
+            colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font), thickness=12,
+                          len=0.8)))
     else:
         fig.add_trace(go.Heatmap(z=np.zeros((8, 8)), x=FILES, y=RANKS, showscale=False,
                                  colorscale=[[0, BOARD_GREEN], [1, BOARD_GREEN]], xgap=2, ygap=2,
@@ -52,29 +56,29 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
         if mask.any():
             fig.add_trace(go.Scatter(
                 x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-                marker=dict(size=size / 14, color=fill, line=dict(color=line, width=1.5)),
+                marker=dict(size=0.74 * cell, color=fill, line=dict(color=line, width=1.5)),
                 name="black" if colour == 1 else "white", hoverinfo="skip", showlegend=False))
     if flipped is not None and np.asarray(flipped).any():
         mask = np.asarray(flipped, bool)
         fig.add_trace(go.Scatter(
             x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-            marker=dict(size=size / 40, color="#e53935", symbol="x"), hoverinfo="skip",
+            marker=dict(size=0.3 * cell, color="#e53935", symbol="x"), hoverinfo="skip",
             showlegend=False, name="flipped"))
     if legal is not None and np.asarray(legal).any():
         mask = np.asarray(legal, bool)
         fig.add_trace(go.Scatter(
             x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-            marker=dict(size=size / 16, color="rgba(0,0,0,0)", line=dict(color="#ffb300", width=3),
+            marker=dict(size=0.62 * cell, color="rgba(0,0,0,0)", line=dict(color="#ffb300", width=max(1.5, cell / 14)),
                         symbol="circle"), hoverinfo="skip", showlegend=False, name="legal"))
     if last_move is not None and last_move >= 0:
         fig.add_trace(go.Scatter(
             x=[FILES[last_move % 8]], y=[RANKS[last_move // 8]], mode="markers",
-            marker=dict(size=size / 40, color="#e53935", symbol="circle"), hoverinfo="skip",
+            marker=dict(size=0.3 * cell, color="#e53935", symbol="circle"), hoverinfo="skip",
             showlegend=False, name="last move"))
     if clickable:
         fig.add_trace(go.Scatter(
             x=[FILES[c] for c in cols], y=[RANKS[r] for r in rows], mode="markers",
-            marker=dict(size=size / 10, color="rgba(0,0,0,0)", symbol="square"),
+            marker=dict(size=cell, color="rgba(0,0,0,0)", symbol="square"),
             customdata=squares, text=text, hovertemplate="%{text}<extra></extra>",
             showlegend=False, name="squares",
             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
@@ -82,14 +86,14 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     fig.update_traces(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
                       selector=dict(type="scatter"))
     fig.update_layout(
-        width=size + (90 if heat is not None else 0), height=size, title=title,
-        margin=dict(l=30, r=10, t=70 if title else 30, b=10), dragmode=False,
+        width=size + (60 + 2 * font if heat is not None else 0), height=size, title=title,
+        margin=dict(l=30, r=10, t=top, b=10), dragmode=False,
         plot_bgcolor="white", clickmode="event+select" if clickable else "none",
-        title_y=0.98, title_font=dict(size=14),
-        xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5],
-                   tickfont=dict(size=13), categoryorder="array", categoryarray=FILES),
+        title_y=0.98, title_font=dict(size=font + 1),
+        xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5], constrain="domain",
+                   tickfont=dict(size=font), categoryorder="array", categoryarray=FILES),
         yaxis=dict(type="category", autorange=False, range=[7.5, -0.5], fixedrange=True,
-                   scaleanchor="x", tickfont=dict(size=13), categoryorder="array",
+                   scaleanchor="x", constrain="domain", tickfont=dict(size=font), categoryorder="array",
                    categoryarray=RANKS))
     return fig
 
@@ -180,7 +184,7 @@ def accuracy_figure(report: dict, metric: str = "cell_accuracy") -> go.Figure:
     if baseline and metric == "cell_accuracy":
         fig.add_hline(y=baseline, line=dict(color="#999", dash="dot"),
                       annotation_text="per-square majority class", annotation_position="bottom right")
-    fig.update_layout(xaxis=dict(title="layer (0 = embeddings)", tickvals=layers),
+    fig.update_layout(xaxis=dict(title="residual stream", tickvals=layers, ticktext=[stream_label(s) for s in layers]),
                       yaxis=dict(title=accuracy_metric_label(metric), tickformat=".0%"),
                       height=380, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.25))
@@ -294,7 +298,7 @@ def late_game_figure(finding: dict) -> go.Figure:
 
 def reproduction_figure(row: dict) -> go.Figure:
     """One row of ``probe_suite.compare_table``: ours against the published figure, per stream."""
-    names = ["x"] + [f"L{l}" for l in range(1, len(row["ours"]))]
+    names = [published_stream_label(s) for s in range(len(row["ours"]))]
     unit = "error %" if row["metric"] == "error" else "accuracy %"
     fig = go.Figure([go.Scatter(x=names, y=row["ours"], mode="lines+markers", name="this project"),
                      go.Scatter(x=names, y=row["published"], mode="lines+markers", name=row["published_source"],

@@ -51,17 +51,18 @@ def _set_cursor(value: int) -> None:
 
 
 def step_controls() -> None:
-    """Start / back / forward / end buttons and a slider, all moving the shared cursor."""
+    """Start / back / forward / end buttons (the Home, Left, Right and End keys press them on every page;
+    Streamlit leaves keys typed into a text box alone) and a slider, all moving the shared cursor."""
     ss = st.session_state
     line, cursor = ss["line"], ss["cursor"]
     cols = st.columns(4)
-    cols[0].button("", icon=":material/first_page:", help="start position", disabled=cursor == 0, key="sb_start",
+    cols[0].button("", icon=":material/first_page:", help="start position", disabled=cursor == 0, key="sb_start", shortcut="Home",
                    on_click=_set_cursor, args=(0,))
-    cols[1].button("", icon=":material/undo:", help="undo / step back", disabled=cursor == 0, key="sb_undo",
+    cols[1].button("", icon=":material/undo:", help="undo / step back", disabled=cursor == 0, key="sb_undo", shortcut="Left",
                    on_click=_set_cursor, args=(cursor - 1,))
-    cols[2].button("", icon=":material/redo:", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo",
+    cols[2].button("", icon=":material/redo:", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo", shortcut="Right",
                    on_click=_set_cursor, args=(cursor + 1,))
-    cols[3].button("", icon=":material/last_page:", help="end of the line", disabled=cursor >= len(line), key="sb_end",
+    cols[3].button("", icon=":material/last_page:", help="end of the line", disabled=cursor >= len(line), key="sb_end", shortcut="End",
                    on_click=_set_cursor, args=(len(line),))
     if line:
         ss["sb_slider"] = cursor

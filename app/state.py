@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from othello_core.rules.board import Game, parse_game, replay
 from othello_core.rules.notation import MoveError, format_moves
+from othello_core.rules.hooks import layer_param, stream_of_param
 from othello_core.rules.user_input import InputError, parse_int
 
 EMPTY = "empty"  # MoveError.reason of an empty paste
@@ -74,11 +75,14 @@ def from_query(params: dict, n_layers: int = 8) -> Loaded:
         if cursor > len(game):
             notes.append(f"the link's position {cursor} is past the game's {len(game)} moves; showing the end")
             cursor = len(game)
-    layer = None
+    layer = None  # a stream index (0 embed, s = after L{s-1}); the link spells it embed / L0 .. L7
     if params.get("layer") is not None:
         try:
-            layer = parse_int(params["layer"], "the link's layer", 0, n_layers)
-        except InputError as err:
+            layer = stream_of_param(str(params["layer"])[:20])
+            if not 0 <= layer <= n_layers:
+                raise ValueError(f"the link's layer {params['layer']!r} is not one of embed, L0 .. L{n_layers - 1}")
+        except ValueError as err:
+            layer = None
             notes.append(f"{err}; the layer is left unset")
     return Loaded(game.moves, cursor, None, layer, tuple(notes))
 
@@ -88,5 +92,5 @@ def to_query(line: tuple[int, ...], cursor: int, model: str, layer: int | None) 
     if cursor != len(line):
         out["at"] = str(cursor)
     if layer is not None:
-        out["layer"] = str(layer)
+        out["layer"] = layer_param(layer)
     return out

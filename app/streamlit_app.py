@@ -17,6 +17,8 @@ pages = [
     st.Page("views/circuits.py", title="Circuits", icon=":material/account_tree:", url_path="circuits"),
     st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
     st.Page("views/features.py", title="Features", icon=":material/scatter_plot:", url_path="features"),
+    st.Page("views/graph.py", title="Graph", icon=":material/hub:", url_path="graph"),
+    st.Page("views/search.py", title="Who reads a square", icon=":material/manage_search:", url_path="search"),
     st.Page("views/findings.py", title="Findings", icon=":material/lightbulb:", url_path="findings"),
     st.Page("views/model.py", title="Model", icon=":material/memory:", url_path="model"),
     st.Page("views/present.py", title="Present", icon=":material/slideshow:", url_path="present"),

@@ -26,13 +26,50 @@ from othello_core.rules.notation import MoveError
 from app.view_state import VIEWS
 
 TOURS_DIR = Path(__file__).resolve().parent.parent / "assets" / "tours"
-SETTINGS = {"layer", "head", "probe", "edit", "edit_target", "edit_layers", "edit_method", "edit_positions",
-            "edit_scale", "edit_steps", "edit_lr", "edit_reg", "edit_on"}
-PAGES = {"", "probes", "interventions", "circuits", "attention", "findings", "model", "present"}
+SETTINGS = {"layer", "head", "probe", "probe_method", "edit", "edit_target", "edit_layers", "edit_method", "edit_positions",
+            "edit_scale", "edit_steps", "edit_lr", "edit_reg", "edit_on", "graph_target", "graph_node", "graph_pin",
+            "graph_edit"}
+PAGES = {"", "probes", "interventions", "circuits", "attention", "features", "graph", "search", "findings", "model", "present"}
 MAX_SLIDES = 200
 MAX_CAPTION = 4000
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}:]+)(?::([^{}]*))?\}")
 _NAME = re.compile(r"[a-z0-9_-]{1,40}")
+
+
+# What a findings figure is about, as the view that draws it: (view, probe, method); None matches any. A slide's
+# caption may quote a figure only when its own view draws that thing (``caption_mismatches``); the longest
+# matching prefix decides.
+DRAWN_BY = {
+    "probes.figures.best_linear_mine_theirs": ("probe", "mine_theirs", "linear"),
+    "probes.figures.best_layer_label": ("probe", None, "linear"),
+    "probes.figures.linear_black_white_there": ("probe", "black_white", "linear"),
+    "probes.figures.shipped_mlp": ("probe", "black_white", "mlp"),
+    "probes.linear_mine_theirs": ("probe", "mine_theirs", "linear"),
+    "empty_square.layer_label": ("probe", "blank", None),
+    "empty_square.blank_accuracy.clean": ("probe", "blank", "linear"),
+    "empty_square.top_components": ("attention", None, None),  # the heads written into the blank stream
+    "empty_square.blank_accuracy": ("attention", None, None),  # ... and what ablating them does
+    "empty_square.legal_top1": ("attention", None, None),
+    "head_roles": ("attention", None, None),
+    "minimal_edit": ("edit", None, None),
+}
+
+
+def caption_mismatches(slide: "Slide") -> list[str]:
+    """The placeholders of a slide's caption that its view does not draw (empty when the caption is honest)."""
+    probe = slide.settings.get("probe", "mine_theirs")
+    method = slide.settings.get("probe_method", "linear")
+    bad = []
+    for path in placeholders(slide.caption):
+        prefixes = [p for p in DRAWN_BY if path == p or path.startswith(p + ".") or path.startswith(p + "_")]
+        if not prefixes:
+            bad.append(f"{path}: no view draws it")
+            continue
+        view, want_probe, want_method = DRAWN_BY[max(prefixes, key=len)]
+        if slide.view != view or want_probe not in (None, probe) or want_method not in (None, method):
+            bad.append(f"{path}: drawn by the {view} view ({want_probe or 'any'} probe, {want_method or 'any'} method), "
+                       f"not by this {slide.view} slide")
+    return bad
 
 
 class TourError(ValueError):

@@ -56,9 +56,25 @@ def _open_shipped() -> None:
         ss["tour"], ss["tour_shipped"], ss["slide"] = tour, tour.name, 0
 
 
+def _html(tour: T.Tour) -> str:
+    """The tour as one offline HTML file (built when the button is pressed)."""
+    import json
+
+    from app.tour_export import export_html
+    svc = common.service()
+    path = svc.folder / "findings.json"
+    findings = json.loads(path.read_text()) if path.exists() else None
+    try:
+        return export_html(tour, svc, findings)
+    except T.PlaceholderError as err:
+        return f"<!doctype html><p>This tour cannot be exported: {err}</p>"
+
+
 def tour_panel(url_path: str) -> None:
     tour = current()
-    with st.expander(f"Tour · {len(tour.slides)} slide{'s' * (len(tour.slides) != 1)}", icon=":material/slideshow:"):
+    # a stable key (and on_change): adding a slide changes the label, and must not fold the panel away
+    with st.expander(f"Tour · {len(tour.slides)} slide{'s' * (len(tour.slides) != 1)}", icon=":material/slideshow:",
+                     key="tour_panel", on_change="rerun", expanded=bool(ss.get("tour_panel"))):
         s1, s2 = st.columns([3, 1])
         s1.selectbox("Shipped tours", T.shipped_names(), index=None, key="tour_shipped_pick",
                      placeholder="open a shipped tour…", label_visibility="collapsed")
@@ -82,6 +98,10 @@ def tour_panel(url_path: str) -> None:
         d1, d2 = st.columns(2)
         d1.download_button("Download", T.dumps(tour), file_name=f"{tour.name}.json", mime="application/json",
                            key="tour_download", icon=":material/download:", disabled=not tour.slides)
+        st.download_button("Offline HTML (for attendees)", lambda: _html(tour), file_name=f"{tour.name}.html",
+                           mime="text/html", key="tour_html", icon=":material/public_off:", disabled=not tour.slides,
+                           help="One file with every slide drawn, plotly inlined: opens in any browser with no "
+                                "server and no network; arrow keys step through it.")
         if d2.button("Present", key="tour_present", icon=":material/slideshow:", disabled=not tour.slides):
             ss["touring"] = True
             common.go_to_slide(0)

@@ -14,6 +14,7 @@ VIEWS = ("prediction", "probe", "edit", "attention")
 VIEW_LABELS = {"prediction": "Prediction", "probe": "Probe reading", "edit": "Edit: before / after",
                "attention": "Attention head"}
 PROBES = ("mine_theirs", "black_white", "blank")
+PROBE_METHODS = ("linear", "mlp")  # the shipped linear probe, or the shipped MLP probe of the same kind
 PAGE_VIEWS = {"": "prediction", "probes": "probe", "interventions": "edit", "attention": "attention"}
 
 
@@ -22,6 +23,7 @@ class ViewSpec:
     view: str = "prediction"
     head: int = 0
     probe: str = "mine_theirs"
+    method: str = "linear"
 
     def with_(self, **changes) -> "ViewSpec":
         return replace(self, **changes)
@@ -43,23 +45,26 @@ def to_query(spec: ViewSpec | None) -> dict[str, str]:
         out["head"] = str(spec.head)
     if spec.probe != ViewSpec.probe:
         out["probe"] = spec.probe
+    if spec.method != ViewSpec.method:
+        out["probe_method"] = spec.method
     return out
 
 
 def from_query(params: dict, n_heads: int = 8) -> tuple[ViewSpec | None, tuple[str, ...]]:
     """The view a URL names (None if none) and notes on what was refused. Never raises."""
-    if not any(k in params for k in ("view", "head", "probe")):
+    if not any(k in params for k in ("view", "head", "probe", "probe_method")):
         return None, ()
     notes: list[str] = []
     spec = ViewSpec()
     readers = (("view", lambda v: parse_choice(v, "the view", VIEWS), "showing the prediction"),
                ("head", lambda v: parse_int(v, "the link's head", 0, n_heads - 1), "showing head 0"),
-               ("probe", lambda v: parse_choice(v, "the probe", PROBES), "showing mine_theirs"))
+               ("probe", lambda v: parse_choice(v, "the probe", PROBES), "showing mine_theirs"),
+               ("probe_method", lambda v: parse_choice(v, "the probe method", PROBE_METHODS), "showing the linear probe"))
     for field, read, fallback in readers:
         if params.get(field) is None:
             continue
         try:
-            spec = spec.with_(**{field: read(params[field])})
+            spec = spec.with_(**{field.removeprefix("probe_"): read(params[field])})
         except InputError as err:
             notes.append(f"{err}; {fallback}")
     return spec, tuple(notes)

@@ -53,7 +53,7 @@ def click_latencies(url: str, moves: list[int], browser) -> tuple[float, list[fl
     return cold, times, dropped
 
 
-PAGES = ("", "probes", "interventions", "circuits", "attention", "features", "findings", "model", "present")
+PAGES = ("", "probes", "interventions", "circuits", "attention", "features", "graph", "search", "findings", "model", "present")
 RERUN = """() => { window.__rerun = new Promise((resolve) => {
   const app = document.querySelector('[data-testid="stApp"]');
   let start = null;

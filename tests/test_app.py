@@ -35,10 +35,15 @@ def test_play_move_extends_cuts_or_redoes_the_line():
 
 def test_query_round_trip():
     line = tuple(parse_moves("f5 d6 c3 d3"))
-    params = S.to_query(line, 2, "bundled", 5)
-    assert params == {"moves": "f5d6c3d3", "at": "2", "model": "bundled", "layer": "5"}
+    params = S.to_query(line, 2, "bundled", 6)  # stream 6: after L5, blocks.5.hook_resid_post
+    assert params == {"moves": "f5d6c3d3", "at": "2", "model": "bundled", "layer": "L5"}
     loaded = S.from_query(params)
-    assert (loaded.line, loaded.cursor, loaded.error) == (line, 2, None)
+    assert (loaded.line, loaded.cursor, loaded.error, loaded.layer) == (line, 2, None, 6)
+    assert S.from_query({"moves": "f5", "layer": "embed"}).layer == 0
+    assert S.from_query({"moves": "f5", "layer": "5"}).layer == 6  # a bare number is the block too
+    for wrong in ("L8", "x", "-1"):
+        refused = S.from_query({"moves": "f5", "layer": wrong})
+        assert refused.layer is None and "layer" in refused.notes[0], wrong
     bad = S.from_query({"moves": "f5d6a1"})
     assert bad.line == () and bad.error.index == 2
 
@@ -53,12 +58,12 @@ def test_selection_to_square_reads_the_clickable_layer():
 
 
 def test_shared_url_opens_the_position_and_writes_back_the_state():
-    at = app("f5d6c3", layer="3")
+    at = app("f5d6c3", layer="L2")
     assert not at.exception
     assert "White to move" in at.markdown[0].value
     assert at.success[0].value.startswith("Top-1:") or at.error[0].value.startswith("Top-1:")
     assert at.query_params["moves"] == "f5d6c3" and at.query_params["model"] == "bundled"
-    assert at.session_state["layer"] == 3
+    assert at.session_state["layer"] == 3 and at.query_params["layer"] == "L2"
 
 
 def test_paste_box_loads_moves_and_names_the_bad_move():
@@ -264,7 +269,7 @@ def test_features_page_says_how_to_make_an_sae_for_a_model_without_one(tmp_path,
 
 
 def test_an_edit_in_the_link_reopens_and_the_squares_box_follows_it():
-    at = app("f5d6c3d3c4f4c5b3", edit="d4e4", edit_layers="5", edit_scale="0.25")
+    at = app("f5d6c3d3c4f4c5b3", edit="d4e4", edit_layers="L4", edit_scale="0.25")
     at.switch_page("views/interventions.py").run()
     assert not at.exception
     assert at.multiselect(key="edit_squares").value == [27, 28]
@@ -274,9 +279,9 @@ def test_an_edit_in_the_link_reopens_and_the_squares_box_follows_it():
     assert any(c.proto.id.endswith("-edit_board_7_flip_e4") for c in at.get("plotly_chart"))
 
 
-@pytest.mark.parametrize("view, extra", [("prediction", {}), ("probe", {"layer": "6"}),
-                                         ("edit", {"edit": "e4", "edit_layers": "5"}),
-                                         ("attention", {"layer": "2", "head": "2"})])
+@pytest.mark.parametrize("view, extra", [("prediction", {}), ("probe", {"layer": "L5"}),
+                                         ("edit", {"edit": "e4", "edit_layers": "L4"}),
+                                         ("attention", {"layer": "L2", "head": "2"})])
 def test_present_shows_each_view(view, extra):
     at = app("f5d6c3d3c4f4c5b3", view=view, **extra).switch_page("views/present.py").run()
     assert not at.exception
@@ -297,11 +302,11 @@ def test_a_shipped_tour_opens_by_url_and_steps_through_its_slides():
 
 
 def test_add_the_current_state_as_a_slide_from_a_page():
-    at = app("f5d6c3d3", layer="3").switch_page("views/probes.py").run()
+    at = app("f5d6c3d3", layer="L2").switch_page("views/probes.py").run()
     at.text_area(key="tour_caption").set_value("Layer {probes.figures.best_layer}").run()
     at.button(key="tour_add").click().run()
     tour = at.session_state["tour"]
-    assert len(tour.slides) == 1 and tour.slides[0].view == "probe" and tour.slides[0].settings["layer"] == "3"
+    assert len(tour.slides) == 1 and tour.slides[0].view == "probe" and tour.slides[0].settings["layer"] == "L2"
     assert tour.slides[0].caption == "Layer {probes.figures.best_layer}"
 
 

@@ -132,3 +132,16 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
     assert {"othello_core.model.hooked_transformer", "othello_core.analysis", "othello_core.model.weights",
             "othello_core.rules.board"} <= found
     assert {layer_of(n) for n in found} >= {"model", "analysis", "rules"}
+
+
+# Spellings of the two retired layer conventions ("after layer 6" counting from the embedding; "L1".."L8"
+# for streams): every stream's name comes from rules/hooks.py (stream_label, stream_title, layer_param).
+RETIRED_LAYER_SPELLINGS = ("after layer", "(layer {", "at layer {", "layer-{", "Layer (0 = embedding)",
+                           "[f\"after L{l}\"", "'embed' if l == 0")
+
+
+def test_no_module_names_a_stream_outside_the_one_convention():
+    sources = sorted(CORE.rglob("*.py")) + sorted((ROOT / "app").rglob("*.py"))
+    found = [f"{path.relative_to(ROOT)}: {spelling!r}" for path in sources if path.name != "hooks.py"
+             for spelling in RETIRED_LAYER_SPELLINGS if spelling in path.read_text()]
+    assert not found, found

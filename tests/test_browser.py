@@ -121,6 +121,73 @@ def test_presentation_steps_with_the_arrow_keys(server, page):
 
 
 
+@pytest.mark.parametrize("path", ["/", "/probes", "/graph"])
+def test_arrow_keys_step_the_game_on_every_page_but_not_while_typing(server, page, path):
+    page.goto(server + path + "?moves=f5d6c3d3c4f4&at=4")
+    wait_for_app(page, 180_000)
+    page.wait_for_function("() => document.body.innerText.includes('4/6 moves')", timeout=60_000)
+    page.mouse.click(700, 8)  # focus the page (its top strip), not a widget
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.body.innerText.includes('5/6 moves')", timeout=180_000)
+    wait_for_app(page, 180_000)
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.body.innerText.includes('0/6 moves')", timeout=60_000)
+    wait_for_app(page)
+    page.keyboard.press("End")
+    page.wait_for_function("() => document.body.innerText.includes('6/6 moves')", timeout=60_000)
+    wait_for_app(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stTextInputField"]').first.click()  # a text box
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Home")
+    page.wait_for_timeout(1500)
+    wait_for_app(page)
+    assert "6/6 moves" in page.inner_text("body")  # keys typed into a text box only move its caret
+
+
+def test_the_tour_panel_stays_open_while_slides_are_added(server, page):
+    page.goto(server + "/probes?moves=f5d6c3")
+    wait_for_app(page)
+    page.get_by_text("Tour · 0 slides").click()
+    add = page.get_by_role("button", name="Add current state as slide")
+    for n in (1, 2):
+        add.click()
+        page.wait_for_function(f"() => document.body.innerText.includes('Tour · {n} slide')", timeout=60_000)
+        wait_for_app(page)
+        assert add.is_visible()  # the panel did not fold away
+    assert page.locator(".st-key-tour_down_0 button").first.is_visible()  # reorder buttons for the slides
+
+
+FITS = """() => {
+  const box = (sel) => { const e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null; };
+  const board = box('.st-key-present_board .nsewdrag'), view = box('.st-key-present_view .nsewdrag');
+  const overflowing = [...document.querySelectorAll('button')].filter(b => b.offsetParent && b.scrollWidth > b.clientWidth + 1)
+    .map(b => b.innerText);
+  const ticks = [...document.querySelectorAll('.st-key-present_view .xtick text, .st-key-present_board .xtick text')]
+    .map(t => parseFloat(getComputedStyle(t).fontSize));
+  return {board, view, overflowing, minTick: Math.min(...ticks), height: window.innerHeight, width: window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("width, height, min_font", [(1024, 768, 14), (1280, 720, 14), (1920, 1080, 18)])
+def test_present_fits_each_projector_without_scrolling(server, browser, width, height, min_font):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(server + "/present?tour=probes&slide=5")
+        wait_for_app(page)
+        page.wait_for_selector(".st-key-present_view .nsewdrag", timeout=90_000)
+        page.wait_for_timeout(1500)  # the window's size reported, the boards redrawn for it
+        wait_for_app(page)
+        fit = page.evaluate(FITS)
+        for name in ("board", "view"):
+            rect = fit[name]
+            assert rect["bottom"] <= height and rect["right"] <= width and rect["top"] >= 0, (name, rect)
+            assert abs(rect["width"] - rect["height"]) <= 2, (name, rect)  # squares stay square
+        assert not fit["overflowing"], fit["overflowing"]  # no button label cut off
+        assert fit["minTick"] >= min_font, fit
+    finally:
+        page.close()
+
+
 def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server, page):
     from othello_core.rules.games import random_games
     from othello_core.rules.notation import format_moves
@@ -174,8 +241,8 @@ def test_clicking_discs_edits_them_and_e_toggles_the_edit(server, page):
 
 @pytest.mark.parametrize("view, extra, expect", [
     ("prediction", "", "Top-1:"),
-    ("probe", "&layer=6", "squares right"),
-    ("edit", "&edit=e4&edit_layers=5", "Legality changed by the edit"),
+    ("probe", "&layer=L5", "64 right"),
+    ("edit", "&edit=e4&edit_layers=L4", "The edit changes"),
     ("attention", "&layer=2&head=2", "Head L2H2"),
 ])
 def test_present_shows_each_view_large_without_sidebar_or_toolbar(server, page, view, extra, expect):
@@ -201,7 +268,7 @@ def test_a_shipped_tour_by_url_steps_with_the_arrow_keys(server, page):
     wait_for_text(page, "slide 2 / 5")
     wait_for_app(page)
     assert "slide=2" in page.url and "view=probe" in page.url
-    wait_for_text(page, "of cells at layer")  # the caption, its figures filled from findings.json
+    wait_for_text(page, "of cells after L5")  # the caption, its figures filled from findings.json
     assert "{" not in page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts().__str__()
     page.keyboard.press("ArrowRight")
     wait_for_text(page, "slide 3 / 5")

@@ -166,3 +166,26 @@ def test_features_finding_ranks_the_neurons_and_quotes_only_its_numbers(tmp_path
     assert "reconstruct the board better" in out["sentence"]  # 0.7 > 0.66
     assert out["control_neurons"]["reconstruction"] == 0.01
     assert unbacked_numbers(out) == []
+
+
+def test_feature_circuit_finding_summarizes_positions_and_quotes_only_its_numbers(tmp_path):
+    from othello_core.analysis.graphs.circuits import summarize_circuits
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.reports.findings import feature_circuit_finding
+
+    def feature(layer, kinds, at=True):
+        return {"layer": layer, "kinds": kinds, "at_target_move": at}
+    rows = [{"features": [feature(7, ["empty", "legal"]), feature(6, ["theirs"]), feature(0, ["last_move"], False)],
+             "drop_top": 3.0, "drop_random": 0.5, "logit": 12.0},
+            {"features": [feature(7, ["empty"]), feature(7, ["theirs", "empty"])], "drop_top": 0.1, "drop_random": 0.4,
+             "logit": 10.0}]
+    summary = summarize_circuits(rows)
+    assert summary["kind_share"] == {"empty": 0.6, "theirs": 0.4, "legal": 0.2, "last_move": 0.2}
+    assert summary["layer_share"] == {"L0": 0.2, "L6": 0.2, "L7": 0.6} and summary["at_target_move"] == 0.8
+    assert (summary["mean_drop_top"], summary["mean_drop_random"], summary["top_beats_random"]) == (1.55, 0.45, 1)
+    folder = transcoder_folder(tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "graph_circuits.json").write_text(json.dumps({"summary": summary, "command": "python -m othello_core graphs circuits"}))
+    out = feature_circuit_finding(tmp_path)
+    assert "'empty' (60%)" in out["sentence"] and "1 of 2 positions" in out["sentence"]
+    assert unbacked_numbers(out) == []

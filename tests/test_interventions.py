@@ -175,6 +175,6 @@ def test_the_sweep_grid_reads_each_settings_recorded_edit_not_its_name():
     by_name = {r["name"]: r["success_rate"] for r in sweep["settings"]}
     for i, scale in enumerate(scales):
         for j, layer in enumerate(layers):
-            assert grid[i, j] == by_name[f"L{layer} add x{scale}"]
+            assert grid[i, j] == by_name[f"after L{layer - 1} add x{scale:g}"]  # stream `layer` is after L{layer-1}
     renamed = {**sweep, "settings": [{**r, "name": f"setting {k}"} for k, r in enumerate(sweep["settings"])]}
     assert np.array_equal(I.single_layer_grid(renamed)[2], grid, equal_nan=True)

@@ -59,3 +59,15 @@ def test_the_readme_transcoder_table_is_the_stored_report():
     table = readme.split("<!-- transcoder-table -->\n", 1)[1].split("<!-- /transcoder-table -->", 1)[0].strip()
     assert table == markdown_table(stored)
     assert min(layer["explained_variance"] for layer in stored["layers"]) >= 0.85  # issue 36's target, as shipped
+
+
+def test_the_readme_labels_table_is_the_shipped_labels():
+    """The README's rule-label table is what `labels report --markdown` prints from the shipped labels."""
+    from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
+    from othello_core.paths import BUNDLED_DIR
+    from othello_core.reports.labels import label_summary, markdown_table
+    found = {k: load_labels(labels_file(BUNDLED_DIR, k)) for k in UNIT_KINDS if labels_file(BUNDLED_DIR, k).exists()}
+    assert "neurons" in found and list(found["neurons"][0]) == [f"L{b}" for b in range(8)]
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- labels-table -->\n", 1)[1].split("<!-- /labels-table -->", 1)[0].strip()
+    assert table == markdown_table({k: label_summary(sets, info) for k, (sets, info) in found.items()})

@@ -8,6 +8,7 @@ from app import edit_state as E
 from app import present_data as D
 from app import tour as T
 from app import view_state as V
+from othello_core.analysis.interventions import setting_label
 from othello_core.rules.board import parse_game
 from othello_core.rules.notation import name_to_square as sq
 
@@ -40,6 +41,17 @@ def test_three_shipped_tours_one_per_question_and_every_placeholder_resolves():
             assert "{" not in text and "}" not in text, (name, text)
 
 
+def test_every_shipped_caption_quotes_only_what_its_slide_draws():
+    for name in T.shipped_names():
+        for i, slide in enumerate(T.shipped(name).slides):
+            assert not T.caption_mismatches(slide), (name, i + 1, T.caption_mismatches(slide))
+    probe = T.Slide("f5", 1, "probe", "probes", {"probe": "mine_theirs"}, "reads {probes.figures.shipped_mlp_colour_best}")
+    assert T.caption_mismatches(probe) == ["probes.figures.shipped_mlp_colour_best: drawn by the probe view "
+                                           "(black_white probe, mlp method), not by this probe slide"]
+    assert T.caption_mismatches(T.Slide("f5", 1, "edit", "", {}, "{probes.sentence}")) == \
+        ["probes.sentence: no view draws it"]
+
+
 def test_captions_quote_findings_never_typed_in_numbers():
     for name in T.shipped_names():
         for slide in T.shipped(name).slides:
@@ -50,6 +62,7 @@ def test_captions_quote_findings_never_typed_in_numbers():
 def test_the_minimal_edit_tour_quotes_the_best_single_layer_setting():
     settings = FINDINGS["minimal_edit"]["sweep"]["settings"]
     assert settings[13]["name"] == FINDINGS["minimal_edit"]["sweep"]["best_single_layer"]
+    assert FINDINGS["minimal_edit"]["best_single_label"] == setting_label(settings[13]) == settings[13]["name"]
     assert settings[28]["name"].startswith("control: random") and settings[29]["name"].startswith("control: wrong")
 
 
@@ -124,6 +137,7 @@ def test_edit_url_round_trip_and_bad_fields_are_noted():
                       positions="all", scale=0.25, steps=40, lr=0.3, reg=0.1, on=False)
     query = E.to_query(spec)
     assert query["edit"] == "d4e4" and query["edit_on"] == "0"
+    assert query["edit_layers"] == "L3,L4"  # streams 4 and 5, in the layer convention
     assert E.from_query(query) == (spec, ())
     assert E.to_query(E.EditSpec()) == {} and E.from_query({}) == (None, ())
     assert E.from_query({"edit": "none"})[0].squares == ()

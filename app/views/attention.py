@@ -5,6 +5,7 @@ import streamlit as st
 
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.snippets import attention_snippet
+from othello_core.rules.hooks import attn_pattern, block_label
 from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
 from app import common
 from app.figures import head_summary_figure
@@ -18,9 +19,11 @@ if analysis is None:
 
 svc = common.service()
 n_layers = svc.n_layers
-layer_default = ss.get("layer") if ss.get("layer") is not None else 0
-layer = st.slider("Layer", 0, n_layers - 1, min(layer_default, n_layers - 1), key="attn_layer")
-ss["layer"] = layer
+# the shared layer is a stream; its heads are those of the block writing it (embed: L0)
+ss["attn_layer"] = min(max((ss.get("layer") or 1) - 1, 0), n_layers - 1)
+layer = st.select_slider("Layer", list(range(n_layers)), format_func=block_label, key="attn_layer",
+                         on_change=lambda: ss.update(layer=ss["attn_layer"] + 1))
+ss["layer"] = layer + 1
 n = analysis.patterns.shape[-1]
 upto = min(max(ss["cursor"], 1), n)
 labels = [f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(analysis.moves[:MODEL_CONTEXT])]
@@ -37,7 +40,7 @@ def attention_html(pattern_bytes: bytes, shape: tuple, tokens: tuple, layer: int
 
 pattern = np.ascontiguousarray(analysis.patterns[layer, :, :upto, :upto], dtype=np.float32)
 html = attention_html(pattern.tobytes(), pattern.shape, tuple(labels[:upto]), layer)
-st.caption(f"Layer {layer}, all {pattern.shape[0]} heads, moves 1–{upto}. Hover a head, then a "
+st.caption(f"L{layer} (`{attn_pattern(layer)}`), all {pattern.shape[0]} heads, moves 1–{upto}. Hover a head, then a "
            "token: query positions attend to earlier moves.")
 st.iframe(html, height="content")  # as tall as circuitsvis draws it, for any number of moves
 

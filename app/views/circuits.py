@@ -16,6 +16,7 @@ from othello_core.reports.snippets import circuits_snippet
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
 from othello_core.rules.vocab import relative_to_signed
+from othello_core.rules.hooks import stream_label
 
 ss = st.session_state
 st.title("Circuits")
@@ -103,7 +104,7 @@ if tab_lens.open:
     snippet = dict(tab="lens")
     with tab_lens:
         lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
-        titles = ["embed"] + [f"after L{l}" for l in range(1, len(lens_probs))]
+        titles = [stream_label(s) for s in range(len(lens_probs))]
         st.plotly_chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
                                           colorscale="Blues", label="P(move)"), key="lens_grid")
         legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
@@ -115,11 +116,15 @@ if tab_neuron.open:
         c1, c2 = st.columns(2)
         ss.setdefault("neuron_layer", 0)
         ss.setdefault("neuron_index", 0)
-        layer = c1.number_input("Layer", 0, svc.n_layers - 1, key="neuron_layer")
+        layer = c1.number_input("Layer (block: L0 = blocks.0.mlp.hook_post)", 0, svc.n_layers - 1, key="neuron_layer")
         neuron = c2.number_input("Neuron", 0, svc.model.cfg.d_mlp - 1, key="neuron_index")
         snippet = dict(tab="neuron", layer=int(layer), neuron=int(neuron))
         profile = A.neuron_profile(svc, int(layer), int(neuron))
         st.markdown(f"**Hypothesis from the weights:** {A.neuron_hypothesis(profile)}")
+        rules = (common.label_sets(svc.name).get("neurons") or {}).get(f"L{int(layer)}")
+        if rules is not None:
+            st.markdown(f"**Rule label** (depth-3 tree over the board, held-out R² {rules.r2[int(neuron)]:.2f}): "
+                        f"{rules.rule(int(neuron))}; best single property {rules.best(int(neuron))}.")
         acts = A.neuron_activations(svc, moves, int(layer))[:, int(neuron)]
         fig = go.Figure(go.Scatter(x=[f"{i + 1}:{square_to_name(m)}" for i, m in enumerate(moves[:len(acts)])],
                                    y=acts, mode="lines+markers"))
@@ -179,7 +184,8 @@ if tab_patch.open:
             patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
             grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
             bound = max(float(np.abs(g).max()) for g in grids) or 1.0
-            fig = make_subplots(rows=1, cols=3, subplot_titles=["residual stream (pre)", "attention out", "MLP out"])
+            fig = make_subplots(rows=1, cols=3, subplot_titles=["stream into the layer (hook_resid_pre)", "attention out (hook_attn_out)",
+                                                                 "MLP out (hook_mlp_out)"])
             for i, grid in enumerate(grids):
                 fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
                                          x=[f"{j + 1}" for j in range(grid.shape[1])],
@@ -189,7 +195,7 @@ if tab_patch.open:
             st.plotly_chart(fig, key="patching")
             st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
                        f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
-                       "Each cell: change of the metric when that layer's activation at that move is patched "
+                       "Each cell: change of the metric when layer L's activation (blocks.L.…) at that move is patched "
                        "from the clean run into the corrupted one.")
 
 common.reproduce_expander(circuits_snippet(moves, position, square, svc.name, **snippet))

@@ -11,6 +11,7 @@ from othello_core.analysis.sae.karvonen import table_rows as karvonen_rows
 from othello_core.analysis.sae.report import metric_rows
 from othello_core.reports.snippets import features_snippet
 from othello_core.rules.notation import square_to_name
+from othello_core.rules.hooks import stream_label
 from othello_core.rules.user_input import escape_markdown, shown
 from app import common
 from app.figures import (board_figure, family_f1_figure, feature_activation_figure, signed_board_figure)
@@ -25,7 +26,7 @@ if features is None:
 
 report, control = features.report, features.control_report
 st.caption(f"A {report['training']['recipe']['architecture']} SAE with {features.d_sae:,} features on "
-           f"`{features.hook}` (the residual stream after layer {features.stream}), trained with SAELens on "
+           f"`{features.hook}` (the residual stream {stream_label(features.stream)}), trained with SAELens on "
            f"{report['training']['tokens']:,} positions of fresh synthetic games. Measured on "
            f"{report['games']['positions']:,} positions of {report['games']['n']} held-out games.")
 
@@ -53,11 +54,16 @@ with right:
     rows = picked.selection.rows if picked else []
     # a row picked at another position may be past this position's table
     default = ranked[rows[0]][0] if rows and rows[0] < len(ranked) else (ranked[0][0] if ranked else 0)
+default = ss.pop("feature_pick", default)  # a feature opened from another page (the square search)
 feature = int(st.number_input("Feature", 0, features.d_sae - 1, value=default, key=f"feature_{default}",
                               help="any feature by number; the table picks one of the active ones"))
 
 st.subheader(f"Feature {feature}")
 st.markdown(features.describe(feature))
+rules = (common.label_sets(svc.name).get("sae") or {}).get("sae")
+if rules is not None and feature < len(rules.r2):
+    st.markdown(f"**Rule label** (depth-3 tree over the board, held-out R² {rules.r2[feature]:.2f}): "
+                f"{rules.rule(feature)}.")
 st.plotly_chart(feature_activation_figure(acts[:, feature], position, "activation along this game"),
                 key="feature_along_game")
 

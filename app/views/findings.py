@@ -8,6 +8,7 @@ import streamlit as st
 
 from othello_core.analysis.probe_suite import compare_records
 from othello_core.reports.snippets import findings_snippet
+from othello_core.rules.hooks import stream_label, stream_title
 from app import common
 from app.figures import board_grid_figure, head_summary_figure, late_game_figure, sae_vs_probe_figure
 
@@ -23,7 +24,7 @@ if findings.get("model_hash") != svc.hash:
 if not findings.get("paper_weights"):
     st.info("The paper's weights could not be used here (no internet), so every number below is measured "
             f"on **{findings['model']}**, the model this project trained. The published figures for the paper's "
-            "models: linear mine/theirs 90.8→99.5% (layers 1–8), linear colour ~75%, MLP colour ~98% "
+            "models: linear mine/theirs 90.8→99.5% (after L0–L7: their layers 1–8), linear colour ~75%, MLP colour ~98% "
             "(Nanda et al. 2023; Hazineh et al. 2023, Table 1; Li et al. 2023).")
 
 
@@ -33,7 +34,8 @@ def curves(layers, series, title, yformat=".0%"):
         if values:
             fig.add_trace(go.Scatter(x=layers, y=values, mode="lines+markers", name=name))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
-                      xaxis=dict(title="layer", tickvals=layers), yaxis=dict(tickformat=yformat),
+                      xaxis=dict(title="residual stream", tickvals=layers, ticktext=[stream_label(s) for s in layers]),
+                      yaxis=dict(tickformat=yformat),
                       legend=dict(orientation="h", y=-0.3))
     return fig
 
@@ -68,8 +70,10 @@ st.plotly_chart(curves(layers, {"composed: mine/theirs XOR whose-turn": c["compo
                                 "linear 'black to move'": c["turn_probe_accuracy"]},
                        "colour board read by composing two linear probes"), key="f_comp")
 if c.get("features_r2"):
-    st.dataframe({name: values for name, values in c["features_r2"].items()}, width="stretch")
-    st.caption("Held-out R² of a linear (ridge) read-out of each coarse feature, per layer (columns: layers).")
+    r2 = c["features_r2"]
+    st.dataframe([{"stream": stream_title(s), **{name: values[s] for name, values in r2.items()}}
+                  for s in range(len(next(iter(r2.values()))))], hide_index=True, width="stretch")
+    st.caption("Held-out R² of a linear (ridge) read-out of each coarse feature (columns), per residual stream.")
 
 st.header("(c) The minimal edit that works, and where the logit change comes from")
 e = findings.get("minimal_edit")
@@ -94,7 +98,7 @@ st.markdown(f"**{d['sentence']}**")
 report = svc.probe_report
 if report and "blank" in report.get("linear", {}):
     per_layer = [np.array(row["per_square"]) for row in report["linear"]["blank"]]
-    titles = [f"{'embed' if l == 0 else f'after L{l}'} · {row['cell_accuracy']:.1%}"
+    titles = [f"{stream_label(l)} · {row['cell_accuracy']:.1%}"
               for l, row in enumerate(report["linear"]["blank"])]
     low = float(min(p.min() for p in per_layer))
     st.plotly_chart(board_grid_figure(per_layer, titles, zmin=low, zmax=1.0, colorscale="Viridis",
@@ -105,7 +109,7 @@ order = sorted(sep, key=lambda n: -abs(sep[n]))[:16]
 fig = go.Figure(go.Bar(x=order, y=[sep[n] for n in order],
                        marker_color=["#e53935" if n in d["top_components"] else "#90a4ae" for n in order]))
 fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10),
-                  title=dict(text=f"projection on the layer-{d['layer']} blank directions, empty minus occupied "
+                  title=dict(text=f"projection on the blank directions {stream_title(d['layer'])}, empty minus occupied "
                                   "(red: ablated)", font=dict(size=13)))
 st.plotly_chart(fig, key="f_blank")
 cols = st.columns(3)
@@ -136,7 +140,7 @@ if g:
     st.markdown(f"**{g['sentence']}**")
     st.plotly_chart(sae_vs_probe_figure(g["families"]), key="f_sae")
     st.caption(f"Per board-state property on {g['games']} held-out games: the SAE's best single feature "
-               f"({g['d_sae']:,} features, the stream after layer {g['stream']}) against the shipped linear probe "
+               f"({g['d_sae']:,} features, the stream {stream_title(g['stream'])}) against the shipped linear probe "
                f"at that stream, both read as detectors; captured = F1 of at least {g['threshold']}. The black "
                "ticks: how many properties of each family occur often enough to score. The Features page shows "
                "each feature.")
@@ -156,6 +160,17 @@ if h:
 else:
     st.info("No features finding yet: `python -m othello_core sae karvonen`, then "
             "`python -m othello_core findings --only features`.")
+st.header("(i) Circuits at the feature level: attribution graphs over the transcoders")
+i = findings.get("feature_circuits")
+if i:
+    st.markdown(f"**{i['sentence']}**")
+    st.dataframe([{"kind (rule label)": k, "share of the top features": v} for k, v in i["summary"]["kind_share"].items()],
+                 hide_index=True, key="f_circuit_kinds")
+    st.caption(f"Regenerate: `{i['command']}`, then `python -m othello_core findings --only 'feature circuits'`. "
+               "The Graph page draws any position's graph; its nodes carry the same labels.")
+else:
+    st.info("No feature-level circuit finding yet: `python -m othello_core graphs circuits`, then "
+            "`python -m othello_core findings --only 'feature circuits'`.")
 st.caption(f"Regenerate all of this page: `{findings.get('command', 'python -m othello_core findings')}` "
            f"({findings['wall_time_s']} s).")
 common.reproduce_expander(findings_snippet(svc.name))

@@ -7,10 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
-from othello_core.analysis.interventions import Edit, single_layer_grid
+from othello_core.analysis.interventions import Edit, setting_label, single_layer_grid
 from othello_core.reports.snippets import interventions_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
+from othello_core.rules.hooks import stream_label
 from app import common, edit_panel, edit_state
 from app.figures import board_figure
 
@@ -114,13 +115,13 @@ sweep_file = svc.folder / "edit_sweep.json"
 if sweep_file.exists():
     sweep = json.loads(sweep_file.read_text())
     layers_, scales, grid = single_layer_grid(sweep)
-    fig = go.Figure(go.Heatmap(z=grid, x=[f"L{l}" for l in layers_], y=[f"×{s}" for s in scales],
+    fig = go.Figure(go.Heatmap(z=grid, x=[stream_label(l) for l in layers_], y=[f"×{s}" for s in scales],
                                zmin=0, zmax=1, colorscale="Greens", text=np.round(grid, 2),
                                texttemplate="%{text:.0%}", colorbar=dict(title="success")))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title="single layer edited (add along the probe direction)", yaxis_title="scale")
+                      xaxis_title="the one residual stream edited (add along the probe direction)", yaxis_title="scale")
     st.plotly_chart(fig, key="sweep_heatmap")
-    st.dataframe([{"setting": r["name"], "success": r["success_rate"], "errors (FP+FN)": r["mean_errors_nanda"],
+    st.dataframe([{"setting": setting_label(r), "success": r["success_rate"], "errors (FP+FN)": r["mean_errors_nanda"],
                    "errors (Li)": r["mean_errors_li"]} for r in sweep["settings"]], hide_index=True)
     st.caption(f"{sweep['positions']} positions ({sweep['sources']}); success = the edited model's top-N "
                f"matches the edited board's legal moves exactly. Best single layer: "

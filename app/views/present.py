@@ -6,15 +6,19 @@ import json
 import streamlit as st
 
 from othello_core.reports.snippets import present_snippet
+from othello_core.rules.hooks import block_label, stream_label
 from othello_core.rules.user_input import escape_markdown
-from app import common, present_views
+from app import common, present_data, present_views
+from app.viewport import viewport_size
 from app import tour as T
-from app.view_state import PROBES, VIEW_LABELS, VIEWS, ViewSpec
+from app.view_state import PROBE_METHODS, PROBES, VIEW_LABELS, VIEWS, ViewSpec
 
 ss = st.session_state
-st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']{display:none}"
-            "[data-testid='stMarkdownContainer'] p{font-size:1.45rem;line-height:1.5}</style>",
+st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],[data-testid='stHeader']"
+            "{display:none}[data-testid='stMainBlockContainer']{padding-top:0.75rem;padding-bottom:0.5rem}"
+            "[data-testid='stMarkdownContainer'] p{font-size:1.3rem;line-height:1.4}</style>",
             unsafe_allow_html=True)
+px_ = present_data.present_sizes(viewport_size(), (ss.get("view") or ViewSpec()).view)
 if ss.get("flash_error"):
     st.error(ss.pop("flash_error"))
 
@@ -40,32 +44,41 @@ touring = bool(ss.get("touring") and tour and tour.slides)
 line, cursor = ss["line"], ss["cursor"]
 at_start = ss["slide"] == 0 if touring else cursor == 0
 at_end = ss["slide"] == len(tour.slides) - 1 if touring else cursor >= len(line)
-nav = st.columns([1, 1, 1, 5])
-nav[0].button("◀ Prev", key="present_prev", on_click=step, args=(-1, touring), disabled=at_start, shortcut="Left")
-nav[1].button("Next ▶", key="present_next", on_click=step, args=(1, touring), disabled=at_end, shortcut="Right")
+buttons, where = st.columns([2, 3], vertical_alignment="center")
+with buttons.container(horizontal=True, gap="small"):  # buttons sized to their labels: none truncates
+    st.button("◀ Prev", key="present_prev", on_click=step, args=(-1, touring), disabled=at_start, shortcut="Left",
+              width="content")
+    st.button("Next ▶", key="present_next", on_click=step, args=(1, touring), disabled=at_end, shortcut="Right",
+              width="content")
+    if touring:
+        st.button("Leave tour", key="present_leave", icon=":material/close:", on_click=leave_tour, width="content")
+    else:
+        st.page_link("views/play.py", label="Exit", icon=":material/close:")
 if touring:
-    nav[2].button("Leave tour", key="present_leave", icon=":material/close:", on_click=leave_tour)
-    nav[3].markdown(f"### {escape_markdown(tour.title)} · slide {ss['slide'] + 1} / {len(tour.slides)} · "
-                    f"move {cursor} / {len(line)}")
+    where.markdown(f"#### {escape_markdown(tour.title)} · slide {ss['slide'] + 1} / {len(tour.slides)} · "
+                   f"move {cursor} / {len(line)}")
 else:
-    nav[2].page_link("views/play.py", label="Exit", icon=":material/close:")
-    nav[3].markdown(f"### Move {cursor} / {len(line)}")
+    where.markdown(f"#### Move {cursor} / {len(line)}")
 
 svc = common.service()
 analysis, position = common.analysed_position()
 n_heads = analysis.patterns.shape[1] if analysis is not None else 1
 spec = ss.get("view") or ViewSpec()
-with st.expander("View", expanded=not touring):
+with st.expander("View: what to show beside the board", expanded=False):
     v1, v2, v3 = st.columns([3, 2, 1])
     ss["present_view_pick"] = spec.view
     v1.radio("Show beside the board", VIEWS, format_func=VIEW_LABELS.get, horizontal=True, key="present_view_pick",
              on_change=lambda: ss.update(view=spec.with_(view=ss["present_view_pick"])))
-    layer = ss.get("layer") if ss.get("layer") is not None else (svc.n_layers * 3) // 4
-    if spec.view in ("probe", "attention"):
-        high = svc.n_layers if spec.view == "probe" else svc.n_layers - 1
-        layer = min(layer, high)
+    layer = ss.get("layer") if ss.get("layer") is not None else (svc.n_layers * 3) // 4  # a stream
+    if spec.view == "probe":
+        layer = min(layer, svc.n_layers)
         ss["present_layer"] = layer
-        v2.slider("Layer" if spec.view == "attention" else "Layer (0 = embedding)", 0, high, key="present_layer", on_change=lambda: ss.update(layer=ss["present_layer"]))
+        v2.select_slider("Probe the stream", list(range(svc.n_layers + 1)), format_func=stream_label,
+                         key="present_layer", on_change=lambda: ss.update(layer=ss["present_layer"]))
+    elif spec.view == "attention":
+        ss["present_block"] = present_views.attention_block(layer, svc.n_layers)
+        v2.select_slider("Layer", list(range(svc.n_layers)), format_func=block_label, key="present_block",
+                         on_change=lambda: ss.update(layer=ss["present_block"] + 1))
     if spec.view == "attention":
         ss["present_head"] = min(spec.head, n_heads - 1)
         v3.selectbox("Head", list(range(n_heads)), key="present_head",
@@ -74,6 +87,9 @@ with st.expander("View", expanded=not touring):
         ss["present_probe"] = spec.probe
         v3.selectbox("Probe", PROBES, key="present_probe", format_func=lambda k: k.replace("_", "/"),
                      on_change=lambda: ss.update(view=spec.with_(probe=ss["present_probe"])))
+        ss["present_method"] = spec.method
+        v3.segmented_control("Method", PROBE_METHODS, key="present_method",
+                             on_change=lambda: ss.update(view=spec.with_(method=ss["present_method"] or "linear")))
 
 if touring:
     caption = tour.slides[ss["slide"]].caption
@@ -91,6 +107,6 @@ if not line:
     st.info("Load a game on the Play page first (random, pasted, or an eOthello game), or open a tour.")
 game = common.game()
 cells, legal = common.board_arrays(game.board)
-present_views.show(spec, svc, analysis, position, cells, legal, line[cursor - 1] if cursor else None, layer)
+present_views.show(spec, svc, analysis, position, cells, legal, line[cursor - 1] if cursor else None, layer, px_)
 common.reproduce_expander(present_snippet(line, position, svc.name) if position is not None
                           else present_snippet(game.moves, None))

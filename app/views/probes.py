@@ -7,6 +7,7 @@ from othello_core.analysis.probe_suite import compare_records, compare_table
 from othello_core.analysis.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 from othello_core.reports.evaluation import MOVE_SPANS
 from othello_core.reports.snippets import probes_snippet
+from othello_core.rules.hooks import stream_label, stream_title
 from app import common
 from app.figures import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
                                 probe_history_figure, reproduction_figure)
@@ -24,6 +25,7 @@ svc = common.service_with_probes("No probes for **{name}**")
 
 report = svc.probe_report
 if report:
+    stream_names = [stream_label(s) for s in range(len(report["layer_names"]))]
     st.subheader("How well each probe reads the board, per layer")
     metrics = ["cell_accuracy", "board_accuracy"]
     if span_curve(report)[0] is not None:
@@ -59,7 +61,7 @@ if report:
         fitted = [("linear", k, None) for k in report["linear"]] + \
             [("mlp", k, int(w)) for k in report["mlp"] for w in report["mlp"][k]]
         chosen_fit = st.selectbox("Probe", fitted, format_func=probe_label, key="history_probe")
-        st.plotly_chart(probe_history_figure(report_rows(report, *chosen_fit), report["layer_names"],
+        st.plotly_chart(probe_history_figure(report_rows(report, *chosen_fit), stream_names,
                                              probe_label(chosen_fit)), key="probe_history")
         st.caption("Held-out (solid) and training (dotted) accuracy after each epoch. "
                    f"{report.get('protocol', {}).get('ours', '')}.")
@@ -71,11 +73,11 @@ if report:
         label = probe_label
         chosen = st.selectbox("Probe", probes_by_move, format_func=label, key="by_move_probe")
         rows = report_rows(report, *chosen)
-        st.plotly_chart(probe_by_move_figure(rows, report["layer_names"], label(chosen)), key="probe_by_move")
+        st.plotly_chart(probe_by_move_figure(rows, stream_names, label(chosen)), key="probe_by_move")
         best = max(range(len(rows)), key=lambda l: rows[l]["cell_accuracy"])
         (a, b), (c, d) = MOVE_SPANS[0], MOVE_SPANS[-1]
         st.caption(f"Cell accuracy of the {label(chosen)} probe by move number (held-out positions). "
-                   f"At its best layer ({report['layer_names'][best]}) it reads "
+                   f"At its best layer ({stream_names[best]}) it reads "
                    f"{mean_by_move(rows[best], a, b):.1%} of cells after moves {a}–{b} and "
                    f"{mean_by_move(rows[best], c, d):.1%} after moves {c}–{d} (means over move numbers).")
 
@@ -99,11 +101,11 @@ probs = common.probe_position(svc.name, analysis.moves, position)[key]  # [layer
 truth_all = analysis.truth(kind)[position]
 truth = (truth_all == cls).astype(float)
 wrong = (probs.argmax(-1) != truth_all).sum(-1)
-names_per_layer = [f"{'embed' if l == 0 else f'L{l}'} · {w} wrong" for l, w in enumerate(wrong)]
+names_per_layer = [f"{stream_label(s)} · {w} wrong" for s, w in enumerate(wrong)]
 st.plotly_chart(probe_grid_figure(probs, names_per_layer, cls, names[cls], truth=truth),
                 key="probe_grid")
 best = int(np.argmin(wrong))
 st.caption(f"Squares the {method} {kind.replace('_', '/')} probe gets wrong at each layer "
-           f"(argmax vs truth): fewest at layer {best} ({wrong[best]}). Layer 0 is the "
-           "embedding; layer L is the residual stream after block L.")
+           f"(argmax vs truth): fewest {stream_title(best)} ({wrong[best]}). Layers are TransformerLens blocks "
+           "L0–L7; *after L5* is the stream block 5 writes, *embed* the one before any block.")
 common.reproduce_expander(probes_snippet(analysis.moves, position, kind, key[0], key[2], cls, svc.name))

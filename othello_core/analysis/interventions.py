@@ -1,8 +1,8 @@
 """Edit the model's board representation and see what it predicts.
 
 An ``Edit`` names squares, what to make them (``flip`` mine<->theirs, ``blank``, ``mine``,
-``theirs``), the residual streams to edit (stream ``L`` = after layer ``L``, 0 = embeddings,
-like the probes), the positions (``last`` or ``all``) and the method:
+``theirs``), the residual streams to edit (stream indices as in ``hooks``: stream ``s`` is *after L{s-1}*,
+``blocks.{s-1}.hook_resid_post``; 0 = embed; like the probes), the positions (``last`` or ``all``) and the method:
 
 * ``add``: ``x += scale * |x| * d`` with ``d`` the unit vector from the square's current class
   to the target class of the linear mine/theirs probe at that stream (``scale`` is a
@@ -31,7 +31,7 @@ import torch
 from othello_core.model.evaluate import move_log_probs
 from othello_core.rules.board import BLACK, Board
 from othello_core.rules.games import game_labels, load_eothello, random_games, replay_batch
-from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.hooks import stream_hooks, stream_label
 from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
@@ -305,14 +305,36 @@ def sweep_settings(n_layers: int, scales=SWEEP_SCALES) -> list[tuple[str, Edit |
     settings: list[tuple[str, Edit | None, str]] = [("no edit", None, "control")]
     for layer in range(1, n_layers + 1):
         for scale in scales:
-            settings.append((f"L{layer} add x{scale}", Edit((), "flip", (layer,), scale=scale), "single"))
-    settings.append((f"L{n_layers - 1} set x0.5 (just before the final layer, constant magnitude)",
-                     Edit((), "flip", (n_layers - 1,), method="set", scale=0.5), "single"))
-    settings.append((f"L{mid}-L{n_layers - 2} add x0.25 (Nanda-style, middle layers)",
-                     Edit((), "flip", tuple(range(mid, n_layers - 1)), scale=0.25), "multi"))
-    settings.append((f"L{mid}-L{n_layers} gradient MLP probe (Li-style)",
-                     Edit((), "flip", tuple(range(mid, n_layers + 1)), method="gradient"), "multi"))
-    return settings
+            settings.append(("", Edit((), "flip", (layer,), scale=scale), "single"))
+    settings.append(("", Edit((), "flip", (n_layers - 1,), method="set", scale=0.5), "single"))
+    settings.append(("", Edit((), "flip", tuple(range(mid, n_layers - 1)), scale=0.25), "multi"))
+    settings.append(("", Edit((), "flip", tuple(range(mid, n_layers + 1)), method="gradient"), "multi"))
+    return [(name or edit_label(edit.__dict__), edit, kind) for name, edit, kind in settings]
+
+
+def edit_label(edit: dict) -> str:
+    """An edit recipe's name in the layer convention, from its fields (``Edit.__dict__`` or a sweep's
+    recorded ``edit``): ``after L3 add x0.25``, ``after L3–L6 gradient``.
+
+    >>> edit_label({"layers": (4,), "method": "add", "scale": 0.25})
+    'after L3 add x0.25'
+    >>> edit_label({"layers": [4, 5, 6, 7, 8], "method": "gradient", "scale": 1.0})
+    'after L3–L7 gradient (MLP probe, Li-style)'
+    """
+    layers = sorted(edit["layers"])
+    if not layers:  # a multi-stream recipe a model this shallow has no streams for
+        return f"no stream: {edit['method']} (the model has too few layers for this recipe)"
+    where = stream_label(layers[0]) + (f"–L{layers[-1] - 1}" if len(layers) > 1 else "")
+    if edit["method"] == "gradient":
+        return f"{where} gradient (MLP probe, Li-style)"
+    return f"{where} {edit['method']} x{edit['scale']:g}" + (" (Nanda-style, several streams)" if len(layers) > 1 else "")
+
+
+def setting_label(setting: dict) -> str:
+    """A sweep row's name, derived from its recorded edit (controls and the no-edit row keep theirs)."""
+    if setting.get("kind") in ("single", "multi") and setting.get("edit"):
+        return edit_label(setting["edit"])
+    return setting["name"]
 
 
 def run_sweep(service, rows: EditRows, origin: list[str], settings=None, progress=None,
@@ -335,12 +357,12 @@ def run_sweep(service, rows: EditRows, origin: list[str], settings=None, progres
     best = max(singles, key=lambda r: (r["success_rate"], -r["mean_errors_nanda"]))
     best_edit = next(e for n, e, _ in settings if n == best["name"])
     random_edit = Edit(**{**asdict(best_edit), "direction": "random"})
-    results.append(_row(f"control: random direction at {best['name']}", "control", random_edit,
+    results.append(_row(f"control: random direction ({best['name']})", "control", random_edit,
                         *score(run_rows(service, rows, random_edit, seed)), origin))
     wrong = EditRows(rows.tokens, rows.pos, rows.relative, rows.to_move,
                      [_other_square(rows.relative[b, p], rows.squares[b], rng) for b, p in enumerate(rows.pos)])
     probs = run_rows(service, wrong, best_edit, seed)
-    results.append(_row(f"control: wrong square at {best['name']}", "control", best_edit, *score(probs), origin))
+    results.append(_row(f"control: wrong square ({best['name']})", "control", best_edit, *score(probs), origin))
     return {"positions": len(rows.pos), "sources": {s: origin.count(s) for s in sorted(set(origin))},
             "n_layers": service.n_layers, "model_hash": service.hash, "best_single_layer": best["name"],
             "settings": results}

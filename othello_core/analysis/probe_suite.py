@@ -31,13 +31,15 @@ import torch
 from othello_core.analysis.activation_store import ActivationStore, is_complete, write_store
 from othello_core.analysis.probes import LI_FIT, LINEAR_FIT, MLP_FIT, MLP_WIDTHS, FitSettings, ProbeSet, _row, fit_linear, fit_mlp, kind_targets, train_probes
 from othello_core.model.hooked_transformer import build_model
+from othello_core.rules.hooks import published_stream_label
 from othello_core.model.weights import ModelShape, state_dict_hash
 from othello_core.rules.games import GameBatch, load_eothello, random_games, replay_batch
 
 CONTROL_SEED = 20_231_002  # the random-init control model: build_model(shape, seed=CONTROL_SEED)
 LI_WIDTH = 512
 
-# Published figures, per stream (x = embedding, then after layers 1..8).
+# Published figures, per stream, in the papers' columns x (the embedding), L1..L8 = our streams 0..8
+# (their L6 is after L5: published_stream_label).
 # Li et al. 2023 (ICLR), Table 2: probe error %, colour basis, MLP width 512, championship data.
 # Hazineh et al. 2023, Table 1: linear probe accuracy %, layers 1..8 (no embedding column).
 PUBLISHED = {
@@ -275,10 +277,10 @@ def compare_table(report: dict) -> list[dict]:
 
 def compare_records(table: list[dict]) -> list[dict]:
     """``compare_table`` flattened for a table view: three records (ours, published, difference) per
-    comparison, one column per stream (x, L1, ...)."""
+    comparison, one column per stream (``published_stream_label``: after L5 (Li L6), ...)."""
     records = []
     for row in table:
-        names = ["x"] + [f"L{l}" for l in range(1, len(row["ours"]))]
+        names = [published_stream_label(s) for s in range(len(row["ours"]))]
         unit = "error %" if row["metric"] == "error" else "accuracy %"
         for series in ("ours", "published", "difference"):
             who = {"ours": "this project", "published": row["published_source"], "difference": "ours − published"}[series]
@@ -288,7 +290,7 @@ def compare_records(table: list[dict]) -> list[dict]:
 
 def compare_lines(report: dict) -> list[str]:
     """``compare_table`` as text (``probes report --compare``)."""
-    names = ["x"] + [f"L{l}" for l in range(1, len(report["layers"]))]
+    names = [published_stream_label(s) for s in range(len(report["layers"]))]
     lines = []
     for row in compare_table(report):
         unit = "error %" if row["metric"] == "error" else "accuracy %"

@@ -37,7 +37,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from othello_core.rules.games import GameBatch
-from othello_core.rules.hooks import stream_hooks
+from othello_core.rules.hooks import stream_hooks, stream_label
 from othello_core.rules.notation import MODEL_CONTEXT
 
 KINDS: dict[str, int] = {"mine_theirs": 3, "black_white": 3, "blank": 2, "flipped": 2, "legal": 2}
@@ -459,13 +459,13 @@ def train_probes(train, test, model_hash: str, mlp_widths: tuple[int, ...] = MLP
         if result is None:
             result = train_stream(train.stream(stream).to(device), train.labels, test.stream(stream).to(device),
                                   test.labels, test.position, train.position, mlp_widths, linear_fit, mlp_fit, seed,
-                                  progress, "embed" if stream == 0 else f"L{stream}", features)
+                                  progress, stream_label(stream), features)
             if stream_done:
                 stream_done(stream, result)
         results.append(result)
     probes = ProbeSet(model_hash, train.n_streams)
     report: dict = {"model_hash": model_hash, "layers": list(range(train.n_streams)),
-                    "layer_names": ["embed"] + [f"after layer {l}" for l in range(1, train.n_streams)],
+                    "layer_names": [stream_label(s) for s in range(train.n_streams)],
                     "samples": {"train": len(train.position), "test": len(test.position)},
                     "fit": {"linear": asdict(linear_fit), "mlp": asdict(mlp_fit)},
                     "linear": {}, "mlp": {}, "linear_span": {}, "baseline": {}}

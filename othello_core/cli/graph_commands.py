@@ -14,6 +14,7 @@ from pathlib import Path
 from othello_core.cli.model_commands import invocation
 
 QUALITY_FILE = "graph_quality.json"
+CIRCUITS_FILE = "graph_circuits.json"
 
 
 def cmd_graphs_quality(args: argparse.Namespace) -> int:
@@ -51,6 +52,38 @@ def cmd_graphs_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graphs_circuits(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from othello_core.analysis.graphs.circuits import position_circuit, summarize_circuits
+    from othello_core.analysis.graphs.engine import GraphEngine
+    from othello_core.analysis.labels import labels_file, load_labels
+    from othello_core.analysis.service import ModelService
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.analysis.transcoders.report import load_set, measurement_games
+    service = ModelService.load(args.model)
+    engine = GraphEngine.load(args.model, service.folder)
+    folder = transcoder_folder(service.folder)
+    transcoders = load_set(folder, service.n_layers)
+    path = labels_file(service.folder, "transcoders")
+    labels = load_labels(path)[0] if path.exists() else None
+    games = measurement_games(args.positions, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    start = time.time()
+    for g in tqdm(range(args.positions), desc="graphs and ablations", file=sys.stderr):
+        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
+        position = int(rng.integers(4, min(len(moves), 59) - 1))
+        view = engine.graph(moves, position, None, args.max_feature_nodes)
+        rows.append(position_circuit(view, service, transcoders, labels, seed=args.seed + g))
+    out = {"summary": summarize_circuits(rows), "rows": rows, "max_feature_nodes": args.max_feature_nodes,
+           "labels": str(path) if labels else None, "command": invocation(), "wall_s": round(time.time() - start, 1)}
+    (folder / CIRCUITS_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out["summary"], indent=1))
+    return 0
+
+
 def add_graph_commands(sub) -> None:
     p = sub.add_parser("graphs", help="attribution graphs over the transcoders (circuit-tracer)")
     g_sub = p.add_subparsers(dest="graphs_command", required=True)
@@ -61,3 +94,9 @@ def add_graph_commands(sub) -> None:
     q.add_argument("--positions", type=int, default=50)
     q.add_argument("--max-feature-nodes", type=int, default=2000)
     q.set_defaults(func=cmd_graphs_quality)
+    c = g_sub.add_parser("circuits", help="the feature-level circuit finding: kinds, depth, ablations over positions")
+    c.add_argument("--model", default="bundled")
+    c.add_argument("--positions", type=int, default=20)
+    c.add_argument("--seed", type=int, default=37_001)
+    c.add_argument("--max-feature-nodes", type=int, default=500)
+    c.set_defaults(func=cmd_graphs_circuits)

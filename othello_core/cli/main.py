@@ -13,6 +13,7 @@ import sys
 from othello_core.cli.sae_commands import add_sae_commands  # torch-free at import, as model_commands
 from othello_core.cli.transcoder_commands import add_transcoder_commands  # torch-free at import
 from othello_core.cli.graph_commands import add_graph_commands  # torch-free at import
+from othello_core.cli.label_commands import add_label_commands  # torch-free at import
 from othello_core.cli import model_commands  # torch-free at import: its commands import their modules when run
 from othello_core.rules.board import BLACK, bits, parse_game
 from othello_core.rules.games import random_games
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sae_commands(sub)
     add_transcoder_commands(sub)
     add_graph_commands(sub)
+    add_label_commands(sub)
     return parser
 
 

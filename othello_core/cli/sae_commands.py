@@ -125,26 +125,39 @@ def cmd_sae_report(args: argparse.Namespace) -> int:
 def cmd_sae_compare(args: argparse.Namespace) -> int:
     import time
 
-    from othello_core.analysis.sae.compare import CHOICE_FILE, choose, compare
+    from othello_core.analysis.sae.compare import CANDIDATES, CHOICE_FILE, SPARSE_CANDIDATES, choose, compare
+    from othello_core.analysis.sae.recipe import KARVONEN_HELD_OUT_SEED
     from othello_core.analysis.sae.report import measurement_games
     from othello_core.analysis.service import ModelService
     recipe = _recipe(args)
     name, model, digest = _models(args)
     start = time.time()
     acts, _ = _activations(args, model, recipe, digest)
+    karvonen = None
+    if args.karvonen_games:
+        karvonen = (measurement_games(args.karvonen_games),
+                    measurement_games(args.karvonen_games, seed=KARVONEN_HELD_OUT_SEED))
     rows = compare(ModelService(model, name, weights_hash=digest), acts, recipe, measurement_games(args.measure_games),
-                   tokens=args.tokens, epochs=args.compare_epochs)
+                   tokens=args.tokens, epochs=args.compare_epochs,
+                   candidates=SPARSE_CANDIDATES if args.candidates == "sparse" else CANDIDATES,
+                   on_row=lambda row: print(_compare_line(row), flush=True), karvonen_games=karvonen)
     out = {"rows": rows, "chosen": choose(rows)["candidate"], "seconds": round(time.time() - start, 1),
-           "command": invocation(), "test_games": args.measure_games}
-    folder = _folder(args, recipe.hook)
+           "command": invocation(), "test_games": args.measure_games, "karvonen_games": args.karvonen_games}
+    folder = Path(args.choice_out) if args.choice_out else _folder(args, recipe.hook)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CHOICE_FILE).write_text(json.dumps(out, indent=1) + "\n")
-    for row in rows:
-        print(f"{row['candidate']}: explained variance {row['explained_variance']:.4f}, L0 {row['l0']:.1f}, "
-              f"dead {row['dead_features']}, legal top-1 spliced {row['legal_top1_spliced']:.4%}, "
-              f"coverage {row['coverage']:.3f}, reconstruction F1 {row['reconstruction_f1']:.3f}")
     print(f"chosen: {out['chosen']}")
     return 0
+
+
+def _compare_line(row: dict) -> str:
+    line = (f"{row['candidate']}: explained variance {row['explained_variance']:.4f}, L0 {row['l0']:.1f}, "
+            f"dead {row['dead_features']}, legal top-1 spliced {row['legal_top1_spliced']:.4%}, "
+            f"coverage {row['coverage']:.3f}, reconstruction F1 {row['reconstruction_f1']:.3f}")
+    if "karvonen" in row:
+        line += (f"; Karvonen board coverage {row['karvonen']['board']['coverage']:.3f}, reconstruction "
+                 f"{row['karvonen']['board']['reconstruction']:.3f}")
+    return line + f" [{row['train_s']:.0f} s training]"
 
 
 def cmd_sae_karvonen(args: argparse.Namespace) -> int:
@@ -172,7 +185,7 @@ def cmd_sae_karvonen(args: argparse.Namespace) -> int:
     control = control_model(ModelShape.from_state_dict(model.state_dict()), device=args.device)
     hook = SAERecipe().hook
     fit, test = measurement_games(args.games), measurement_games(args.games, seed=KARVONEN_HELD_OUT_SEED)
-    folder = sae_folder(artifact_folder(args.model), hook)
+    folder = _folder(args, hook)  # --out: an SAE trained elsewhere (its karvonen.json is written beside it)
     identity = lambda x: x  # noqa: E731 (neurons are their own features)
     jobs = [(model, "SAE (trained model)", hook, load_sae(folder).encode)]
     control_sae = sae_folder(artifact_folder(args.model), hook, control=True)
@@ -181,8 +194,16 @@ def cmd_sae_karvonen(args: argparse.Namespace) -> int:
     blocks = range(model.cfg.n_layers) if args.all_blocks else [5]
     jobs += [(model, f"MLP neurons, block {b}", mlp_post(b), identity) for b in blocks]
     jobs.append((control, f"MLP neurons, block 5, random-init control (seed {CONTROL_SEED})", mlp_post(5), identity))
+    kept = {}
+    if args.reuse_neurons and (folder / KARVONEN_FILE).exists():  # neurons do not change with the SAE: keep their rows
+        old = json.loads((folder / KARVONEN_FILE).read_text())
+        if old["games"] == {"fitting": args.games, "held_out": args.games}:
+            kept = {r["name"]: r for r in old["rows"] if r["hook"].endswith("mlp.hook_post")}
     rows = []
     for model_, name, hook_, encode in jobs:
+        if name in kept:
+            rows.append(kept[name])
+            continue
         with torch.no_grad():
             rows.append(measure_features(model_, name, hook_, encode, fit, test))
         r = rows[-1]
@@ -224,6 +245,11 @@ def add_sae_commands(sub) -> None:
     c.add_argument("--tokens", type=int, default=100_000, help="training tokens per candidate")
     c.add_argument("--compare-epochs", type=int, default=2)
     c.add_argument("--measure-games", type=int, default=150, help="held-out games each candidate is measured on")
+    c.add_argument("--candidates", choices=("original", "sparse"), default="original",
+                   help="original: TopK k=32/64 and ReLU+L1; sparse: TopK, BatchTopK, Matryoshka BatchTopK at --k")
+    c.add_argument("--karvonen-games", type=int, default=0,
+                   help="also Karvonen's metrics, on this many fitting and as many held-out games (0: not measured)")
+    c.add_argument("--choice-out", default=None, help="folder for architecture_choice.json (default: the SAE folder)")
     c.set_defaults(func=cmd_sae_compare)
 
     k = sae_sub.add_parser("karvonen", parents=[common],
@@ -232,6 +258,8 @@ def add_sae_commands(sub) -> None:
     k.add_argument("--markdown", action="store_true", help="print the README's table from the stored karvonen.json")
     k.add_argument("--all-blocks", action=argparse.BooleanOptionalAction, default=True,
                    help="MLP neurons of every block (else block 5 only)")
+    k.add_argument("--reuse-neurons", action="store_true",
+                   help="keep the neuron rows of the stored karvonen.json (same games): only the SAEs are measured")
     k.set_defaults(func=cmd_sae_karvonen)
 
     r = sae_sub.add_parser("report", parents=[common], help="measure an SAE on held-out games")

@@ -33,13 +33,14 @@ import torch
 
 from othello_core.analysis.attention import mover_share
 from othello_core.analysis.attribution import edit_diff
-from othello_core.analysis.interventions import Edit, benchmark_rows
+from othello_core.analysis.interventions import Edit, benchmark_rows, setting_label
 from othello_core.analysis.probe_suite import compare_table
 from othello_core.analysis.probes import (KINDS, PUBLISHED_SPAN, FitSettings, kind_curve, widest_mlp, collect_activations, curve, fit_linear, kind_targets, span_curve,
                      simple_features)
 from othello_core.model.evaluate import move_log_probs, top1_is_legal
 from othello_core.rules.games import mover_not_alternating, random_games
-from othello_core.rules.hooks import attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks
+from othello_core.rules.hooks import (attn_pattern, attn_z, mlp_out, mlp_post, resid_post, stream_hooks,
+                                      stream_label, stream_title)
 from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import square_mask_to_tokens, tokens_to_squares
 
@@ -72,25 +73,26 @@ def probe_finding(report: dict) -> dict:
     span_probe = [r["span_accuracy"] for r in report.get("linear_span", {}).get("mine_theirs", [])] or None
     best, best_mt = _best(mt)
     ahead = sum(m > b for m, b in zip(mt[1:], bw[1:]))
-    figures: dict = {"best_layer": best, "best_linear_mine_theirs": best_mt, "linear_black_white_there": bw[best],
+    figures: dict = {"best_layer": best, "best_layer_label": stream_label(best), "best_linear_mine_theirs": best_mt, "linear_black_white_there": bw[best],
                      "layers_mine_theirs_ahead": ahead, "layers_after_embedding": len(mt) - 1}
-    sentence = (f"Best linear reading: {best_mt:.1%} of cells in the mine/theirs basis (layer {best}) against "
+    sentence = (f"Best linear reading: {best_mt:.1%} of cells in the mine/theirs basis ({stream_label(best)}) against "
                 f"{bw[best]:.1%} in the black/white basis; mine/theirs is ahead at {ahead} of {len(mt) - 1} layers "
                 "after the embedding.")
     if span_probe:
         figures["span_probe_best"] = max(span_probe)
         figures["span_probe_best_layer"] = int(np.argmax(span_probe))
         sentence += (f" Trained and scored on moves {PUBLISHED_SPAN[0]}–{PUBLISHED_SPAN[1]} (the span of Nanda's and "
-                     f"ARENA's code) it reads {figures['span_probe_best']:.2%} (layer {figures['span_probe_best_layer']}).")
+                     f"ARENA's code) it reads {figures['span_probe_best']:.2%} ({stream_label(figures['span_probe_best_layer'])}).")
     if mlp_bw and mlp_mt:
         lb, vb = _best(mlp_bw)
         lm, vm = _best(mlp_mt)
         colour_gain, relative_gain = vb - max(bw), vm - best_mt
-        figures |= {"mlp_width": width, "mlp_colour_best": vb, "mlp_colour_layer": lb, "mlp_mine_theirs_best": vm,
+        figures |= {"mlp_width": width, "mlp_colour_best": vb, "mlp_colour_layer": lb,
+                    "mlp_colour_layer_label": stream_label(lb), "mlp_mine_theirs_best": vm,
                     "mlp_mine_theirs_layer": lm, "linear_colour_best": max(bw),
                     "colour_gain_points": round(100 * colour_gain, 1), "relative_gain_points": round(100 * relative_gain, 1)}
-        sentence += (f" An MLP-{width} probe reads colour at {vb:.1%} (layer {lb}) against {max(bw):.1%} for the best "
-                     f"linear one ({figures['colour_gain_points']:+.1f} points), and mine/theirs at {vm:.1%} (layer {lm}) "
+        sentence += (f" An MLP-{width} probe reads colour at {vb:.1%} ({stream_label(lb)}) against {max(bw):.1%} for the best "
+                     f"linear one ({figures['colour_gain_points']:+.1f} points), and mine/theirs at {vm:.1%} ({stream_label(lm)}) "
                      f"against {best_mt:.1%} ({figures['relative_gain_points']:+.1f} points): ")
         if colour_gain > 0.05 and abs(relative_gain) < colour_gain / 5:
             sentence += ("the nonlinearity pays only in the colour basis, as it must if the board is stored relative "
@@ -100,16 +102,22 @@ def probe_finding(report: dict) -> dict:
                          "with whose turn it is.")
         else:
             sentence += "on this model the MLP does not beat the linear probe by much in either basis."
+    shipped = [w for w in report.get("suite", {}).get("ship_widths", []) if str(w) in report.get("mlp", {}).get("black_white", {})]
+    if shipped:  # the MLP probe the app draws (Present, Probes): the shipped width, beside the widest trained
+        ls, vs = _best(kind_curve(report, "mlp", "black_white", max(shipped)))
+        figures |= {"shipped_mlp_width": max(shipped), "shipped_mlp_colour_best": vs,
+                    "shipped_mlp_colour_layer": ls, "shipped_mlp_colour_layer_label": stream_label(ls)}
     control = report.get("control")
     if control:
         c_mt = _best(kind_curve(control, "linear", "mine_theirs"))
         c_mlp = _best(kind_curve(control, "mlp", "black_white", width)) if width else None
         baseline = control.get("baseline", {}).get("mine_theirs")
         figures |= {"control_linear_mine_theirs": c_mt[1], "control_linear_layer": c_mt[0],
+                    "control_linear_layer_label": stream_label(c_mt[0]),
                     "control_mlp_colour": c_mlp[1] if c_mlp else None, "control_baseline": baseline,
                     "control_seed": control["seed"]}
         sentence += (f" The random-init control (same shape, seed {control['seed']}) reads at most {c_mt[1]:.1%} "
-                     f"linearly in mine/theirs (layer {c_mt[0]})")
+                     f"linearly in mine/theirs ({stream_label(c_mt[0])})")
         if c_mlp:
             sentence += f" and {c_mlp[1]:.1%} with the MLP-{width} colour probe"
         if baseline is not None:
@@ -128,6 +136,7 @@ def probe_finding(report: dict) -> dict:
         (li_width, li_rows), = li["mlp"]["black_white"].items()
         test_share = li["samples"]["test"] / (li["samples"]["test"] + li["samples"]["train"])
         figures |= {"li_mlp_error_best": ours[best_li], "li_mlp_error_layer": best_li,
+                    "li_mlp_error_layer_label": stream_label(best_li),
                     "li_published_error_there": li_row["published"][best_li],
                     "li_published_error_best": min(li_row["published"]), "li_width": int(li_width),
                     "li_epochs": li_rows[0]["epochs"], "li_train_percent": round(100 * (1 - test_share)),
@@ -135,7 +144,7 @@ def probe_finding(report: dict) -> dict:
         sentence += (f" Under Li et al.'s protocol (eOthello games, a random {figures['li_train_percent']}/"
                      f"{figures['li_test_percent']} split by position, width {li_width}, {figures['li_epochs']} "
                      f"epochs) the MLP colour probe errs on {ours[best_li]:.2f}% of cells at its best layer "
-                     f"({best_li}), against {li_row['published'][best_li]:.2f}% published for that layer "
+                     f"({stream_label(best_li)}; their layer {best_li}), against {li_row['published'][best_li]:.2f}% published for that layer "
                      f"(best published: {figures['li_published_error_best']:.2f}%).")
         random_row = table.get("li_nonlinear_random")
         if random_row:
@@ -183,7 +192,7 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
                "mlp_colour_layer": mlp_best[0] if mlp_best else None}
     sentence = (f"'Black to move' is linearly readable up to {figures['turn_probe_best']:.1%}. Composing it with the "
                 f"linear mine/theirs probe (colour = mine/theirs XOR whose turn) reads the colour board at "
-                f"{figures['composed_best']:.1%} (layer {best}, on {n - split:,} held-out positions of {games} other "
+                f"{figures['composed_best']:.1%} ({stream_label(best)}, on {n - split:,} held-out positions of {games} other "
                 f"games), against {linear_bw[best]:.1%} for the linear colour probe there")
     if mlp_best is None:
         sentence += "; no MLP colour probe was trained to compare it with."
@@ -191,7 +200,7 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
         edge = mlp_best[1] - linear_bw[best]
         share = (figures["composed_best"] - linear_bw[best]) / edge if edge > 0.005 else None
         figures["share_of_mlp_edge"] = None if share is None else round(share, 2)
-        sentence += (f" and {mlp_best[1]:.1%} for the MLP-{width} colour probe at its best layer ({mlp_best[0]}): ")
+        sentence += (f" and {mlp_best[1]:.1%} for the MLP-{width} colour probe at its best layer ({stream_label(mlp_best[0])}): ")
         if share is None:
             sentence += "the MLP is no better than the linear colour probe, so there is no edge to explain."
         elif figures["composed_best"] >= mlp_best[1] - 0.005:
@@ -232,19 +241,19 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
     mean_share = {k: float(np.sum(v) / whole) for k, v in shares.items()} if whole else {}
     direct_share = float(np.sum(direct) / whole) if whole else None
     top = sorted(mean_share.items(), key=lambda kv: -abs(kv[1]))[:3]
-    sentence = (f"The best single-layer edit is '{best['name']}': {best['success_rate']:.0%} of "
+    sentence = (f"The best single-stream edit is '{setting_label(best)}': {best['success_rate']:.0%} of "
                 f"{sweep['positions']} positions reach zero errors (no edit: {rows['no edit']['success_rate']:.0%}; "
                 f"random direction and wrong-square controls: "
                 + ", ".join(f"{r['success_rate']:.0%}" for r in sweep["settings"] if r["name"].startswith("control")) + ")")
     if best_multi:
-        sentence += f"; the best multi-layer recipe ('{best_multi['name']}') reaches {best_multi['success_rate']:.0%}"
+        sentence += f"; the best multi-stream recipe ('{setting_label(best_multi)}') reaches {best_multi['success_rate']:.0%}"
     if direct_share is not None:
         sentence += (f". Summed over {len(totals)} edited positions, {direct_share:.0%} of the logit change is the "
                      "edit's direct effect (later components frozen); ")
         sentence += ("letting one later component respond adds most for "
                      + ", ".join(f"{k} ({v:+.0%})" for k, v in top) + "." if top else
                      "no head or MLP comes after the edited stream, so nothing later can respond.")
-    return {"sentence": sentence, "sweep": sweep, "direct_share": direct_share,
+    return {"sentence": sentence, "sweep": sweep, "best_single_label": setting_label(best), "direct_share": direct_share,
             "component_share": mean_share, "positions_decomposed": len(totals),
             "command": sweep.get("command", "python -m othello_core edits sweep")}
 
@@ -316,12 +325,12 @@ def empty_square_finding(service, games: int = 200, layer: int | None = None, to
     ablate_random = ablated(random_set)
     clean_logits, _ = service.run(tokens)
     base_legal = _legal_top1(clean_logits, labels)
-    sentence = (f"At layer {layer} the blank probe reads {base_acc:.1%} of cells. The components that write "
+    sentence = (f"In the stream {stream_title(layer)} the blank probe reads {base_acc:.1%} of cells. The components that write "
                 f"blankness most: {', '.join(top)} (projection on the blank directions, empty minus occupied). "
                 f"Mean-ablating them drops blank-probe accuracy to {ablate_top[0]:.1%} and legal top-1 from "
                 f"{base_legal:.1%} to {ablate_top[1]:.1%}; ablating {top_k} random heads/MLPs instead gives "
                 f"{ablate_random[0]:.1%} and {ablate_random[1]:.1%}.")
-    return {"sentence": sentence, "layer": layer, "separation": separation, "top_components": top,
+    return {"sentence": sentence, "layer": layer, "layer_label": stream_title(layer), "separation": separation, "top_components": top,
             "random_components": random_set, "blank_accuracy": {"clean": base_acc, "ablate_top": ablate_top[0],
                                                                  "ablate_random": ablate_random[0]},
             "legal_top1": {"clean": base_legal, "ablate_top": ablate_top[1], "ablate_random": ablate_random[1]},
@@ -391,7 +400,7 @@ def late_game_finding(service, report: dict, games: int = 3000, moves: tuple[int
         out["mover_not_alternating"].append(round(float(passed.mean()), 4))
         out["train"].append(train)
         out["test"].append(int(len(rows) - train))
-    out["sentence"] = _late_game_sentence(moves, out, report["layer_names"][layer])
+    out["sentence"] = _late_game_sentence(moves, out, stream_label(layer))
     return out | {"moves": list(moves), "layer": layer, "games": games}
 
 
@@ -443,7 +452,8 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
                         f"L{np.unravel_index(np.argmin(share), share.shape)[0]}H{np.unravel_index(np.argmin(share), share.shape)[1]} ({share.min():.0%})."}
 
 
-STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae", "features")
+STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae", "features",
+         "feature circuits")
 
 
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
@@ -469,6 +479,8 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["sae"] = sae_finding(folder)
         elif step == "features":
             out["features_vs_probes"] = features_finding(folder)
+        elif step == "feature circuits":
+            out["feature_circuits"] = feature_circuit_finding(folder)
         elif step == "head roles":
             out["head_roles"] = head_roles(service, games=max(50, games // 2))
         else:
@@ -564,7 +576,7 @@ def _sae_sentence(out: dict) -> str:
     fam, t, board = out["families"], out["threshold"], out["board_state"]
     n, sae_n, probe_n = board["properties"], board["sae_captured"], board["probe_captured"]
     parts = [f"Of {n} board-state properties (each square empty, mine or theirs), the SAE has a single feature "
-             f"with F1 of at least {t} for {sae_n}; the linear probes after layer {out['stream']} read {probe_n} at "
+             f"with F1 of at least {t} for {sae_n}; the linear probes {stream_label(out['stream'])} read {probe_n} at "
              f"that level."]
     for family, what in (("legal", "legal moves"), ("flipped", "flipped discs")):
         r = fam[family]
@@ -582,6 +594,28 @@ def _sae_sentence(out: dict) -> str:
         top = out["sae_ahead"][0]
         parts.append(f"The SAE's widest lead is on {top['property']} (+{top['gap']:.2f} F1).")
     return " ".join(parts)
+
+
+def feature_circuit_finding(folder: Path) -> dict | None:
+    """(i) The circuit question at the feature level: attribution graphs over the transcoders at held-out
+    positions (``graphs circuits``: ``graph_circuits.json`` beside the transcoders), read with the rule labels."""
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    path = transcoder_folder(folder) / "graph_circuits.json"
+    if not path.exists():
+        return None
+    stored = json.loads(path.read_text())
+    s = stored["summary"]
+    kinds = list(s["kind_share"].items())[:3]
+    layers = sorted(s["layer_share"].items(), key=lambda kv: -kv[1])[:2]
+    sentence = (f"Over {s['positions']} held-out positions, the (up to) {s['per_position']} transcoder "
+                f"features whose direct edges raise the top move's logit most in each attribution graph are read "
+                f"(by their rule labels) as " + ", ".join(f"'{k}' ({v:.0%})" for k, v in kinds) +
+                f" features; they sit mostly in {' and '.join(f'{l} ({v:.0%})' for l, v in layers)} (mean layer "
+                f"{s['mean_layer']:.1f}), {s['at_target_move']:.0%} of them at the move being answered. Zeroing them "
+                f"lowers the logit by {s['mean_drop_top']:.2f} on average (of {s['mean_logit']:.1f}), against "
+                f"{s['mean_drop_random']:.2f} for as many random active features of the same layers and moves; the "
+                f"graph's features win at {s['top_beats_random']} of {s['positions']} positions.")
+    return {"sentence": sentence, "summary": s, "command": stored["command"], "positions": s["positions"]}
 
 
 def features_finding(folder: Path) -> dict | None:
@@ -632,7 +666,7 @@ def _features_sentence(out: dict) -> str:
     if out["control_neurons"]:
         c = out["control_neurons"]
         text += f"The random-init control's {c['hook']} neurons reach {c['coverage']:.3f} / {c['reconstruction']:.3f}. "
-    text += (f"The linear mine/theirs probe after layer {probe['stream']}, one detector per property, reads them at a "
+    text += (f"The linear mine/theirs probe {stream_label(probe['stream'])}, one detector per property, reads them at a "
              f"mean F1 of {probe['mean_f1']:.3f}. Published: the best trained SAEs {pub['best_coverage']:.3f} coverage "
              f"and {pub['best_reconstruction']:.3f} reconstruction, block {pub['neuron_block']}'s neurons {pub['neuron_coverage']:.3f} / "
              f"{pub['neuron_reconstruction']:.3f}.")

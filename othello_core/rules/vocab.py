@@ -1,5 +1,6 @@
 """The vocabulary every layer shares, in one place: squares, tokens, their conversions (scalar and
-array), the board's class encodings, and (re-exported) the hook names of ``hooks``.
+array), the board's class encodings, and (re-exported) the hook names and the one layer convention of
+``hooks`` (layer L = TransformerLens block L; *after L5* = ``blocks.5.hook_resid_post``; *embed*).
 
 * ``Square`` 0..63 (``index = (rank - 1) * 8 + file``); ``Token`` 0..60 (0 is padding, 1..60 the
   non-centre squares in ascending order); ``Player`` ``BLACK = 1`` / ``WHITE = -1``.
@@ -26,8 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from othello_core.rules.hooks import (  # noqa: F401  (re-exported: the hook names are part of the vocabulary)
-    BLOCK_OUTPUTS, attn_out, attn_pattern, attn_z, mlp_in, mlp_out, mlp_post, resid_mid, resid_post, resid_pre,
-    stream_hook, stream_hooks,
+    BLOCK_OUTPUTS, attn_out, attn_pattern, attn_z, block_label, layer_param, mlp_in, mlp_out, mlp_post, resid_mid,
+    published_stream_label, resid_post, resid_pre, stream_hook, stream_hooks, stream_label, stream_of_param, stream_title,
 )
 from othello_core.rules.notation import (  # noqa: F401  (re-exported)
     MODEL_CONTEXT, N_SQUARES, PAD_TOKEN, SQUARE_TO_TOKEN, TOKEN_TO_SQUARE, VOCAB_SIZE, Player, Square, Token,

@@ -1,6 +1,6 @@
 """What an SAE is trained on and how, declared once (the CLI's flags are generated from it).
 
-The shipped SAE reads stream 6 -- the residual stream *after layer 6*, TransformerLens's
+The shipped SAE reads stream 6 -- the residual stream *after L5*, TransformerLens's
 ``blocks.5.hook_resid_post`` (streams are numbered as in ``hooks``: 0 is the embedding) -- the
 stream Karvonen et al. (2024) chose ("layer 5" in their 0-based block numbering).
 
@@ -10,7 +10,9 @@ stream Karvonen et al. (2024) chose ("layer 5" in their 0-based block numbering)
 >>> SAERecipe(architecture="gated")
 Traceback (most recent call last):
 ...
-ValueError: architecture must be one of ('topk', 'standard'), not 'gated'
+ValueError: architecture must be one of ('topk', 'batchtopk', 'matryoshka', 'standard'), not 'gated'
+>>> SAERecipe(architecture="matryoshka").matryoshka_levels(512)  # nested prefixes, the last all features
+[128, 512, 1024, 2048, 4096]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from othello_core.rules.hooks import stream_hook
 
-ARCHITECTURES = ("topk", "standard")
+ARCHITECTURES = ("topk", "batchtopk", "matryoshka", "standard")
 SAE_GAMES_SEED = 28_000  # fresh synthetic games for SAE training (held-out games use evaluate.EVAL_SEED)
 SAE_TEST_SEED = 28_001  # games the board-state metrics are measured on (never trained on)
 KARVONEN_HELD_OUT_SEED = 28_002  # Karvonen's metrics: features labelled on SAE_TEST_SEED games, scored on these
@@ -30,10 +32,13 @@ KARVONEN_HELD_OUT_SEED = 28_002  # Karvonen's metrics: features labelled on SAE_
 class SAERecipe:
     """Everything that decides an SAE: where it reads, its shape, its data and its optimiser."""
 
-    stream: int = 6  # the residual stream after layer 6 = blocks.5.hook_resid_post
+    stream: int = 6  # the residual stream after L5 = blocks.5.hook_resid_post
     expansion: int = 8  # d_sae = expansion * d_model (4,096 for the paper-size model)
-    architecture: str = "topk"  # "topk" (k active features per position) or "standard" (ReLU + L1)
-    k: int = 64  # TopK: active features per position (chosen by `sae compare`: see architecture_choice.json)
+    # "topk" (k active features per position), "batchtopk" (k per position on average over a batch,
+    # saved as JumpReLU), "matryoshka" (BatchTopK with nested reconstruction losses over prefixes of the
+    # features: ``matryoshka_levels``) or "standard" (ReLU + L1); chosen by `sae compare`
+    architecture: str = "topk"
+    k: int = 64  # TopK / BatchTopK: active features per position (on average for BatchTopK)
     l1_coefficient: float = 5.0  # standard: weight of the L1 penalty
     games: int = 12_000  # fresh synthetic games; every real position of each is one token
     epochs: int = 3  # passes over those tokens (shuffled anew each epoch)
@@ -56,6 +61,14 @@ class SAERecipe:
 
     def d_sae(self, d_model: int) -> int:
         return self.expansion * d_model
+
+    def matryoshka_levels(self, d_model: int) -> list[int]:
+        """Matryoshka's nested widths: d_model / 4, then doubling from d_model up to every feature."""
+        widths, width = [d_model // 4], d_model
+        while width < self.d_sae(d_model):
+            widths.append(width)
+            width *= 2
+        return widths + [self.d_sae(d_model)]
 
     def as_dict(self) -> dict:
         return asdict(self)

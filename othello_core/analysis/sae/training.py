@@ -20,7 +20,9 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 from sae_lens import (
-    SAE, StandardTrainingSAE, StandardTrainingSAEConfig, TopKTrainingSAE, TopKTrainingSAEConfig,
+    SAE, BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig, MatryoshkaBatchTopKTrainingSAE,
+    MatryoshkaBatchTopKTrainingSAEConfig, StandardTrainingSAE, StandardTrainingSAEConfig, TopKTrainingSAE,
+    TopKTrainingSAEConfig,
 )
 from sae_lens.config import SAETrainerConfig
 from sae_lens.saes.sae import TrainingSAE
@@ -32,6 +34,8 @@ from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.analysis.sae.recipe import SAERecipe
 
 TRAINING_FILE = "training.json"
+TRAINING_SAES = {"topk": TopKTrainingSAE, "batchtopk": BatchTopKTrainingSAE,
+                 "matryoshka": MatryoshkaBatchTopKTrainingSAE, "standard": StandardTrainingSAE}
 Progress = Callable  # tqdm-like: progress(iterable, desc=..., total=...) -> iterable
 
 
@@ -80,6 +84,11 @@ def training_sae_config(recipe: SAERecipe, d_model: int, device: str, model_name
                   normalize_activations="expected_average_only_in")
     if recipe.architecture == "topk":
         cfg = TopKTrainingSAEConfig(k=recipe.k, rescale_acts_by_decoder_norm=True, use_sparse_activations=False, **common)
+    elif recipe.architecture == "batchtopk":
+        cfg = BatchTopKTrainingSAEConfig(k=recipe.k, rescale_acts_by_decoder_norm=True, **common)
+    elif recipe.architecture == "matryoshka":
+        cfg = MatryoshkaBatchTopKTrainingSAEConfig(k=recipe.k, rescale_acts_by_decoder_norm=True,
+                                                   matryoshka_widths=recipe.matryoshka_levels(d_model), **common)
     else:
         cfg = StandardTrainingSAEConfig(l1_coefficient=recipe.l1_coefficient,
                                         l1_warm_up_steps=_steps(recipe, 1) // 20, **common)
@@ -109,7 +118,7 @@ def train_sae(acts: torch.Tensor, recipe: SAERecipe, model_name: str, device: st
     """Fit a SAELens training SAE of ``recipe`` on ``acts`` ``[tokens, d_model]`` with ``SAETrainer``."""
     torch.manual_seed(recipe.seed)
     cfg = training_sae_config(recipe, acts.shape[1], device, model_name)
-    sae = (TopKTrainingSAE if recipe.architecture == "topk" else StandardTrainingSAE)(cfg)
+    sae = TRAINING_SAES[recipe.architecture](cfg)
     if recipe.init_b_dec_mean:
         init_b_dec_at_mean(sae, acts)
     steps = _steps(recipe, len(acts))
