@@ -16,7 +16,7 @@ from othello_core.rules.notation import MODEL_CONTEXT, MoveError, format_moves
 from othello_core.rules.user_input import InputError, escape_markdown, excerpt, parse_int, shown
 from othello_core.rules.vocab import colour_classes
 
-from app import edit_state, graph_state, search_state, view_state
+from app import edit_state, graph_state, page_state, search_state, view_state
 from app import state as S
 from app import tour as T
 
@@ -125,6 +125,7 @@ def apply_query(params: dict) -> None:
     graph, graph_notes = graph_state.from_query(params)
     search, search_notes = search_state.from_query(params)
     ss["edit"], ss["view"], ss["graph"], ss["search"] = edit, view, graph, search
+    ss["pending_page"] = page_state.pending_from_query(params)
     notes = loaded.notes + edit_notes + view_notes + graph_notes + search_notes
     if loaded.error:
         err = loaded.error
@@ -161,21 +162,47 @@ def go_to_slide(index: int, apply: bool = True) -> None:
         apply_query(tour.slides[ss["slide"]].params())
 
 
-def query_state() -> dict[str, str]:
-    """The URL parameters of the current state (game, position, model, layer, edit, view, tour)."""
+def take_setting(key: str, options=None, low=None, high=None, like=None) -> None:
+    """Hand a page widget the value its link named (``page_state``), once, if it is one of ``options`` (or, for
+    a number or switch, of ``like``'s type within ``low``..``high``); a value that is not is dropped and said."""
+    ss = st.session_state
+    pending = ss.get("pending_page") or {}
+    if key not in pending:
+        return
+    raw = pending.pop(key)
+    try:
+        if options is not None:
+            value = next((o for o in options if str(o) == raw), None)
+            if value is None:
+                raise ValueError(f"not one of the choices here")
+        else:
+            value = page_state.parse_as(raw, like)
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise ValueError(f"outside {low}..{high}")
+        ss[key] = value
+    except ValueError as err:
+        st.warning(escape_markdown(f"The link's {key.replace('_', ' ')} {raw[:30]!r} was not used: {err}."))
+
+
+def query_state(url_path: str | None = None) -> dict[str, str]:
+    """The URL parameters of the current state (game, position, model, layer, edit, view, tour, and the page
+    ``url_path``'s own widget choices)."""
     ss = st.session_state
     wanted = S.to_query(ss["line"], ss["cursor"], ss.get("model", DEFAULT_MODEL), ss.get("layer"))
     wanted.update(edit_state.to_query(ss.get("edit")))
     wanted.update(view_state.to_query(ss.get("view")))
     wanted.update(graph_state.to_query(ss.get("graph")))
     wanted.update(search_state.to_query(ss.get("search")))
+    if url_path is not None:
+        keys = page_state.PAGE_SETTINGS.get(url_path, {}).values()
+        wanted.update(page_state.to_query(url_path, {k: ss.get(k) for k in keys}))
     if ss.get("touring") and ss.get("tour_shipped"):
         wanted.update(tour=ss["tour_shipped"], slide=str(ss.get("slide", 0) + 1))
     return wanted
 
 
-def sync_url() -> None:
-    wanted = query_state()
+def sync_url(url_path: str | None = None) -> None:
+    wanted = query_state(url_path)
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 

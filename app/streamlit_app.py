@@ -29,4 +29,4 @@ if page.url_path != "present":
 try:
     page.run()
 finally:  # after the page, so what it chose this run (an edit's first square, a slide) is in the link too
-    common.sync_url()
+    common.sync_url(page.url_path)

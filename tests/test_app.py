@@ -250,12 +250,41 @@ def test_features_page_lists_the_active_features_and_steers_one():
     import numpy as np
     at = app("f5d6c3d3c4f4c5b3", at="6").switch_page("views/features.py").run()
     assert not at.exception, at.exception
-    table = at.dataframe(key="active_features").value
+    table = at.dataframe(key="active_features_5").value
     assert len(table) > 0 and (np.diff(table["activation"].to_numpy()) <= 0).all()
-    assert at.number_input(key=f"feature_{int(table['feature'][0])}").value == int(table["feature"][0])
+    assert at.number_input(key="feature").value == int(table["feature"][0])
     assert "Feature" in at.subheader[0].value
     at.toggle(key="steer_everywhere").set_value(True).run()
     assert not at.exception, at.exception
+    assert at.query_params["steer_everywhere"] == "true" and at.query_params["feature"] == str(table["feature"][0])
+    at.number_input(key="feature").set_value(7).run()
+    at.button(key="sb_undo").click().run()  # step back: the chosen feature stays chosen
+    assert at.number_input(key="feature").value == 7 and at.query_params["feature"] == "7"
+
+
+@pytest.mark.parametrize("page, params, widgets", [
+    ("views/probes.py", {"probes_kind": "legal", "probes_class": "0", "probes_metric": "board_accuracy"},
+     {("selectbox", "probe_kind"): "legal", ("selectbox", "probe_class"): 0, ("radio", "probe_metric"): "board_accuracy"}),
+    ("views/circuits.py", {"circuits_move": "c4", "neuron_layer": "5", "neuron": "77", "circuits_tab": "Neuron explorer"},
+     {("selectbox", "circuit_move"): 26, ("number_input", "neuron_layer"): 5, ("number_input", "neuron_index"): 77}),
+    ("views/features.py", {"feature": "11", "steer_mode": "add", "steer_scale": "-1.0"},
+     {("number_input", "feature"): 11, ("slider", "steer_scale"): -1.0}),
+])
+def test_each_pages_link_reopens_its_choices_and_is_written_back(page, params, widgets):
+    at = app("f5d6c3d3c4f4c5b3", at="6", **params).switch_page(page).run()
+    assert not at.exception, at.exception
+    for (kind, key), value in widgets.items():
+        assert getattr(at, kind)(key=key).value == value, key
+    for name, value in params.items():
+        assert at.query_params[name] == value, name
+    assert "edit" not in at.query_params  # no page writes an edit the user did not make
+
+
+def test_a_link_value_a_page_cannot_use_is_dropped_and_said():
+    at = app("f5d6c3d3c4f4c5b3", probes_kind="nonsense", feature="99999").switch_page("views/probes.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="probe_kind").value == "mine_theirs"
+    assert any("nonsense" in w.value for w in at.warning)
 
 
 def test_features_page_says_how_to_make_an_sae_for_a_model_without_one(tmp_path, monkeypatch):

@@ -188,6 +188,30 @@ def test_present_fits_each_projector_without_scrolling(server, browser, width, h
         page.close()
 
 
+@pytest.mark.parametrize("path, params", [
+    ("/probes", "probes_kind=legal&probes_class=0"),
+    ("/circuits", "circuits_move=c4&circuits_tab=Neuron%20explorer&neuron_layer=5&neuron=77"),
+    ("/features", "feature=11&steer_mode=add&steer_scale=-1.0"),
+    ("/interventions", "edit=e4&edit_layers=L4&edit_scale=0.25"),
+    ("/present", "view=probe&layer=L3&probe=blank"),
+])
+def test_each_pages_link_round_trips_in_a_fresh_browser(server, browser, path, params):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})  # nothing shared with other tests
+    try:
+        page = context.new_page()
+        page.goto(f"{server}{path}?moves=f5d6c3d3c4f4c5b3&at=6&{params}")
+        wait_for_app(page, 180_000)
+        page.wait_for_timeout(1000)
+        wait_for_app(page)
+        from urllib.parse import parse_qsl, urlsplit
+        back = dict(parse_qsl(urlsplit(page.url).query))
+        for name, value in parse_qsl(params):
+            assert back.get(name) == value, (name, back)  # the page took it and wrote it back
+        assert "The link's" not in page.inner_text("body")  # nothing was refused
+    finally:
+        context.close()
+
+
 def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server, page):
     from othello_core.rules.games import random_games
     from othello_core.rules.notation import format_moves

@@ -62,6 +62,7 @@ def neuron_top(source: str):
 
 probs = analysis.move_probs[position]
 order = [int(s) for s in np.argsort(-probs) if s not in (27, 28, 35, 36)]
+common.take_setting("circuit_move", order)
 square = st.selectbox("Output move to explain", order, key="circuit_move",
                       format_func=lambda s: f"{square_to_name(s)} · p={probs[s]:.3f} · "
                                             f"{'legal' if analysis.legal[position, s] else 'illegal'}")
@@ -72,9 +73,9 @@ def pick_neuron(layer: int, neuron: int) -> None:
 
 
 # Lazy tabs: only the open one runs (activation patching alone is 24 patched forwards).
-tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(
-    ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"],
-    key="circuits_tab", on_change="rerun")
+TABS = ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"]
+common.take_setting("circuits_tab", TABS)
+tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(TABS, key="circuits_tab", on_change="rerun")
 
 snippet = dict(tab="dla")  # what the open tab computes, for the notebook snippet
 if tab_dla.open:
@@ -114,6 +115,8 @@ if tab_lens.open:
 if tab_neuron.open:
     with tab_neuron:
         c1, c2 = st.columns(2)
+        common.take_setting("neuron_layer", low=0, high=svc.n_layers - 1, like=0)
+        common.take_setting("neuron_index", low=0, high=svc.model.cfg.d_mlp - 1, like=0)
         ss.setdefault("neuron_layer", 0)
         ss.setdefault("neuron_index", 0)
         layer = c1.number_input("Layer (block: L0 = blocks.0.mlp.hook_post)", 0, svc.n_layers - 1, key="neuron_layer")
@@ -172,8 +175,11 @@ if tab_heads.open:
 
 if tab_patch.open:
     with tab_patch:
-        index = st.slider("Corrupt move number", 1, max(1, min(len(moves), MODEL_CONTEXT)), max(1, position // 2 + 1),
-                          key="patch_index") - 1
+        top_move = max(1, min(len(moves), MODEL_CONTEXT))
+        common.take_setting("patch_index", low=1, high=top_move, like=0)
+        ss.setdefault("patch_index", max(1, position // 2 + 1))
+        ss["patch_index"] = min(ss["patch_index"], top_move)
+        index = st.slider("Corrupt move number", 1, top_move, key="patch_index") - 1
         corrupt = A.corrupt_one_move(moves[:position + 1], index) if index <= position else None
         if corrupt is None:
             st.info("No other legal move at that point keeps the rest of the game legal: pick another move number.")

@@ -49,13 +49,19 @@ with right:
     st.markdown(f"**{len(ranked)} strongest of {int((acts[position] > 0).sum())} active features** · "
                 "pick a row for its card")
     table = [feature_row(features, f, a) for f, a in ranked]
-    picked = st.dataframe(table, hide_index=True, key="active_features", on_select="rerun",
+    picked = st.dataframe(table, hide_index=True, key=f"active_features_{position}", on_select="rerun",
                           selection_mode="single-row")
     rows = picked.selection.rows if picked else []
-    # a row picked at another position may be past this position's table
-    default = ranked[rows[0]][0] if rows and rows[0] < len(ranked) else (ranked[0][0] if ranked else 0)
-default = ss.pop("feature_pick", default)  # a feature opened from another page (the square search)
-feature = int(st.number_input("Feature", 0, features.d_sae - 1, value=default, key=f"feature_{default}",
+    if rows and rows[0] < len(ranked) and ss.get("feature_row") != (position, rows[0]):  # a row just picked
+        ss["feature_row"] = (position, rows[0])
+        ss["feature"] = ranked[rows[0]][0]
+# the chosen feature stays chosen as the game steps; a link or another page (the square search) can name one
+common.take_setting("feature", low=0, high=features.d_sae - 1, like=0)
+if "feature_pick" in ss:
+    ss["feature"] = ss.pop("feature_pick")
+if "feature" not in ss:
+    ss["feature"] = ranked[0][0] if ranked else 0
+feature = int(st.number_input("Feature", 0, features.d_sae - 1, key="feature",
                               help="any feature by number; the table picks one of the active ones"))
 
 st.subheader(f"Feature {feature}")
@@ -68,15 +74,22 @@ st.plotly_chart(feature_activation_figure(acts[:, feature], position, "activatio
                 key="feature_along_game")
 
 # Lazy tabs: only the open one runs and draws (steering is the live view; the rest on demand).
-tab_steer, tab_where, tab_directions, tab_quality = st.tabs(
-    ["Steer it", "Where it fires", "Directions", "How good is the SAE"], key="features_tab", on_change="rerun")
+TABS = ["Steer it", "Where it fires", "Directions", "How good is the SAE"]
+common.take_setting("features_tab", TABS)
+tab_steer, tab_where, tab_directions, tab_quality = st.tabs(TABS, key="features_tab", on_change="rerun")
 if tab_steer.open:
     with tab_steer:
         s1, s2, s3 = st.columns(3)
-        mode = s1.segmented_control("Edit", STEER_MODES, default="ablate", key="steer_mode") or "ablate"
-        scale = s2.slider("Scale (× the stream's norm there)", -2.0, 2.0, 0.5, 0.05, key="steer_scale",
+        common.take_setting("steer_mode", STEER_MODES)
+        common.take_setting("steer_scale", low=-2.0, high=2.0, like=0.0)
+        common.take_setting("steer_everywhere", like=False)
+        ss.setdefault("steer_mode", "ablate")
+        ss.setdefault("steer_scale", 0.5)
+        ss.setdefault("steer_everywhere", False)
+        mode = s1.segmented_control("Edit", STEER_MODES, key="steer_mode") or "ablate"
+        scale = s2.slider("Scale (× the stream's norm there)", -2.0, 2.0, step=0.05, key="steer_scale",
                           disabled=mode == "ablate")
-        everywhere = s3.toggle("At every position", value=False, key="steer_everywhere")
+        everywhere = s3.toggle("At every position", key="steer_everywhere")
         after = common.steered_probs(svc.name, moves, position, feature, mode, float(scale), everywhere)
         before = analysis.move_probs[position]
         legal = analysis.legal[position]

@@ -30,6 +30,7 @@ if report:
     metrics = ["cell_accuracy", "board_accuracy"]
     if span_curve(report)[0] is not None:
         metrics.insert(1, "span_accuracy")
+    common.take_setting("probe_metric", metrics)
     metric = st.radio("Metric", metrics, horizontal=True, format_func=accuracy_metric_label, key="probe_metric")
     st.plotly_chart(accuracy_figure(report, metric), key="accuracy_curves")
     st.caption(
@@ -88,13 +89,16 @@ if position is None:
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-kind = c1.selectbox("Probe", ["mine_theirs", "black_white", "blank", "flipped", "legal"],
-                    format_func=lambda k: k.replace("_", "/"), key="probe_kind")
+kinds = ["mine_theirs", "black_white", "blank", "flipped", "legal"]
+common.take_setting("probe_kind", kinds)
+kind = c1.selectbox("Probe", kinds, format_func=lambda k: k.replace("_", "/"), key="probe_kind")
 methods = ["linear"] + [f"MLP-{w}" for (k, w) in sorted(svc.probes.mlp) if k == kind]
+common.take_setting("probe_method", methods)
 method = c2.selectbox("Probe type", methods, key="probe_method")
 names = CLASS_NAMES[kind]
-cls = c3.selectbox("Show P(class)", list(range(1, len(names))) + [0],
-                   format_func=lambda i: names[i], key="probe_class")
+classes = list(range(1, len(names))) + [0]
+common.take_setting("probe_class", classes)
+cls = c3.selectbox("Show P(class)", classes, format_func=lambda i: names[i], key="probe_class")
 
 key = ("linear", kind, 0) if method == "linear" else ("mlp", kind, int(method.split("-")[1]))
 probs = common.probe_position(svc.name, analysis.moves, position)[key]  # [layers, 64, C]
