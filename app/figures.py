@@ -36,7 +36,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     squares = np.arange(64)
     cols, rows = squares % 8, squares // 8
     text = [square_to_name(s) for s in squares]
-    top = 70 if title else 30
+    top = (70 + 20 * title.count("<br>")) if title else 30  # room for the title's lines above the file letters
     cell = min(size - 40, size - top - 10) / 8  # a square's side in pixels (the plot area is square: scaleanchor)
     if heat is not None:
         fig.add_trace(go.Heatmap(
@@ -89,7 +89,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
         width=size + (60 + 2 * font if heat is not None else 0), height=size, title=title,
         margin=dict(l=30, r=10, t=top, b=10), dragmode=False,
         plot_bgcolor="white", clickmode="event+select" if clickable else "none",
-        title_y=0.98, title_font=dict(size=font + 1),
+        title_y=1, title_yref="container", title_yanchor="top", title_pad_t=6, title_font=dict(size=font + 1),
         xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5], constrain="domain",
                    tickfont=dict(size=font), categoryorder="array", categoryarray=FILES),
         yaxis=dict(type="category", autorange=False, range=[7.5, -0.5], fixedrange=True,

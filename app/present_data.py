@@ -53,9 +53,12 @@ def present_sizes(viewport: tuple[int, int] | None, view: str = "prediction") ->
 
     >>> present_sizes((1920, 1080)), present_sizes((1280, 720)), present_sizes((1024, 768)), present_sizes(None)
     ((740, 18), (380, 14), (360, 14), (380, 14))
+    >>> present_sizes((1920, 1080), "edit"), present_sizes((1024, 768), "edit")
+    ((650, 18), (280, 14))
     """
     width, height = viewport or (1280, 720)
-    chrome = 340 + (40 if view == "edit" else 0)  # navigation, caption, view bar, headline, gaps
+    chrome = 340 + (90 if view == "edit" else 0)  # navigation, caption, view bar, headline, gaps (+ the edit switch)
+    chrome += 60 if width < 1200 else 0  # narrow: the caption and headline wrap onto more lines
     side = int(min((width - 64) / 2 - 120, height - chrome))
     side = max(280, min(side, 860))
-    return side, int(max(14, min(22, side / 40)))
+    return side, int(max(14, min(22, width / 106, height / 60)))

@@ -169,15 +169,21 @@ FITS = """() => {
 
 
 @pytest.mark.parametrize("width, height, min_font", [(1024, 768, 14), (1280, 720, 14), (1920, 1080, 18)])
-def test_present_fits_each_projector_without_scrolling(server, browser, width, height, min_font):
+@pytest.mark.parametrize("slide", ["probes&slide=5", "minimal-edit&slide=2"])
+def test_present_fits_each_projector_without_scrolling(server, browser, width, height, min_font, slide):
     page = browser.new_page(viewport={"width": width, "height": height})
     try:
-        page.goto(server + "/present?tour=probes&slide=5")
+        page.goto(server + f"/present?tour={slide}")
         wait_for_app(page)
         page.wait_for_selector(".st-key-present_view .nsewdrag", timeout=90_000)
         page.wait_for_timeout(1500)  # the window's size reported, the boards redrawn for it
         wait_for_app(page)
         fit = page.evaluate(FITS)
+        if "edit" in slide:
+            fit["board"] = page.evaluate("() => document.querySelector('[class*=st-key-present_edit_board] .nsewdrag')"
+                                         ".getBoundingClientRect().toJSON()")
+            headline = page.get_by_text("The edit changes").bounding_box()
+            assert headline["y"] + headline["height"] <= height, headline  # the headline under the view too
         for name in ("board", "view"):
             rect = fit[name]
             assert rect["bottom"] <= height and rect["right"] <= width and rect["top"] >= 0, (name, rect)
