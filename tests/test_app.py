@@ -363,3 +363,13 @@ def test_features_page_draws_only_the_open_tab(tab, chart):
     drawn = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
     others = {"steer_after", "feature_top_0", "feature_logit_effect", "sae_families"} - {chart}
     assert chart in drawn and not drawn & others, drawn
+
+
+def test_who_reads_a_square_ranks_labelled_units_from_its_link():
+    at = app("f5d6c3", search="c3", search_state="empty").switch_page("views/search.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe(key="search_table").value
+    assert len(table) > 0 and (table["score"].diff().dropna() <= 0).all()
+    assert all("c3 empty" in rule or best.startswith("c3 empty") for rule, best in zip(table["rule"], table["best property"]))
+    assert any(c.proto.id.endswith("-search_probe") for c in at.get("plotly_chart"))  # the probe per stream
+    assert (at.query_params["search"], at.query_params["search_state"]) == ("c3", "empty")
