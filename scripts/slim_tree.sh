@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 # The probes travel: the device times a live edit with them. The SAE does not: the device trains its own;
 # nor do the transcoders (28.6 MB: `transcoders train` + `transcoders ship` remake them).
 DERIVED=(assets/models/bundled/sae assets/models/bundled/sae_control assets/models/bundled/transcoders
+         assets/models/bundled/labels
          assets/models/bundled/neuron_top.npz
          assets/models/bundled/probes_report.json docs/play.png app tests)
 case "${1:-}" in

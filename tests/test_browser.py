@@ -126,6 +126,8 @@ def test_arrow_keys_step_the_game_on_every_page_but_not_while_typing(server, pag
     page.goto(server + path + "?moves=f5d6c3d3c4f4&at=4")
     wait_for_app(page, 180_000)
     page.wait_for_function("() => document.body.innerText.includes('4/6 moves')", timeout=60_000)
+    page.locator(".st-key-sb_redo button").first.wait_for()  # the shortcuts' buttons are drawn
+    wait_for_app(page, 180_000)
     page.mouse.click(700, 8)  # focus the page (its top strip), not a widget
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.body.innerText.includes('5/6 moves')", timeout=180_000)
