@@ -307,6 +307,5 @@ def reproduce_expander(code: str) -> None:
 @st.cache_resource(max_entries=MAX_MODELS)
 def label_sets(source: str) -> dict:
     """The rule labels shipped beside the model (``labels fit``): ``{kind: {set: UnitLabels} or None}``."""
-    from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
-    folder = load_service(source).folder
-    return {k: load_labels(labels_file(folder, k))[0] if labels_file(folder, k).exists() else None for k in UNIT_KINDS}
+    from othello_core.analysis.labels import shipped_labels
+    return shipped_labels(load_service(source).folder)

@@ -73,12 +73,10 @@ def transcoders(source: str) -> dict:
     return load_set(transcoder_folder(svc.folder), svc.n_layers)
 
 
-@st.cache_resource(max_entries=MAX_MODELS)
 def labels(source: str) -> dict | None:
     """The transcoder features' rule labels (``labels fit``), by layer (``L0`` ..), or None."""
-    from othello_core.analysis.labels import labels_file, load_labels
-    path = labels_file(load_service(source).folder, "transcoders")
-    return load_labels(path)[0] if path.exists() else None
+    from app.common import label_sets
+    return label_sets(source)["transcoders"]
 
 
 def has_transcoders(source: str) -> bool:

@@ -16,6 +16,15 @@ def attention_on_squares(patterns: np.ndarray, moves, layer: int, head: int, pos
     return out
 
 
+def attention_block(stream: int, n_layers: int) -> int:
+    """The block whose heads the shared layer (a stream) names: the one writing that stream (embed: L0).
+
+    >>> attention_block(6, 8), attention_block(0, 8), attention_block(9, 8)
+    (5, 0, 7)
+    """
+    return min(max(stream - 1, 0), n_layers - 1)
+
+
 def probe_key(mlp_keys, kind: str, method: str) -> tuple[tuple, str] | None:
     """(the key of ``probe_position``'s result, the probe's name) of the ``linear`` or ``mlp`` probe of ``kind``
     (``mlp_keys``: the shipped MLP probes' ``(kind, width)``, the widest used); None if there is no such probe.

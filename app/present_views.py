@@ -60,11 +60,6 @@ def attention(analysis, position: int, cells, layer: int, head: int, px) -> None
     chart(F.attention(analysis, position, cells, layer, head, *px)[0], "present_view")
 
 
-def attention_block(stream: int, n_layers: int) -> int:
-    """The block whose heads the shared layer names: the one writing that stream (embed: L0)."""
-    return min(max(stream - 1, 0), n_layers - 1)
-
-
 def show(spec: ViewSpec, svc, analysis, position: int | None, cells, legal, last, layer: int, px=(430, 14)) -> None:
     """``px``: (the board's side, chart text) in pixels, for the window (``present_data.present_sizes``)."""
     if spec.view == "edit" and position is not None and analysis.to_move[position] != 0 and svc.probes is not None:
@@ -79,7 +74,7 @@ def show(spec: ViewSpec, svc, analysis, position: int | None, cells, legal, last
         elif spec.view == "probe":
             probe(svc, analysis, position, layer, spec.probe, spec.method, px)
         elif spec.view == "attention":
-            attention(analysis, position, cells, attention_block(layer, svc.n_layers), spec.head, px)
+            attention(analysis, position, cells, D.attention_block(layer, svc.n_layers), spec.head, px)
         else:
             if spec.view == "edit":
                 st.info("No edit here: the game is over or the model has no probes. Showing the prediction.")

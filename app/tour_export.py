@@ -21,6 +21,7 @@ import numpy as np
 
 from app import edit_state, present_figures as F, state as S, view_state
 from app import tour as T
+from app.present_data import attention_block, probe_key
 from othello_core.rules.board import replay
 from othello_core.rules.vocab import colour_classes, relative_to_colour
 
@@ -57,15 +58,13 @@ def slide_figures(service, slide: T.Slide) -> tuple[list, str]:
     spec = view_state.from_query(params, analysis.patterns.shape[1])[0] or view_state.ViewSpec()
     layer = loaded.layer if loaded.layer is not None else (service.n_layers * 3) // 4
     if spec.view == "probe":
-        from app.present_data import probe_key
         found = probe_key(service.probes.mlp if service.probes else (), spec.probe, spec.method)
         probs = service.probe_position(analysis, position).get(found[0]) if found else None
         if probs is not None:
             fig, headline = F.probe(probs, analysis, position, min(layer, service.n_layers), spec.probe, SIZE, found[1])
             return figures + [fig], headline
     if spec.view == "attention":
-        block = min(max(layer - 1, 0), service.n_layers - 1)
-        fig, headline = F.attention(analysis, position, cells, block, spec.head, SIZE)
+        fig, headline = F.attention(analysis, position, cells, attention_block(layer, service.n_layers), spec.head, SIZE)
         return figures + [fig], headline
     if spec.view == "edit":
         edit_spec = edit_state.from_query(params, service.n_layers)[0]

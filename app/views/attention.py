@@ -8,6 +8,7 @@ from othello_core.reports.snippets import attention_snippet
 from othello_core.rules.hooks import attn_pattern, block_label
 from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
 from app import common
+from app.present_data import attention_block
 from app.figures import head_summary_figure
 
 ss = st.session_state
@@ -20,7 +21,7 @@ if analysis is None:
 svc = common.service()
 n_layers = svc.n_layers
 # the shared layer is a stream; its heads are those of the block writing it (embed: L0)
-ss["attn_layer"] = min(max((ss.get("layer") or 1) - 1, 0), n_layers - 1)
+ss["attn_layer"] = attention_block(ss.get("layer") or 0, n_layers)
 layer = st.select_slider("Layer", list(range(n_layers)), format_func=block_label, key="attn_layer",
                          on_change=lambda: ss.update(layer=ss["attn_layer"] + 1))
 ss["layer"] = layer + 1

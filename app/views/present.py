@@ -76,7 +76,7 @@ with st.expander("View: what to show beside the board", expanded=False):
         v2.select_slider("Probe the stream", list(range(svc.n_layers + 1)), format_func=stream_label,
                          key="present_layer", on_change=lambda: ss.update(layer=ss["present_layer"]))
     elif spec.view == "attention":
-        ss["present_block"] = present_views.attention_block(layer, svc.n_layers)
+        ss["present_block"] = present_data.attention_block(layer, svc.n_layers)
         v2.select_slider("Layer", list(range(svc.n_layers)), format_func=block_label, key="present_block",
                          on_change=lambda: ss.update(layer=ss["present_block"] + 1))
     if spec.view == "attention":

@@ -158,6 +158,12 @@ def labels_file(model_folder, kind: str) -> Path:
     return Path(model_folder) / LABELS_FOLDER / f"{kind}.npz"
 
 
+def shipped_labels(model_folder, kinds=UNIT_KINDS) -> dict[str, dict[str, UnitLabels] | None]:
+    """The labels stored beside a model, by kind (``neurons``, ``sae``, ``transcoders``): None where not fitted."""
+    return {k: load_labels(labels_file(model_folder, k))[0] if labels_file(model_folder, k).exists() else None
+            for k in kinds}
+
+
 def unit_activations(model, kind: str, batch, model_folder) -> dict[str, np.ndarray]:
     """``{set name: [rows, n]}`` at every real position of ``batch`` (``real_positions`` order): the MLP
     neurons of each block (``L0`` ..), the shipped SAE's features (``sae``), or each block's transcoder

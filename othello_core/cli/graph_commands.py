@@ -17,26 +17,35 @@ QUALITY_FILE = "graph_quality.json"
 CIRCUITS_FILE = "graph_circuits.json"
 
 
+def held_out_positions(n: int, rng_seed: int, games_seed: int | None = None, desc: str = "positions"):
+    """``(game index, moves, position)`` for ``n`` held-out games (the transcoders' test games), one position a
+    game drawn between move 5 and the game's last predicted move, with a progress bar."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from othello_core.analysis.transcoders.report import measurement_games
+    games = measurement_games(n) if games_seed is None else measurement_games(n, seed=games_seed)
+    rng = np.random.default_rng(rng_seed)
+    for g in tqdm(range(n), desc=desc, file=sys.stderr):
+        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
+        yield g, moves, int(rng.integers(4, min(len(moves), 59) - 1))
+
+
 def cmd_graphs_quality(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
-    from tqdm import tqdm
 
     from othello_core.analysis.graphs.attribution import attribution_graph, summarize
     from othello_core.analysis.graphs.replacement import replacement_model
     from othello_core.analysis.transcoders.recipe import transcoder_folder
-    from othello_core.analysis.transcoders.report import load_set, measurement_games
+    from othello_core.analysis.transcoders.report import load_set
     from othello_core.model.hooked_transformer import load_model
     from othello_core.paths import artifact_folder
     model = load_model(args.model, device=args.device)
     folder = Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))
     rm = replacement_model(model, load_set(folder, model.cfg.n_layers), scan=args.model)
-    games = measurement_games(args.positions)
-    rng = np.random.default_rng(0)
     rows = []
-    for g in tqdm(range(args.positions), desc="attribution graphs", file=sys.stderr):
-        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
-        position = int(rng.integers(4, min(len(moves), 59) - 1))
+    for g, moves, position in held_out_positions(args.positions, 0, desc="attribution graphs"):
         start = time.perf_counter()
         graph = attribution_graph(rm, moves, position, max_feature_nodes=args.max_feature_nodes)
         summary = summarize(graph, position)
@@ -53,32 +62,24 @@ def cmd_graphs_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_graphs_circuits(args: argparse.Namespace) -> int:
-    import numpy as np
-    from tqdm import tqdm
-
     from othello_core.analysis.graphs.circuits import position_circuit, summarize_circuits
     from othello_core.analysis.graphs.engine import GraphEngine
-    from othello_core.analysis.labels import labels_file, load_labels
+    from othello_core.analysis.labels import labels_file, shipped_labels
     from othello_core.analysis.service import ModelService
     from othello_core.analysis.transcoders.recipe import transcoder_folder
-    from othello_core.analysis.transcoders.report import load_set, measurement_games
+    from othello_core.analysis.transcoders.report import load_set
     service = ModelService.load(args.model)
     engine = GraphEngine.load(args.model, service.folder)
     folder = transcoder_folder(service.folder)
     transcoders = load_set(folder, service.n_layers)
-    path = labels_file(service.folder, "transcoders")
-    labels = load_labels(path)[0] if path.exists() else None
-    games = measurement_games(args.positions, seed=args.seed)
-    rng = np.random.default_rng(args.seed)
+    labels = shipped_labels(service.folder, ("transcoders",))["transcoders"]
     rows = []
     start = time.time()
-    for g in tqdm(range(args.positions), desc="graphs and ablations", file=sys.stderr):
-        moves = tuple(games.squares[g, :games.lengths[g]].tolist())
-        position = int(rng.integers(4, min(len(moves), 59) - 1))
+    for g, moves, position in held_out_positions(args.positions, args.seed, args.seed, "graphs and ablations"):
         view = engine.graph(moves, position, None, args.max_feature_nodes)
         rows.append(position_circuit(view, service, transcoders, labels, seed=args.seed + g))
     out = {"summary": summarize_circuits(rows), "rows": rows, "max_feature_nodes": args.max_feature_nodes,
-           "labels": str(path) if labels else None, "command": invocation(), "wall_s": round(time.time() - start, 1)}
+           "labels": str(labels_file(service.folder, "transcoders")) if labels else None, "command": invocation(), "wall_s": round(time.time() - start, 1)}
     (folder / CIRCUITS_FILE).write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out["summary"], indent=1))
     return 0

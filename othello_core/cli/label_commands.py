@@ -103,7 +103,7 @@ def cmd_labels_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_labels_search(args: argparse.Namespace) -> int:
-    from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
+    from othello_core.analysis.labels import shipped_labels
     from othello_core.analysis.probes import REPORT_FILE
     from othello_core.analysis.square_search import probe_accuracy, readers
     from othello_core.rules.hooks import stream_label
@@ -113,7 +113,7 @@ def cmd_labels_search(args: argparse.Namespace) -> int:
     except (MoveError, ValueError):
         raise SystemExit(f"{args.square!r} is not one square (e.g. c3)")
     folder = artifact_folder(args.model)
-    sets = {k: load_labels(labels_file(folder, k))[0] for k in UNIT_KINDS if labels_file(folder, k).exists()}
+    sets = {k: v for k, v in shipped_labels(folder).items() if v}
     report = json.loads((folder / REPORT_FILE).read_text()) if (folder / REPORT_FILE).exists() else None
     accuracy = probe_accuracy(report, square, args.state) if report else None
     rows = readers(sets, square, args.state, top=args.top)
