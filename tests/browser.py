@@ -31,7 +31,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(entry: str = "app/streamlit_app.py", env: dict | None = None):
+def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None):
+    """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check."""
     port = free_port()
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / f"server-{port}.log", "w")
     proc = subprocess.Popen(
@@ -50,7 +51,7 @@ def streamlit_server(entry: str = "app/streamlit_app.py", env: dict | None = Non
                 time.sleep(0.3)
         else:
             raise RuntimeError(f"streamlit did not become healthy; see {log.name}")
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
@@ -58,6 +59,12 @@ def streamlit_server(entry: str = "app/streamlit_app.py", env: dict | None = Non
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def streamlit_server(entry: str = "app/streamlit_app.py", env: dict | None = None):
+    with streamlit_process(entry, env) as (url, _):
+        yield url
 
 
 @contextmanager

@@ -57,7 +57,8 @@ with b2:  # the true board: the edit lives in the model's stream, not on this bo
                                  legal=result.legal_before, size=360, zmax=zmax,
                                  title="Before: P(move) · true legal"),
                     key="edit_before", config={"displayModeBar": False}, width="content")
-with b3:
+names = "".join(square_to_name(s) for s in edit.squares) if edit else ""
+with b3, st.container(key=f"edit_result_{position}_{names or 'none'}"):  # keyed by the edit: a test sees the new one
     st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
                                  size=360, zmax=zmax, title=("After edit" if enabled else "Edit off") + ": P(move) · "
                                  + ("edited legal" if enabled else "true legal")),

@@ -63,7 +63,7 @@ with left:
     elif click_error:
         st.error(click_error[1])
 
-with right:
+with right, st.container(key=f"prediction_{len(ss['line'])}_{cursor}"):  # keyed: a test sees the new one
     if has_prediction:
         probs = analysis.move_probs[position]
         fig = board_figure(cells, heat=probs, legal=analysis.legal[position],

@@ -1,0 +1,211 @@
+"""The dashboard's click loop against the floor: a bare Streamlit app with one clickable board
+(``bench/floor_app.py``), both served at once and measured in one run with the same pointer, in
+Debian's chromium (playwright).
+
+    python -m bench.bench_floor [--rounds 3] [--clicks 12]
+
+Each round opens a fresh page on each server and plays the same line, alternating floor and app so
+a change in the machine's load falls on both. Per click, as a person makes it (the pointer moves onto
+the square, plotly's hover names it, then press and release):
+
+- floor: click -> updated board;
+- Play: click -> updated board, and click -> updated prediction (its panel, keyed by position);
+- Interventions: click on the board as edited -> the edited prediction drawn (keyed by the edit);
+- Present: the Right arrow key -> the next position's board drawn (the script finished and painted);
+- the server's CPU seconds per click (``/proc/<pid>/stat``: robust when the browser shares the cores);
+- a new visitor (fresh browser context, warm server): load -> first board, and -> first prediction.
+
+Every figure is a ratio to the floor's median click -> board, with the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from othello_core.rules.games import random_games
+from othello_core.rules.notation import format_moves
+from tests.browser import (chromium, edit_board, play_board, point_at_square, streamlit_process,
+                           wait_for_app)
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def press(page, square: int, selector: str) -> float:
+    point_at_square(page, square, selector)
+    start = time.perf_counter()
+    page.mouse.down()
+    page.mouse.up()
+    return start
+
+
+def floor_round(browser, url: str, moves: list[int]) -> tuple[list[float], int]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url + "/")
+    times, lost = [], 0
+    for i, square in enumerate(moves):
+        page.wait_for_selector(f".st-key-floor_{i} .nsewdrag", timeout=60_000)
+        wait_for_app(page)
+        start = press(page, square, f".st-key-floor_{i} .nsewdrag")
+        try:
+            page.wait_for_selector(f".st-key-floor_{i + 1} .nsewdrag", timeout=20_000)
+        except Exception:
+            lost += 1
+            break
+        times.append(time.perf_counter() - start)
+    page.close()
+    return times, lost
+
+
+def play_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[float], int]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url + "/")
+    boards, predictions, lost = [], [], 0
+    for i, square in enumerate(moves):
+        page.wait_for_selector(play_board(i), timeout=120_000)
+        wait_for_app(page)
+        start = press(page, square, play_board(i))
+        try:
+            page.wait_for_selector(play_board(i + 1), timeout=20_000)
+        except Exception:
+            lost += 1
+            break
+        boards.append(time.perf_counter() - start)
+        page.wait_for_selector(f".st-key-prediction_{i + 1}_{i + 1} .main-svg", timeout=60_000)
+        predictions.append(time.perf_counter() - start)
+    page.close()
+    return boards, predictions, lost
+
+
+def edit_round(browser, url: str, moves: list[int], at: int, squares: list[int]) -> tuple[list[float], int]:
+    """Toggle each square into the edit, then out again: each click -> the edited prediction drawn."""
+    from othello_core.rules.notation import square_to_name
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/interventions?moves={format_moves(moves)}&at={at}&edit={square_to_name(squares[0])}")
+    times, lost = [], 0
+    chosen = [squares[0]]
+    plan = [(s, True) for s in squares[1:]] + [(s, False) for s in squares[1:]]
+    for square, adding in plan:
+        names = "".join(square_to_name(s) for s in sorted(chosen))
+        selector = edit_board("edit_board", at - 1, names)
+        page.wait_for_selector(selector, timeout=120_000)
+        wait_for_app(page)
+        start = press(page, square, selector)
+        chosen = chosen + [square] if adding else [s for s in chosen if s != square]
+        names = "".join(square_to_name(s) for s in sorted(chosen))
+        try:
+            page.wait_for_selector(f".st-key-edit_result_{at - 1}_{names} .main-svg", timeout=60_000)
+        except Exception:
+            lost += 1
+            break
+        times.append(time.perf_counter() - start)
+    page.close()
+    return times, lost
+
+
+def present_round(browser, url: str, moves: list[int], steps: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{url}/present?moves={format_moves(moves)}&at=0")
+    page.wait_for_selector(".st-key-present_board .nsewdrag", timeout=120_000)
+    times = []
+    for k in range(1, steps + 1):
+        wait_for_app(page)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        start = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=f"Move {k} / {len(moves)}",
+                               timeout=30_000)
+        wait_for_app(page)
+        times.append(time.perf_counter() - start)
+    page.close()
+    return times
+
+
+def new_visitor(browser, url: str, moves: list[int]) -> tuple[float, float]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(f"{url}/?moves={format_moves(moves)}")
+    page.wait_for_selector(play_board(len(moves)), timeout=120_000)
+    board = time.perf_counter() - start
+    page.wait_for_selector(f".st-key-prediction_{len(moves)}_{len(moves)} .main-svg", timeout=120_000)
+    prediction = time.perf_counter() - start
+    context.close()
+    return board, prediction
+
+
+def describe(name: str, times: list[float], floor: float) -> str:
+    p95 = sorted(times)[min(len(times) - 1, int(0.95 * len(times)))]
+    return (f"{name:<38} median {statistics.median(times) * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
+            f"= {statistics.median(times) / floor:4.2f}x the floor  (n={len(times)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clicks", type=int, default=12)
+    args = parser.parse_args()
+    batch = random_games(1, seed=11)
+    moves = batch.squares[0, :int(batch.lengths[0])].tolist()
+    line = moves[:args.clicks]
+    edit_at = 20
+    from othello_core.rules.board import replay
+    board = replay(moves[:edit_at]).board
+    discs = [s for s in range(64) if board.cell(s) and s not in (27, 28, 35, 36)][:4]
+    load_start = os.getloadavg()
+    floor, play_b, play_p, edits, present, lost = [], [], [], [], [], {"floor": 0, "play": 0, "edit": 0}
+    cpu = {"floor": 0.0, "play": 0.0}
+    with chromium() as browser, streamlit_process("bench/floor_app.py") as (floor_url, floor_proc), \
+            streamlit_process() as (app_url, app_proc):
+        play_round(browser, app_url, line[:2])  # the model loads and every cache warms: not counted
+        floor_round(browser, floor_url, line[:2])
+        for r in range(args.rounds):
+            before = cpu_seconds(floor_proc.pid)
+            times, n = floor_round(browser, floor_url, line)
+            cpu["floor"] += cpu_seconds(floor_proc.pid) - before
+            floor += times
+            lost["floor"] += n
+            before = cpu_seconds(app_proc.pid)
+            b, p, n = play_round(browser, app_url, line)
+            cpu["play"] += cpu_seconds(app_proc.pid) - before
+            play_b += b
+            play_p += p
+            lost["play"] += n
+            print(f"round {r + 1}: floor {statistics.median(times) * 1000:.0f} ms, Play board "
+                  f"{statistics.median(b) * 1000:.0f} ms / prediction {statistics.median(p) * 1000:.0f} ms", flush=True)
+        for r in range(args.rounds):
+            times, n = edit_round(browser, app_url, moves, edit_at, discs)
+            edits += times
+            lost["edit"] += n
+            present += present_round(browser, app_url, moves[:edit_at], min(args.clicks, edit_at))
+        visitor = [new_visitor(browser, app_url, moves[:edit_at]) for _ in range(3)]
+    load_end = os.getloadavg()
+    base = statistics.median(floor)
+    print(f"load average (1 min) {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end "
+          f"({os.cpu_count()} cores)")
+    print(describe("floor: click -> updated board", floor, base))
+    print(describe("Play: click -> updated board", play_b, base) + "  (target <= 1.5x)")
+    print(describe("Play: click -> updated prediction", play_p, base) + "  (target <= 2.5x)")
+    print(describe("Interventions: click -> edited prediction", edits, base) + "  (target <= 3x)")
+    print(describe("Present: arrow key -> next board drawn", present, base))
+    clicks = args.rounds * len(line)
+    print(f"server CPU per click: floor {cpu['floor'] / clicks * 1000:.0f} ms, Play {cpu['play'] / clicks * 1000:.0f} ms"
+          f" (target <= 150 ms)")
+    print(f"lost clicks: {lost}")
+    boards = sorted(v[0] for v in visitor)
+    predictions = sorted(v[1] for v in visitor)
+    print(f"new visitor, warm server: first board {statistics.median(boards):.2f} s, first prediction "
+          f"{statistics.median(predictions):.2f} s (median of {len(visitor)}; target <= 5 s)")
+
+
+if __name__ == "__main__":
+    main()
