@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -25,6 +27,9 @@ DEFAULT_MODEL = os.environ.get("OTHELLO_EXPLORER_MODEL", "bundled")
 
 
 MAX_MODELS = int(os.environ.get("OTHELLO_MAX_MODELS", "3"))  # loaded models kept per server process
+# torch threads per model call. One: a click's forward is 59 tokens, too small to share between cores, and
+# two threads on a loaded machine made it 7x slower (bench/RESULTS.md); concurrent visitors use the cores.
+TORCH_THREADS = int(os.environ.get("OTHELLO_TORCH_THREADS", "1"))
 _FAILED: "OrderedDict[str, str]" = OrderedDict()  # recent failed loads: source -> short message
 _FAILED_LOCK = threading.Lock()
 
@@ -33,8 +38,14 @@ _FAILED_LOCK = threading.Lock()
 def load_service(source: str):
     """The service of a resolved source, loaded once per process (at most ``MAX_MODELS`` kept). A
     failure raises, so it is never cached as a model."""
+    import torch
+
     from othello_core.analysis.service import ModelService  # here: torch loads on the first page that needs a model, not at import
-    return ModelService.load(source)
+    torch.set_num_threads(TORCH_THREADS)
+    service = ModelService.load(source)
+    gc.collect()
+    gc.freeze()  # the libraries and weights just loaded stay for the process: keep them out of every later collection
+    return service
 
 
 def source_policy() -> SourcePolicy:
@@ -224,6 +235,16 @@ def play(square: int) -> MoveError | None:
     except MoveError as err:
         return err
     return None
+
+
+PAINT_GAP_S = float(os.environ.get("OTHELLO_PAINT_GAP_S", "0.2"))
+
+
+def after_the_board(drawn_at: float) -> None:
+    """Hold the rest of the page (and the model) until the board just drawn has had ``PAINT_GAP_S`` to paint.
+    Measured (bench/RESULTS.md): elements that reach the browser while it draws a board are drawn in one go with
+    it, and a forward running meanwhile takes the CPU a browser on the same machine paints with."""
+    time.sleep(max(0.0, PAINT_GAP_S - (time.perf_counter() - drawn_at)))
 
 
 def current_analysis():

@@ -12,9 +12,10 @@ import streamlit as st
 
 from app import common
 from app import edit_state as E
-from othello_core.analysis.interventions import Edit, apply_edit
+from othello_core.analysis.interventions import Edit, apply_edit, edited_classes
 from othello_core.rules.notation import square_to_name
-from app.figures import board_figure, selection_to_square
+from app import board_click
+from app.figures import board_figure
 from othello_core.rules.vocab import relative_to_colour, stream_title
 
 ss = st.session_state
@@ -89,29 +90,22 @@ def toggle_button() -> None:
               on_click=lambda: store(current().with_(on=not current().on)))
 
 
-def clickable_board(prefix: str, position: int, result, relative: np.ndarray, to_move: int, size: int) -> None:
+def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: int, size: int) -> None:
     """The board as edited (or the true board while the edit is off); a click on a square adds it to
-    the edit or removes it."""
+    the edit or removes it. The rules alone draw it: call it before the edited model runs."""
     spec = current()
     squares = E.chosen_squares(spec, relative)
     changed = np.zeros(64, bool)
     changed[list(squares)] = True
-    board = result.board_after if (spec.on and result is not None) else relative
+    board = edited_classes(relative, squares, spec.target) if spec.on else relative
     cells = relative_to_colour(board, to_move)
     title = ("Board as edited" if spec.on else "True board (edit off)") + " · click a square to add or remove it"
     key = E.board_key(prefix, position, spec, squares)
-    event = st.plotly_chart(board_figure(cells, flipped=changed, size=size, title=title, clickable=True),
-                            key=key, on_select="rerun", selection_mode="points", width="content",
-                            config={"displayModeBar": False})
-    square = selection_to_square(event)
-    if square is not None and ss.get("edit_last_click") != (key, square):
-        ss["edit_last_click"] = (key, square)
-        new, message = E.toggle_square(spec, square, relative)
-        if message:
-            ss["edit_click_error"] = (key, message)
-        else:
+
+    def toggle(square: int) -> str | None:
+        new, message = E.toggle_square(current(), square, relative)
+        if not message:
             store(new)
-            st.rerun()
-    error = ss.get("edit_click_error")
-    if error and error[0] == key:
-        st.warning(error[1])
+        return message
+
+    board_click.board(board_figure(cells, edited=changed, size=size, title=title, clickable=True), key, toggle)

@@ -6,8 +6,11 @@ and like the paper's 8x8 arrays (row 0 on top). Pure functions: data in, ``go.Fi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 from othello_core.rules.notation import square_to_name
@@ -24,78 +27,106 @@ def _grid(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float).reshape(8, 8)
 
 
+# One meaning per marker, on every board (the legend under a board lists the ones it draws):
+# name -> (symbol, colour, size as a fraction of a square, line width as a fraction of a square or 0).
+MARKERS = {
+    "legal move": ("circle", "#ffb300", 0.62, 1 / 14),  # a ring: drawn as an unfilled circle
+    "last move": ("circle", "#e53935", 0.3, 0),
+    "flipped by it": ("x", "#e53935", 0.3, 0),
+    "edited square": ("square", "#00b8d4", 0.94, 1 / 12),  # a frame round the square
+    "probe reads it wrong": ("star", "#d500f9", 0.42, 0),
+}
+RINGED = ("legal move", "edited square")  # drawn as outlines, the square's heat showing through
+
+
+def _marker_trace(name: str, squares: np.ndarray, cell: float) -> dict:
+    symbol, colour, size, width = MARKERS[name]
+    outline = name in RINGED
+    marker = dict(size=size * cell, symbol=symbol, color="rgba(0,0,0,0)" if outline else colour,
+                  line=dict(color=colour, width=max(1.5, cell * width)) if outline else dict(width=0))
+    return dict(type="scatter", x=[FILES[s % 8] for s in squares], y=[RANKS[s // 8] for s in squares],
+                mode="markers", marker=marker, name=name, hoverinfo="skip", showlegend=True,
+                legendrank=list(MARKERS).index(name))
+
+
+@lru_cache(maxsize=64)
+def _named_scale(name: str) -> tuple:
+    """A named colour scale as plotly's validation would spell it out (plotly.js knows only some names)."""
+    return tuple(tuple(stop) for stop in get_colorscale(name))
+
+
+def _scale(colorscale) -> list:
+    return [list(stop) for stop in (_named_scale(colorscale) if isinstance(colorscale, str) else colorscale)]
+
+
+def _squares(mask) -> np.ndarray:
+    return np.flatnonzero(np.asarray(mask, bool)) if mask is not None else np.zeros(0, int)
+
+
 def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.ndarray | None = None,
                  last_move: int | None = None, flipped: np.ndarray | None = None,
                  title: str | None = None, heat_label: str = "P(move)", size: int = 420,
                  clickable: bool = False, zmax: float | None = None,
-                 colorscale: str = "Blues", font: int = 13) -> go.Figure:
-    """A board: discs from ``board`` (0/1 black/2 white), optional heatmap on the squares,
-    legal moves ringed, last move and flipped discs marked. ``clickable`` adds an invisible
-    point per square whose ``customdata`` is the square index (for ``on_select``)."""
-    fig = go.Figure()
+                 colorscale: str = "Blues", font: int = 13, edited: np.ndarray | None = None,
+                 wrong: np.ndarray | None = None, legend: bool = True) -> go.Figure:
+    """The one board: discs from ``board`` (0 empty / 1 black / 2 white), an optional heatmap on the
+    squares, and markers with one meaning each (``MARKERS``): ``legal`` moves ringed, the ``last_move``,
+    the discs it ``flipped``, the squares an edit changed (``edited``), the squares a probe reads
+    ``wrong``; a legend names the ones drawn. ``clickable`` adds an invisible point per square whose
+    ``customdata`` is the square index (for ``on_select``).
+
+    Built as one plain spec and wrapped without plotly's per-property validation (about 20x faster,
+    which a click pays for every board it redraws); ``tests/test_figures.py`` validates the spec."""
     squares = np.arange(64)
-    cols, rows = squares % 8, squares // 8
-    text = [square_to_name(s) for s in squares]
+    names = [square_to_name(s) for s in squares]
     top = (70 + 20 * title.count("<br>")) if title else 30  # room for the title's lines above the file letters
-    cell = min(size - 40, size - top - 10) / 8  # a square's side in pixels (the plot area is square: scaleanchor)
+    marks = [(name, _squares(mask)) for name, mask in (
+        ("legal move", legal), ("edited square", edited), ("probe reads it wrong", wrong), ("flipped by it", flipped),
+        ("last move", [s == last_move for s in squares] if last_move is not None and last_move >= 0 else None))]
+    marks = [(name, where) for name, where in marks if len(where)]
+    bottom = 10 + (font + 14 if legend and marks else 0)  # one row of legend under the board
+    cell = min(size - 40, size - top - bottom) / 8  # a square's side in pixels (the plot area is square: scaleanchor)
+    grid = np.array(names).reshape(8, 8).tolist()
     if heat is not None:
-        fig.add_trace(go.Heatmap(
-            z=_grid(heat), x=FILES, y=RANKS, colorscale=colorscale, zmin=0,
-            zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6),
-            customdata=np.array(text).reshape(8, 8), xgap=2, ygap=2,
-            hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
-            colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font), thickness=12,
-                          len=0.8)))
+        z = _grid(heat).tolist()
+        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=_scale(colorscale), zmin=0,
+                       zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6), customdata=grid,
+                       xgap=2, ygap=2, hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
+                       colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font),
+                                     thickness=12, len=0.8))]
     else:
-        fig.add_trace(go.Heatmap(z=np.zeros((8, 8)), x=FILES, y=RANKS, showscale=False,
-                                 colorscale=[[0, BOARD_GREEN], [1, BOARD_GREEN]], xgap=2, ygap=2,
-                                 hoverinfo="skip"))
+        traces = [dict(type="heatmap", z=np.zeros((8, 8)).tolist(), x=FILES, y=RANKS, showscale=False,
+                       colorscale=[[0, BOARD_GREEN], [1, BOARD_GREEN]], xgap=2, ygap=2, hoverinfo="skip")]
     board = np.asarray(board)
     for colour, fill, line in ((1, "black", "#888"), (2, "white", "#333")):
-        mask = board == colour
-        if mask.any():
-            fig.add_trace(go.Scatter(
-                x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-                marker=dict(size=0.74 * cell, color=fill, line=dict(color=line, width=1.5)),
-                name="black" if colour == 1 else "white", hoverinfo="skip", showlegend=False))
-    if flipped is not None and np.asarray(flipped).any():
-        mask = np.asarray(flipped, bool)
-        fig.add_trace(go.Scatter(
-            x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-            marker=dict(size=0.3 * cell, color="#e53935", symbol="x"), hoverinfo="skip",
-            showlegend=False, name="flipped"))
-    if legal is not None and np.asarray(legal).any():
-        mask = np.asarray(legal, bool)
-        fig.add_trace(go.Scatter(
-            x=[FILES[c] for c in cols[mask]], y=[RANKS[r] for r in rows[mask]], mode="markers",
-            marker=dict(size=0.62 * cell, color="rgba(0,0,0,0)", line=dict(color="#ffb300", width=max(1.5, cell / 14)),
-                        symbol="circle"), hoverinfo="skip", showlegend=False, name="legal"))
-    if last_move is not None and last_move >= 0:
-        fig.add_trace(go.Scatter(
-            x=[FILES[last_move % 8]], y=[RANKS[last_move // 8]], mode="markers",
-            marker=dict(size=0.3 * cell, color="#e53935", symbol="circle"), hoverinfo="skip",
-            showlegend=False, name="last move"))
+        where = squares[board == colour]
+        if len(where):
+            traces.append(dict(type="scatter", x=[FILES[s % 8] for s in where], y=[RANKS[s // 8] for s in where],
+                               mode="markers", marker=dict(size=0.74 * cell, color=fill, line=dict(color=line, width=1.5)),
+                               name="black" if colour == 1 else "white", hoverinfo="skip", showlegend=False))
+    traces += [_marker_trace(name, where, cell) for name, where in marks]
     if clickable:
-        fig.add_trace(go.Scatter(
-            x=[FILES[c] for c in cols], y=[RANKS[r] for r in rows], mode="markers",
-            marker=dict(size=cell, color="rgba(0,0,0,0)", symbol="square"),
-            customdata=squares, text=text, hovertemplate="%{text}<extra></extra>",
-            showlegend=False, name="squares",
-            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
-    # a click selects one point; plotly then dims every other scatter point to 20% unless told not to
-    fig.update_traces(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
-                      selector=dict(type="scatter"))
-    fig.update_layout(
-        width=size + (60 + 2 * font if heat is not None else 0), height=size, title=title,
-        margin=dict(l=30, r=10, t=top, b=10), dragmode=False,
-        plot_bgcolor="white", clickmode="event+select" if clickable else "none",
-        title_y=1, title_yref="container", title_yanchor="top", title_pad_t=6, title_font=dict(size=font + 1),
+        traces.append(dict(type="scatter", x=[FILES[s % 8] for s in squares], y=[RANKS[s // 8] for s in squares],
+                           mode="markers", marker=dict(size=cell, color="rgba(0,0,0,0)", symbol="square"),
+                           customdata=squares.tolist(), text=names, hovertemplate="%{text}<extra></extra>",
+                           showlegend=False, name="squares"))
+    for trace in traces:  # a click selects one point; plotly then dims every other point to 20% unless told not to
+        if trace["type"] == "scatter":
+            trace.update(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
+    layout = dict(
+        width=size + (60 + 2 * font if heat is not None else 0), height=size,
+        title=dict(text=title, y=1, yref="container", yanchor="top", pad=dict(t=6), font=dict(size=font + 1)),
+        margin=dict(l=30, r=10, t=top, b=bottom), dragmode=False, plot_bgcolor="white",
+        clickmode="event+select" if clickable else "none", showlegend=bool(legend and marks),
+        legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom", itemsizing="constant",
+                    font=dict(size=max(9, font - 2)), itemclick=False, itemdoubleclick=False,
+                    bgcolor="rgba(0,0,0,0)", entrywidthmode="pixels", entrywidth=0),
         xaxis=dict(type="category", side="top", fixedrange=True, range=[-0.5, 7.5], constrain="domain",
                    tickfont=dict(size=font), categoryorder="array", categoryarray=FILES),
         yaxis=dict(type="category", autorange=False, range=[7.5, -0.5], fixedrange=True,
                    scaleanchor="x", constrain="domain", tickfont=dict(size=font), categoryorder="array",
                    categoryarray=RANKS))
-    return fig
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def selection_to_square(event) -> int | None:
@@ -215,17 +246,19 @@ def training_figure(rows: list[dict]) -> go.Figure:
 
 
 def legal_strip_figure(top1_legal: np.ndarray, current: int | None = None) -> go.Figure:
-    """One cell per move: was the model's top-1 prediction legal there?"""
+    """One cell per move: was the model's top-1 prediction legal there? (Built as a spec, unvalidated like
+    the board: Play redraws it on every click.)"""
     values = np.asarray(top1_legal, float)
-    fig = go.Figure(go.Heatmap(
-        z=[values], x=list(range(1, len(values) + 1)), zmin=0, zmax=1, showscale=False,
-        colorscale=[[0, "#e53935"], [1, "#43a047"]], xgap=1,
-        hovertemplate="after move %{x}: top-1 legal = %{z}<extra></extra>"))
+    moves = list(range(1, len(values) + 1))
+    layout = dict(height=90, margin=dict(l=10, r=10, t=20, b=25), yaxis=dict(visible=False),
+                  xaxis=dict(dtick=5, range=[0.5, len(values) + 0.5]),
+                  title=dict(text="top-1 legal, move by move (green legal, red illegal)", font=dict(size=12)))
     if current is not None:
-        fig.add_vline(x=current + 1, line=dict(color="black", width=2))
-    fig.update_layout(height=90, margin=dict(l=10, r=10, t=20, b=25), yaxis=dict(visible=False),
-                      xaxis=dict(title=None, dtick=5), title=dict(text="top-1 legal, move by move", font=dict(size=12)))
-    return fig
+        layout["shapes"] = [dict(type="line", x0=current + 1, x1=current + 1, y0=0, y1=1, yref="y domain",
+                                 line=dict(color="black", width=2))]
+    heat = dict(type="heatmap", z=[values.tolist()], x=moves, zmin=0, zmax=1, showscale=False, xgap=1,
+                colorscale=[[0, "#e53935"], [1, "#43a047"]], hovertemplate="after move %{x}: top-1 legal = %{z}<extra></extra>")
+    return go.Figure(dict(data=[heat], layout=layout), _validate=False)
 
 
 def head_summary_figure(mine_share: np.ndarray) -> go.Figure:

@@ -1,19 +1,15 @@
 """The Graph page's cached plumbing: the graph engine (its own copy of the model, its own lock), the
-transcoders and their labels, graphs cached per (model, moves, position, target) with a progress bar
-while one is computed, and node edits through the locked ModelService."""
+transcoders and their labels, graphs kept per (model, moves, position, target) and computed off the click
+path (``app.heavy``), and node edits through the locked ModelService."""
 
 from __future__ import annotations
-
-import threading
-import time
-from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
 
+from app import heavy
 from app.common import MAX_MODELS, analyze, load_service
 
-GRAPHS_KEPT = 64  # graphs cached per model (each a few kB)
 FEATURE_NODES = 500  # circuit-tracer's max_feature_nodes: the most influential active features it follows
 EXPECTED_S = 20.0  # the first graph's progress bar, until one has been timed
 
@@ -24,45 +20,17 @@ def engine(source: str):
     return GraphEngine.load(source, load_service(source).folder)
 
 
-@st.cache_resource(max_entries=MAX_MODELS)
-def _cache(source: str) -> tuple[OrderedDict, threading.Lock, list]:
-    return OrderedDict(), threading.Lock(), [EXPECTED_S]
-
-
 def graph(source: str, moves: tuple[int, ...], position: int, target: int | None):
-    """The graph of ``target``'s logit (None: the top move) after move ``position + 1``: from the cache, or
-    computed with a progress bar (one at a time per model; other visitors' pages keep running)."""
-    cache, lock, timing = _cache(source)
-    key = (tuple(moves[:position + 1]), position, target)
-    with lock:
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    result: dict = {}
+    """The graph of ``target``'s logit (None: the top move) after move ``position + 1``: kept, or computed off the
+    click path with a progress bar (``app.heavy``: bounded heavy jobs per server, its own copy of the model)."""
+    built = engine(source)
+    return heavy.run("attribution graph", graph_key(source, moves, position, target),
+                     lambda progress: built.graph(moves, position, target, FEATURE_NODES),
+                     "Attributing with circuit-tracer", expected_s=EXPECTED_S)
 
-    def work():
-        try:
-            result["view"] = engine(source).graph(moves, position, target, FEATURE_NODES)
-        except Exception as err:  # noqa: BLE001 - shown on the page
-            result["error"] = err
-    worker = threading.Thread(target=work, daemon=True)
-    start = time.perf_counter()
-    worker.start()
-    bar = st.progress(0.0, text="Attributing with circuit-tracer…")
-    while worker.is_alive():
-        elapsed = time.perf_counter() - start
-        bar.progress(min(elapsed / timing[0], 0.97),
-                     text=f"Attributing with circuit-tracer: {elapsed:.0f} s (about {timing[0]:.0f} s a graph here)")
-        worker.join(0.25)
-    bar.empty()
-    if "error" in result:
-        raise result["error"]
-    timing[0] = 0.5 * timing[0] + 0.5 * (time.perf_counter() - start)
-    with lock:
-        cache[key] = result["view"]
-        while len(cache) > GRAPHS_KEPT:
-            cache.popitem(last=False)
-    return result["view"]
+
+def graph_key(source: str, moves: tuple[int, ...], position: int, target: int | None) -> tuple:
+    return source, tuple(moves[:position + 1]), position, target
 
 
 @st.cache_resource(max_entries=MAX_MODELS)

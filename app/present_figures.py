@@ -36,8 +36,8 @@ def probe(probs: np.ndarray, analysis, position: int, layer: int, kind: str, siz
                                          analysis.board[position])
     right = 64 - int(wrong.sum())
     what = "P(empty)" if kind == "blank" else "confidence"
-    fig = board_figure(cells, heat=heat, flipped=wrong, size=size, font=font, zmax=1.0, heat_label=what, colorscale="Greens",
-                       title=f"{name} {kind.replace('_', '/')} probe: {right}/64 right (× = read wrong)"
+    fig = board_figure(cells, heat=heat, wrong=wrong, size=size, font=font, zmax=1.0, heat_label=what, colorscale="Greens",
+                       title=f"{name} {kind.replace('_', '/')} probe: {right}/64 right"
                              f"<br>{stream_title(layer)}")
     return fig, f"The {name.lower()} probe reads {right} of 64 squares right"
 

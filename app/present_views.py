@@ -42,10 +42,10 @@ def edit(svc, analysis, position: int, px) -> None:
     to_move = int(analysis.to_move[position])
     spec = edit_panel.current()
     change = edit_state.to_edit(spec, relative)
-    result = edit_panel.run(svc.name, analysis.moves, position, change) if change else None
     left, right = st.columns(2)
-    with left:
-        edit_panel.clickable_board("present_edit_board", position, result, relative, to_move, px[0])
+    with left:  # before the edited model runs: the click shows at once
+        edit_panel.clickable_board("present_edit_board", position, relative, to_move, px[0])
+    result = edit_panel.run(svc.name, analysis.moves, position, change) if change else None
     with right:
         edit_panel.toggle_button()
         if result is None:

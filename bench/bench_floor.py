@@ -66,6 +66,13 @@ def floor_round(browser, url: str, moves: list[int]) -> tuple[list[float], int]:
     return times, lost
 
 
+def wait_for_prediction(page, moves: int, timeout_ms: int = 60_000) -> None:
+    """Until Play's prediction board is drawn for the position after ``moves`` moves (its title names the move)."""
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('.st-key-prediction_board .gtitle')].some(e => e.textContent.includes(t))",
+        arg=f"P(move {moves + 1})", timeout=timeout_ms)
+
+
 def play_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[float], int]:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "/")
@@ -80,7 +87,7 @@ def play_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[f
             lost += 1
             break
         boards.append(time.perf_counter() - start)
-        page.wait_for_selector(f".st-key-prediction_{i + 1}_{i + 1} .main-svg", timeout=60_000)
+        wait_for_prediction(page, i + 1)
         predictions.append(time.perf_counter() - start)
     page.close()
     return boards, predictions, lost
@@ -137,7 +144,7 @@ def new_visitor(browser, url: str, moves: list[int]) -> tuple[float, float]:
     page.goto(f"{url}/?moves={format_moves(moves)}")
     page.wait_for_selector(play_board(len(moves)), timeout=120_000)
     board = time.perf_counter() - start
-    page.wait_for_selector(f".st-key-prediction_{len(moves)}_{len(moves)} .main-svg", timeout=120_000)
+    wait_for_prediction(page, len(moves), 120_000)
     prediction = time.perf_counter() - start
     context.close()
     return board, prediction
@@ -153,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clicks", type=int, default=12)
+    parser.add_argument("--play-only", action="store_true", help="the floor and Play only (a quick check)")
     args = parser.parse_args()
     batch = random_games(1, seed=11)
     moves = batch.squares[0, :int(batch.lengths[0])].tolist()
@@ -182,12 +190,12 @@ def main() -> None:
             lost["play"] += n
             print(f"round {r + 1}: floor {statistics.median(times) * 1000:.0f} ms, Play board "
                   f"{statistics.median(b) * 1000:.0f} ms / prediction {statistics.median(p) * 1000:.0f} ms", flush=True)
-        for r in range(args.rounds):
+        for r in range(0 if args.play_only else args.rounds):
             times, n = edit_round(browser, app_url, moves, edit_at, discs)
             edits += times
             lost["edit"] += n
             present += present_round(browser, app_url, moves[:edit_at], min(args.clicks, edit_at))
-        visitor = [new_visitor(browser, app_url, moves[:edit_at]) for _ in range(3)]
+        visitor = [new_visitor(browser, app_url, moves[:edit_at]) for _ in range(0 if args.play_only else 3)]
     load_end = os.getloadavg()
     base = statistics.median(floor)
     print(f"load average (1 min) {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end "
@@ -195,12 +203,15 @@ def main() -> None:
     print(describe("floor: click -> updated board", floor, base))
     print(describe("Play: click -> updated board", play_b, base) + "  (target <= 1.5x)")
     print(describe("Play: click -> updated prediction", play_p, base) + "  (target <= 2.5x)")
-    print(describe("Interventions: click -> edited prediction", edits, base) + "  (target <= 3x)")
-    print(describe("Present: arrow key -> next board drawn", present, base))
+    if edits:
+        print(describe("Interventions: click -> edited prediction", edits, base) + "  (target <= 3x)")
+        print(describe("Present: arrow key -> next board drawn", present, base))
     clicks = args.rounds * len(line)
     print(f"server CPU per click: floor {cpu['floor'] / clicks * 1000:.0f} ms, Play {cpu['play'] / clicks * 1000:.0f} ms"
           f" (target <= 150 ms)")
     print(f"lost clicks: {lost}")
+    if not visitor:
+        return
     boards = sorted(v[0] for v in visitor)
     predictions = sorted(v[1] for v in visitor)
     print(f"new visitor, warm server: first board {statistics.median(boards):.2f} s, first prediction "

@@ -65,6 +65,43 @@ def test_patching_a_corrupted_game_recovers_at_the_last_resid(service):
     assert result["recovered"]["resid_pre"][0, index] == pytest.approx(1.0, abs=1e-3) or abs(denom) < 1e-6
 
 
+def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(service):
+    """The definition, cell by cell: the clean activation at (layer, position) put into a full corrupted forward."""
+    from othello_core.rules.games import game_labels
+    from othello_core.rules.hooks import BLOCK_OUTPUTS
+    from othello_core.rules.notation import SQUARE_TO_TOKEN
+    from othello_core.rules.vocab import moves_to_tokens
+    def changes_the_end(c):
+        end = len(MOVES) - 1
+        return c is not None and (game_labels(c)["legal"][end] != game_labels(MOVES)["legal"][end]).any()
+    index, corrupt = next((i, c) for i in range(len(MOVES)) if changes_the_end(c := A.corrupt_one_move(MOVES, i)))
+    steps = []
+    result = A.activation_patching(service, MOVES, corrupt, progress=lambda done, total: steps.append((done, total)))
+    assert steps == [(1, 2), (2, 2)]
+    clean, corrupted = torch.tensor([moves_to_tokens(MOVES)]), torch.tensor([moves_to_tokens(corrupt)])
+    legal = {name: game_labels(moves)["legal"][len(MOVES) - 1] for name, moves in (("clean", MOVES), ("corrupt", corrupt))}
+    up = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal["clean"] & ~legal["corrupt"])]
+    down = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal["corrupt"] & ~legal["clean"])]
+    assert up or down  # the corruption changes what is legal at the end
+
+    def metric(logits):  # as defined: a side with no move counts 0
+        return float((logits[0, -1, up].mean() if up else 0) - (logits[0, -1, down].mean() if down else 0))
+    assert result["corrupted_metric"] == pytest.approx(metric(service.run(corrupted)[0]), abs=1e-5)
+    checked = 0
+    for kind, hook in BLOCK_OUTPUTS.items():
+        _, cache = service.run(clean, names=[hook(l) for l in range(2)])
+        for layer in range(2):
+            for pos in (index, len(MOVES) - 1):
+                def put(act, hook, saved=cache[hook(layer)], pos=pos):
+                    act = act.clone()
+                    act[:, pos] = saved[:, pos]
+                    return act
+                patched = metric(service.run(corrupted, fwd_hooks=[(hook(layer), put)])[0])
+                assert result["effects"][kind][layer, pos] == pytest.approx(patched - result["corrupted_metric"], abs=1e-4)
+                checked += 1
+    assert checked == 12
+
+
 def test_edit_diff_accounts_for_the_whole_change(service):
     d4 = parse_moves("d4")[0]
     diff = A.edit_diff(service, MOVES, 7, Edit((d4,), "flip", (1,), scale=1.0))

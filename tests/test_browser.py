@@ -53,6 +53,7 @@ def test_clicking_legal_squares_plays_moves(server, page):
     page.wait_for_function("() => document.body.innerText.includes('White to move')", timeout=60_000)
     click_square(page, "c3", moves=1)
     page.wait_for_function("() => document.body.innerText.includes('2/2 moves')", timeout=60_000)
+    wait_for_app(page)  # the link is written when the run ends
     assert "moves=d3c3" in page.url
     page.wait_for_function("() => document.body.innerText.includes('Top-1:')", timeout=60_000)  # the prediction
 

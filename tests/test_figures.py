@@ -3,7 +3,7 @@ import numpy as np
 
 from othello_core.rules.board import parse_game
 from app.figures import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
-                                late_game_figure, probe_by_move_figure, selection_to_square, training_figure)
+                                late_game_figure, legal_strip_figure, probe_by_move_figure, selection_to_square, training_figure)
 
 
 def traces(fig, name):
@@ -17,7 +17,7 @@ def test_board_figure_places_discs_rings_and_clickable_squares():
     fig = board_figure(cells, legal=legal, last_move=game.moves[-1], clickable=True)
     black, = traces(fig, "black")
     assert sorted(zip(black.x, black.y)) == sorted([("c", "3"), ("d", "4"), ("e", "4"), ("e", "5"), ("f", "5")])
-    rings, = traces(fig, "legal")
+    rings, = traces(fig, "legal move")
     assert len(rings.x) == legal.sum()
     last, = traces(fig, "last move")
     assert (last.x[0], last.y[0]) == ("c", "3")
@@ -31,6 +31,31 @@ def test_board_figure_places_discs_rings_and_clickable_squares():
     # after a click (one point selected) plotly would dim every other scatter point to 20%: none may dim
     scatters = [t for t in fig.data if t.type == "scatter"]
     assert len(scatters) >= 4 and all(t.unselected.marker.opacity == 1 for t in scatters)
+
+
+def test_board_figure_is_a_valid_plotly_figure_with_one_marker_per_meaning_and_a_legend_of_those_drawn():
+    """The board skips plotly's validation for speed: its spec must pass that validation unchanged."""
+    import plotly.graph_objects as go
+    from app.figures import MARKERS
+    cells = np.zeros(64, int)
+    cells[[27, 36]], cells[[28, 35]] = 1, 2
+    some = lambda *s: np.isin(np.arange(64), s)  # noqa: E731
+    fig = board_figure(cells, heat=np.linspace(0, 1, 64), legal=some(19, 26), last_move=35, flipped=some(36),
+                       edited=some(27), wrong=some(28), clickable=True, title="a<br>b")
+    import json
+    same = lambda f: json.dumps(f.to_dict(), sort_keys=True, default=list)  # noqa: E731
+    assert same(go.Figure(fig.to_dict())) == same(fig)  # validated: the same figure
+    drawn = {t.name: t for t in fig.data if t.showlegend}
+    assert set(drawn) == set(MARKERS) and fig.layout.showlegend
+    assert len({(t.marker.symbol, t.marker.line.color if t.marker.color == "rgba(0,0,0,0)" else t.marker.color)
+                for t in drawn.values()}) == len(MARKERS)  # no two meanings look alike
+    assert [(x, y) for x, y in zip(drawn["edited square"].x, drawn["edited square"].y)] == [("d", "4")]
+    assert [(x, y) for x, y in zip(drawn["probe reads it wrong"].x, drawn["probe reads it wrong"].y)] == [("e", "4")]
+    strip = legal_strip_figure(np.array([1, 1, 0, 1]), current=2)
+    assert same(go.Figure(strip.to_dict())) == same(strip) and list(strip.data[0].z[0]) == [1, 1, 0, 1]
+    assert strip.layout.shapes[0].x0 == 3  # the line marks move 3 (position 2)
+    plain = board_figure(cells)
+    assert not plain.layout.showlegend and all(not t.showlegend for t in plain.data)  # nothing drawn: no legend
 
 
 def test_accuracy_figure_has_one_curve_per_probe():

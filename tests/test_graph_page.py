@@ -36,7 +36,8 @@ def test_the_graph_page_explains_a_move_and_a_node_edit_moves_it():
     scores = {m.label: m.value for m in at.metric}
     assert 0.5 < float(scores["replacement score"]) <= 1 and 0.8 < float(scores["completeness"]) <= 1
     from app import graph_data
-    view = graph_data._cache("bundled")[0][(tuple(at.session_state["line"][:6]), 5, None)]
+    from app import heavy
+    view = heavy.cached("attribution graph", graph_data.graph_key("bundled", tuple(at.session_state["line"]), 5, None))
     assert view.nodes[-1].key == "logit" and all(parse_key(n.key) for n in view.nodes)
     feature = max(view.features(), key=lambda n: n.to_logit)  # the feature pushing the target's logit most
     at = app(moves, graph_node=feature.key, graph_edit=f"{feature.key}:zero").switch_page("views/graph.py").run()

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app import common
+from app import common, heavy
 from app.figures import board_grid_figure, head_summary_figure
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
@@ -40,11 +40,13 @@ def lens(source: str, moves: tuple) -> np.ndarray:
     return A.logit_lens(service, common.analyze(source, moves))
 
 
-@st.cache_data(max_entries=32, show_spinner="Patching every layer at every move…")
 def patching(source: str, clean: tuple, corrupt: tuple) -> dict:
-    """Activation patching, cached per (model, moves, corruption): the position is the clean line's
-    last move."""
-    return A.activation_patching(common.load_service(source), clean, corrupt)
+    """Activation patching, kept per (model, moves, corruption), off the click path (``app.heavy``): the
+    position is the clean line's last move."""
+    service = common.load_service(source)
+    return heavy.run("activation patching", (source, clean, corrupt),
+                     lambda progress: A.activation_patching(service, clean, corrupt, progress=progress),
+                     "Patching every layer at every move", expected_s=5.0)
 
 
 @st.cache_resource(show_spinner=False)
@@ -177,7 +179,10 @@ if tab_patch.open:
     with tab_patch:
         top_move = max(1, min(len(moves), MODEL_CONTEXT))
         common.take_setting("patch_index", low=1, high=top_move, like=0)
-        ss.setdefault("patch_index", max(1, position // 2 + 1))
+        if "patch_index" not in ss:  # the middle of the game, or the nearest move that has a corruption
+            middle = position // 2
+            ss["patch_index"] = 1 + min((i for i in range(position + 1) if A.corrupt_one_move(moves[:position + 1], i)),
+                                        key=lambda i: abs(i - middle), default=middle)
         ss["patch_index"] = min(ss["patch_index"], top_move)
         index = st.slider("Corrupt move number", 1, top_move, key="patch_index") - 1
         corrupt = A.corrupt_one_move(moves[:position + 1], index) if index <= position else None
@@ -187,21 +192,34 @@ if tab_patch.open:
             st.caption(f"Clean: `{format_moves(moves[:position + 1], ' ')}` · corrupted move {index + 1}: "
                        f"{square_to_name(moves[index])} → {square_to_name(corrupt[index])}")
             snippet = dict(tab="patching", corrupt_index=index)
-            patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
-            grids = [patch["effects"][k] for k in ("resid_pre", "attn_out", "mlp_out")]
-            bound = max(float(np.abs(g).max()) for g in grids) or 1.0
+            try:
+                patch = patching(svc.name, tuple(moves[:position + 1]), tuple(corrupt))
+            except (heavy.Busy, heavy.StillRunning) as err:
+                st.warning(str(err))
+                patch = None
+        if corrupt is not None and patch is not None:
+            normalised = abs(patch["clean_metric"] - patch["corrupted_metric"]) > 1e-6
+            values = patch["recovered" if normalised else "effects"]
+            grids = [values[k] for k in ("resid_pre", "attn_out", "mlp_out")]
+            bound = 1.0 if normalised else (max(float(np.abs(g).max()) for g in grids) or 1.0)
+            what = "fraction of the clean−corrupted gap restored" if normalised else "change of the metric"
             fig = make_subplots(rows=1, cols=3, subplot_titles=["stream into the layer (hook_resid_pre)", "attention out (hook_attn_out)",
                                                                  "MLP out (hook_mlp_out)"])
             for i, grid in enumerate(grids):
                 fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
+                                         colorbar=dict(title=dict(text="restored" if normalised else "Δ metric")),
                                          x=[f"{j + 1}" for j in range(grid.shape[1])],
-                                         y=[f"L{l}" for l in range(grid.shape[0])]), row=1, col=i + 1)
+                                         y=[f"L{l}" for l in range(grid.shape[0])],
+                                         hovertemplate="%{y}, move %{x}: %{z:.2f}<extra></extra>"), row=1, col=i + 1)
             fig.update_yaxes(autorange="reversed")
-            fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
+            fig.update_yaxes(title_text="layer (block)", row=1, col=1)
+            fig.update_xaxes(title_text="move patched")
+            fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(fig, key="patching")
             st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
                        f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
-                       "Each cell: change of the metric when layer L's activation (blocks.L.…) at that move is patched "
-                       "from the clean run into the corrupted one.")
+                       f"Each cell: the {what} when layer L's activation (blocks.L.…) at that move is patched "
+                       "from the clean run into the corrupted one" + (": 1 = the clean run's metric, 0 = the corrupted "
+                       "run's." if normalised else " (the two runs' metrics are equal here: shown unnormalised)."))
 
 common.reproduce_expander(circuits_snippet(moves, position, square, svc.name, **snippet))

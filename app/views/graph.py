@@ -10,7 +10,7 @@ from othello_core.rules.hooks import block_label, mlp_out
 from othello_core.rules.board import replay
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import MOVE_SQUARES
-from app import common, graph_data as G
+from app import common, graph_data as G, heavy
 from app.figures import board_figure, feature_activation_figure, signed_board_figure
 from app.graph_figures import graph_figure, node_label, selected_key
 from app.graph_state import GraphSpec
@@ -59,6 +59,9 @@ with head:
     target = spec().target
     try:
         view = G.graph(svc.name, moves, position, target)
+    except (heavy.Busy, heavy.StillRunning) as err:
+        st.warning(str(err))
+        st.stop()
     except Exception as err:  # noqa: BLE001
         st.error(f"circuit-tracer could not build this graph ({type(err).__name__}: {err}). "
                  "Try another target or position.")

@@ -1,6 +1,7 @@
 """Interventions: edit the board in the residual stream, live, and find the minimal edit."""
 
 import json
+import time
 
 import numpy as np
 import plotly.graph_objects as go
@@ -41,10 +42,11 @@ with st.container(border=True):
 
 spec = edit_panel.current()
 edit = edit_state.to_edit(spec, relative)
-result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
 b1, b2, b3 = st.columns(3)
-with b1:
-    edit_panel.clickable_board("edit_board", position, result, relative, to_move, size=360)
+with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
+    edit_panel.clickable_board("edit_board", position, relative, to_move, size=360)
+common.after_the_board(time.perf_counter())
+result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
 if result is None:
     st.info("Pick at least one square (click a disc on the board) and one layer.")
     st.stop()

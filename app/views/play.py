@@ -1,5 +1,7 @@
 """Play: click or paste moves, see the model's predicted moves against the true legal moves."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -9,7 +11,8 @@ from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 from app import common
-from app.figures import board_figure, legal_strip_figure, selection_to_square
+from app import board_click
+from app.figures import board_figure, legal_strip_figure
 
 ss = st.session_state
 st.title("Play")
@@ -19,8 +22,6 @@ if ss.get("flash_error"):
 game = common.game()
 board = game.board
 cursor = ss["cursor"]
-analysis, position = common.analysed_position()
-has_prediction = position is not None
 
 
 @st.cache_resource(show_spinner="Loading the eOthello games…")
@@ -38,36 +39,29 @@ def status_line() -> str:
             f"black {black} – white {white}")
 
 
+def play(square: int) -> str | None:
+    error = common.play(square)
+    return escape_markdown(error.detail) if error else None
+
+
 st.markdown(f"**{status_line()}**")
 left, right = st.columns(2, gap="large")
 
-with left:
+with left:  # the board depends on the rules alone: drawn before the model runs
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
     cells, legal = common.board_arrays(board)
-    fig = board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True,
-                       title="Board · click a ringed square to play")
-    key = f"board_{len(ss['line'])}_{cursor}"
-    event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
-                            width="content", config={"displayModeBar": False})
-    square = selection_to_square(event)
-    if square is not None and ss.get("last_click") != (key, square):
-        ss["last_click"] = (key, square)
-        error = common.play(square)
-        if error is None:
-            st.rerun()
-        ss["click_error"] = (key, escape_markdown(error.detail))
-    click_error = ss.get("click_error")
-    if click_error and click_error[0] != key:  # an error is about one position: gone once it changes
-        ss.pop("click_error")
-    elif click_error:
-        st.error(click_error[1])
-
-with right, st.container(key=f"prediction_{len(ss['line'])}_{cursor}"):  # keyed: a test sees the new one
+    board_click.board(board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True,
+                                   title="Board · click a ringed square to play"),
+                      f"board_{len(ss['line'])}_{cursor}", play)
+common.after_the_board(time.perf_counter())
+analysis, position = common.analysed_position()
+has_prediction = position is not None
+with right:
     if has_prediction:
         probs = analysis.move_probs[position]
         fig = board_figure(cells, heat=probs, legal=analysis.legal[position],
-                           title="Model: P(next move) · rings = true legal moves")
+                           title=f"Model: P(move {cursor + 1}) · rings = true legal moves")
         st.plotly_chart(fig, key="prediction_board", width="content",
                         config={"displayModeBar": False})
         top = analysis.top_moves(position, k=5)
@@ -75,10 +69,9 @@ with right, st.container(key=f"prediction_{len(ss['line'])}_{cursor}"):  # keyed
         (st.success if best_legal else st.error)(
             f"Top-1: **{square_to_name(best)}** ({best_p:.1%}) is "
             f"{'a legal move' if best_legal else 'ILLEGAL'}")
-        st.dataframe({"move": [square_to_name(s) for s, _, _ in top],
-                      "probability": [round(p, 4) for _, p, _ in top],
-                      "legal": ["yes" if ok else "NO" for _, _, ok in top]},
-                     hide_index=True, width="content")
+        st.table({"move": [square_to_name(s) for s, _, _ in top],  # a static table: cheap to redraw per click
+                  "probability": [f"{p:.4f}" for _, p, _ in top],
+                  "legal": ["yes" if ok else "NO" for _, _, ok in top]}, border="horizontal")
     elif cursor == 0:
         st.info("The model predicts from the first move on: play or paste a move.")
     else:
@@ -107,7 +100,6 @@ with paste_col:
                 loaded = common.S.from_text(text, integers=mode)
                 common.set_line(loaded.moves)
                 ss.pop("paste_error", None)
-                ss.pop("click_error", None)
                 st.rerun()
             except MoveError as err:
                 ss["paste_error"] = err
@@ -124,12 +116,10 @@ with load_col:
         batch = random_games(1, seed=seed)
         line = tuple(batch.squares[0, :batch.lengths[0]].tolist())
         common.set_line(line, cursor=common.S.opening_cursor(line))
-        ss.pop("click_error", None)
         ss.pop("paste_error", None)
         st.rerun()
     if c2.button("New game", icon=":material/restart_alt:"):
         common.set_line((), 0)
-        ss.pop("click_error", None)
         ss.pop("paste_error", None)
         st.rerun()
     games = real_games()

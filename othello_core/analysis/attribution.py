@@ -23,7 +23,7 @@ from othello_core.analysis.interventions import edit_hook, apply_edit, rows_for_
 from othello_core.model.evaluate import move_log_probs
 from othello_core.rules.board import replay
 from othello_core.rules.games import game_labels
-from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, stream_hooks
+from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, resid_pre, stream_hooks
 from othello_core.rules.notation import MODEL_CONTEXT, MoveError, SQUARE_TO_TOKEN, square_to_name
 from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
@@ -231,13 +231,20 @@ def corrupt_one_move(moves, index: int) -> tuple[int, ...] | None:
 
 
 @torch.inference_mode()
-def activation_patching(service, clean_moves, corrupt_moves, position: int | None = None) -> dict:
+def activation_patching(service, clean_moves, corrupt_moves, position: int | None = None,
+                        progress=None) -> dict:
     """Patch clean activations into the corrupted run, one (layer, position) at a time.
 
     Metric at ``position`` (default: the last): mean logit of moves legal only in the clean game
     minus mean logit of moves legal only in the corrupted game. Returns raw metric changes
     ``[layers, positions]`` for resid_pre / attn_out / mlp_out and the normalised recovery
     ``(patched - corrupted) / (clean - corrupted)`` where the denominator is not ~0.
+
+    One forward a layer: every kind and every position patched at once (a row each), started at that
+    layer from the corrupted stream entering it (the layers before it are the corrupted run's), so the
+    work is about 3 x 4.5 / 24 x 8 = 56% of patching each cell by a whole forward, and the service's
+    lock is free between layers (a click waits for one layer at most). ``progress(done, total)`` is
+    called after each layer.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -255,29 +262,26 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
 
     layers = service.n_layers
     kinds = BLOCK_OUTPUTS  # resid_pre, attn_out, mlp_out
-    names = [hook(l) for hook in kinds.values() for l in range(layers)]
-    clean_logits, clean_cache = service.run(_tokens(clean_moves), names=names)
-    corrupt_tokens = _tokens(corrupt_moves)
-    corrupt_logits, _ = service.run(corrupt_tokens)
+    clean_logits, clean_cache = service.run(_tokens(clean_moves), names=[h(l) for h in kinds.values() for l in range(layers)])
+    corrupt_logits, corrupt_cache = service.run(_tokens(corrupt_moves), names=[resid_pre(l) for l in range(layers)])
     m_clean = float(metric(clean_logits[:, position])[0])
     m_corrupt = float(metric(corrupt_logits[:, position])[0])
-    batch = corrupt_tokens.expand(n, -1)
-    effects = {}
-    for kind, hook in kinds.items():
-        grid = np.zeros((layers, n))
-        for layer in range(layers):
-            name = hook(layer)
-            saved = clean_cache[name][0]  # [pos, d]
-
-            def patch(act, hook, saved=saved):
+    effects = {kind: np.zeros((layers, n)) for kind in kinds}
+    rows = torch.arange(n)
+    for layer in range(layers):
+        hooks = []
+        for k, hook in enumerate(kinds.values()):
+            def patch(act, hook, saved=clean_cache[hook(layer)][0], first=k * n):
                 act = act.clone()
-                idx = torch.arange(act.shape[0])
-                act[idx, idx] = saved[idx].to(act.dtype)  # row i patches position i
+                act[first + rows, rows] = saved[rows].to(act.dtype)  # row first+i patches position i
                 return act
-
-            logits, _ = service.run(batch, fwd_hooks=[(name, patch)])
-            grid[layer] = (metric(logits[:, position]) - m_corrupt).cpu().numpy()
-        effects[kind] = grid
+            hooks.append((hook(layer), patch))
+        start = corrupt_cache[resid_pre(layer)].expand(len(kinds) * n, -1, -1)
+        change = (metric(service.run_from(layer, start, fwd_hooks=hooks)[:, position]) - m_corrupt).cpu().numpy()
+        for k, kind in enumerate(kinds):
+            effects[kind][layer] = change[k * n:(k + 1) * n]
+        if progress is not None:
+            progress(layer + 1, layers)
     denom = m_clean - m_corrupt
     return {"clean_metric": m_clean, "corrupted_metric": m_corrupt, "position": position,
             "effects": effects,

@@ -141,6 +141,19 @@ class ModelService:
                 if fwd_hooks:
                     self.model.reset_hooks(including_permanent=False)
 
+    @torch.inference_mode()
+    def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=()) -> torch.Tensor:
+        """Logits of the model run from block ``block`` on, given the stream entering it (``[batch, pos,
+        d_model]``, as ``blocks.{block}.hook_resid_pre``): one forward under the lock, hooks removed after."""
+        with self.lock:
+            try:
+                for name, fn in fwd_hooks:
+                    self.model.add_hook(name, fn)
+                return self.model(resid.to(self.device), start_at_layer=block)
+            finally:
+                if fwd_hooks:
+                    self.model.reset_hooks(including_permanent=False)
+
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position."""
         moves = tuple(int(m) for m in moves)

@@ -1,0 +1,60 @@
+"""Activation patching of a new corrupted move, as the Circuits page runs it, against the earlier way
+(one whole forward per layer and kind, every position a row): seconds at several positions, one
+torch thread (the app's setting).
+
+    python -m bench.bench_patching [--positions 10,20,30,40]
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from othello_core.analysis import attribution as A
+from othello_core.analysis.service import ModelService
+from othello_core.rules.games import random_games
+from othello_core.rules.hooks import BLOCK_OUTPUTS
+from othello_core.rules.vocab import moves_to_tokens
+
+
+def whole_forwards(service, clean, corrupt) -> None:
+    """The earlier way: 24 whole forwards of a batch of n (the metric left out: the forwards are the cost)."""
+    n = len(clean)
+    names = [h(l) for h in BLOCK_OUTPUTS.values() for l in range(service.n_layers)]
+    _, cache = service.run(torch.tensor([moves_to_tokens(clean)]), names=names)
+    batch = torch.tensor([moves_to_tokens(corrupt)]).expand(n, -1)
+    rows = torch.arange(n)
+    for hook in BLOCK_OUTPUTS.values():
+        for layer in range(service.n_layers):
+            def patch(act, hook, saved=cache[hook(layer)][0]):
+                act = act.clone()
+                act[rows, rows] = saved[rows]
+                return act
+            service.run(batch, fwd_hooks=[(hook(layer), patch)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--positions", default="10,20,30,40")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    service = ModelService.load("bundled")
+    batch = random_games(1, seed=3)
+    game = tuple(batch.squares[0, :batch.lengths[0]].tolist())
+    for n in (int(p) for p in args.positions.split(",")):
+        clean = game[:n]
+        index = next(i for i in range(n // 2, -1, -1) if A.corrupt_one_move(clean, i))
+        corrupt = A.corrupt_one_move(clean, index)
+        start = time.perf_counter()
+        A.activation_patching(service, clean, corrupt)
+        now = time.perf_counter() - start
+        start = time.perf_counter()
+        whole_forwards(service, clean, corrupt)
+        before = time.perf_counter() - start
+        print(f"position {n:2d} (corrupt move {index + 1}): patching {now:5.2f} s; 24 whole forwards {before:5.2f} s "
+              f"({before / now:.1f}x); target <= 3 s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

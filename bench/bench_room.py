@@ -1,0 +1,168 @@
+"""A room on one server: N visitors (browser contexts in one Debian chromium, playwright) each play a
+12-move line on the Play page at once, as fast as the page allows, with and without one more visitor
+running activation patching of a new corrupted move after another on Circuits.
+
+    python -m bench.bench_room [--visitors 1,4,8] [--moves 12]
+
+Per N: median and p95 click -> updated board over every visitor's clicks, clicks lost (pressed, not
+played within 30 s: pressed again), the server's peak RSS, and its CPU seconds per click (from
+``/proc``: the robust figure, since the browsers share the machine's cores and the latencies are upper
+bounds). The load average is printed with each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import threading
+import time
+
+from othello_core.rules.games import random_games
+from othello_core.rules.notation import format_moves, square_to_name
+from tests.browser import chromium_path, play_board, streamlit_process
+from bench.bench_floor import cpu_seconds
+
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+
+
+class PeakRss:
+    """Samples a process's resident memory every 0.2 s in a thread; ``peak`` in MB."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, rss_mb(pid), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, rss_mb(self.pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+async def settle(page) -> None:
+    await page.wait_for_selector(SETTLED, timeout=120_000)
+    await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+async def point(page, square: int, selector: str) -> None:
+    box = await page.locator(selector).bounding_box()
+    x = box["x"] + (square % 8 + 0.5) * box["width"] / 8
+    y = box["y"] + (square // 8 + 0.5) * box["height"] / 8
+    await page.mouse.move(x, y, steps=4)
+    chart = selector.rsplit(" ", 1)[0]
+    await page.wait_for_function(
+        """([chart, name]) => { const h = document.querySelector(chart + ' .hoverlayer');
+                               return h && h.textContent.trim().startsWith(name); }""",
+        arg=[chart, square_to_name(square)], timeout=15_000)
+
+
+async def player(browser, url: str, moves: list[int], times: list[float]) -> int:
+    """Plays the line; appends click -> updated board per clean click; returns the clicks lost."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(url + "/")
+    lost = 0
+    for i, square in enumerate(moves):
+        await page.wait_for_selector(play_board(i), timeout=180_000)
+        await settle(page)
+        for attempt in range(3):
+            await point(page, square, play_board(i))
+            start = time.perf_counter()
+            await page.mouse.down()
+            await page.mouse.up()
+            try:
+                await page.wait_for_selector(play_board(i + 1), timeout=30_000)
+            except Exception:
+                lost += 1
+                continue
+            if attempt == 0:
+                times.append(time.perf_counter() - start)
+            break
+    await context.close()
+    return lost
+
+
+async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
+    """Opens Circuits' activation patching at one corrupted move after another until told to stop."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    index = 2
+    while not stop.is_set():
+        start = time.perf_counter()
+        await page.goto(f"{url}/circuits?moves={format_moves(moves)}&circuits_tab=Activation+patching"
+                        f"&patch_move={index}")
+        await page.wait_for_selector(".st-key-patching .main-svg, .stAlert", timeout=180_000)
+        await settle(page)
+        runs.append(time.perf_counter() - start)
+        index = index % (len(moves) - 2) + 2
+    await context.close()
+
+
+async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool) -> tuple[list[float], int, list[float]]:
+    from playwright.async_api import async_playwright
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                          args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        times: list[float] = []
+        runs: list[float] = []
+        stop = asyncio.Event()
+        background = asyncio.create_task(patcher(browser, url, game, stop, runs)) if patching else None
+        if patching:
+            await asyncio.sleep(5)  # the first patching run under way before the players start
+        lost = sum(await asyncio.gather(*(player(browser, url, moves, times) for _ in range(n))))
+        stop.set()
+        if background:
+            await background
+        await browser.close()
+    return times, lost, runs
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[min(len(values) - 1, int(0.95 * len(values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--visitors", default="1,4,8")
+    parser.add_argument("--moves", type=int, default=12)
+    args = parser.parse_args()
+    batch = random_games(1, seed=11)
+    game = batch.squares[0, :int(batch.lengths[0])].tolist()
+    moves = game[:args.moves]
+    with streamlit_process() as (url, proc):
+        asyncio.run(room(url, 1, moves[:2], game[:30], False))  # the model loads, caches warm: not counted
+        rows = {}
+        for patching in (False, True):
+            for n in (int(v) for v in args.visitors.split(",")):
+                before, peak = cpu_seconds(proc.pid), PeakRss(proc.pid)
+                times, lost, runs = asyncio.run(room(url, n, moves, game[:30], patching))
+                cpu = (cpu_seconds(proc.pid) - before) / max(1, len(times))
+                rows[n, patching] = statistics.median(times), p95(times)
+                load = os.getloadavg()[0]
+                print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
+                      f"{rows[n, patching][0] * 1000:5.0f} ms, p95 {rows[n, patching][1] * 1000:5.0f} ms "
+                      f"({len(times)} clicks), lost {lost}, server peak RSS {peak.stop():.0f} MB, server CPU "
+                      f"{cpu * 1000:.0f} ms a click{' (patching included)' if patching else ''}"
+                      + (f", {len(runs)} patching runs, median {statistics.median(runs):.1f} s" if runs else "")
+                      + f"; load {load:.2f}", flush=True)
+    one = rows.get((1, False))
+    for (n, patching), (median, high) in sorted(rows.items()):
+        if one and not patching and n > 1:
+            print(f"{n} visitors: p95 {high / one[1]:.2f}x the single visitor's (target <= 3x)")
+        if patching and (n, False) in rows:
+            print(f"{n} visitor(s) with one patching: p95 {high / rows[n, False][1]:.2f}x without (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
