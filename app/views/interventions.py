@@ -37,81 +37,95 @@ def edit_diff_cached(source: str, moves: tuple, position: int, edit_fields: tupl
 relative = analysis.relative[position]
 to_move = int(analysis.to_move[position])
 
-with st.container(border=True):
-    edit_panel.controls(relative, svc.n_layers)
+@st.fragment
+def live_edit() -> None:
+    """The edit's controls, its clickable board and what it changes: a click or a control reruns this part
+    alone (the sidebar, the game and the sweep below do not change with the edit), then writes the link."""
+    try:
+        edit_body()
+    finally:
+        common.sync_url("interventions")
 
-spec = edit_panel.current()
-edit = edit_state.to_edit(spec, relative)
-b1, b2, b3 = st.columns(3)
-with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
-    edit_panel.clickable_board("edit_board", position, relative, to_move, size=360)
-common.after_the_board(time.perf_counter())
-result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
-if result is None:
-    st.info("Pick at least one square (click a disc on the board) and one layer.")
-    st.stop()
-enabled = spec.on
-probs = result.edited_probs if enabled else result.clean_probs
-cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
-zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
-with b2:  # the true board: the edit lives in the model's stream, not on this board
-    st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
-                                 legal=result.legal_before, size=360, zmax=zmax,
-                                 title="Before: P(move) · true legal"),
-                    key="edit_before", config={"displayModeBar": False}, width="content")
-names = "".join(square_to_name(s) for s in edit.squares) if edit else ""
-with b3, st.container(key=f"edit_result_{position}_{names or 'none'}"):  # keyed by the edit: a test sees the new one
-    st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
-                                 size=360, zmax=zmax, title=("After edit" if enabled else "Edit off") + ": P(move) · "
-                                 + ("edited legal" if enabled else "true legal")),
-                    key="edit_after", config={"displayModeBar": False}, width="content")
 
-e = result.errors
-m1, m2, m3 = st.columns(3)
-m1.metric("Errors vs edited board, edited model (FP+FN)", e["edited_vs_edited_board"]["nanda"],
-          delta=e["edited_vs_edited_board"]["nanda"] - e["clean_vs_edited_board"]["nanda"],
-          delta_color="inverse")
-m2.metric("Li et al. errors (FP in top-N)", e["edited_vs_edited_board"]["li"],
-          delta=e["edited_vs_edited_board"]["li"] - e["clean_vs_edited_board"]["li"], delta_color="inverse")
-m3.metric("Clean model vs true board (FP+FN)", e["clean_vs_true_board"]["nanda"])
-mass = result.legality_mass()
-n1, n2 = st.columns(2)
-for col, name, what in ((n1, "made_legal", "moves the edit makes legal"), (n2, "made_illegal", "moves the edit makes illegal")):
-    m = mass[name]
-    col.metric(f"P on the {m['squares']} {what}", f"{m['after']:.3f}" if m["squares"] else "—",
-               delta=f"{m['after'] - m['before']:+.3f} (before {m['before']:.3f})" if m["squares"] else None,
-               delta_color="normal" if name == "made_legal" else "inverse",
-               help="Summed probability of the edited model (after) and the clean model (before) on these moves.")
-flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] else 'now illegal'})"
-                  for s in result.flipped_legality) or "no move"
-st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N predictions "
-           "(N = number of legal moves on the edited board) against the edited board's legal moves.")
+def edit_body() -> None:
+    with st.container(border=True):
+        edit_panel.controls(relative, svc.n_layers)
 
-st.subheader("Where does the logit change come from?")
-decompose = st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
-                      key="edit_diff_on")
-if decompose:
-    diff = edit_diff_cached(svc.name, analysis.moves, position, tuple(sorted(edit.__dict__.items())))
-    if not diff["gained"] and not diff["lost"]:
-        st.info("This edit changes no move's legality: nothing to decompose.")
-    else:
-        st.markdown(f"**{summarize_edit_diff(diff)}**")
-        ranked = sorted(diff["dla"].items(), key=lambda kv: -abs(kv[1]))[:15]
-        fig = go.Figure(go.Bar(x=[v for _, v in ranked][::-1], y=[k for k, _ in ranked][::-1], orientation="h"))
-        fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
-                          title=dict(text="DLA of the change (became-legal minus became-illegal logits)",
-                                     font=dict(size=12)))
-        d1, d2 = st.columns(2)
-        d1.plotly_chart(fig, key="diff_dla")
-        through = diff["through_one_component"]
-        fig2 = go.Figure(go.Bar(x=list(through.values()), y=list(through), orientation="h"))
-        fig2.add_vline(x=diff["direct_only"], line=dict(dash="dot"),
-                       annotation_text=f"direct only {diff['direct_only']:+.2f}")
-        fig2.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
-                           title=dict(text=f"Composition: total {diff['total']:+.2f}; effect added by "
-                                           "letting one later component respond", font=dict(size=12)))
-        d2.plotly_chart(fig2, key="diff_composition")
-common.reproduce_expander(interventions_snippet(analysis.moves, position, edit, svc.name, decompose))
+    spec = edit_panel.current()
+    edit = edit_state.to_edit(spec, relative)
+    b1, b2, b3 = st.columns(3)
+    with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
+        edit_panel.clickable_board("edit_board", position, relative, to_move, size=360)
+    common.after_the_board(time.perf_counter())
+    result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
+    if result is None:
+        st.info("Pick at least one square (click a disc on the board) and one layer.")
+        return
+    enabled = spec.on
+    probs = result.edited_probs if enabled else result.clean_probs
+    cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
+    zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
+    with b2:  # the true board: the edit lives in the model's stream, not on this board
+        st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
+                                     legal=result.legal_before, size=360, zmax=zmax,
+                                     title="Before: P(move) · true legal"),
+                        key="edit_before", config={"displayModeBar": False}, width="content")
+    names = "".join(square_to_name(s) for s in edit.squares) if edit else ""
+    with b3, st.container(key=f"edit_result_{position}_{names or 'none'}"):  # keyed by the edit: a test sees the new one
+        st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
+                                     size=360, zmax=zmax, title=("After edit" if enabled else "Edit off") + ": P(move) · "
+                                     + ("edited legal" if enabled else "true legal")),
+                        key="edit_after", config={"displayModeBar": False}, width="content")
+
+    e = result.errors
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Errors vs edited board, edited model (FP+FN)", e["edited_vs_edited_board"]["nanda"],
+              delta=e["edited_vs_edited_board"]["nanda"] - e["clean_vs_edited_board"]["nanda"],
+              delta_color="inverse")
+    m2.metric("Li et al. errors (FP in top-N)", e["edited_vs_edited_board"]["li"],
+              delta=e["edited_vs_edited_board"]["li"] - e["clean_vs_edited_board"]["li"], delta_color="inverse")
+    m3.metric("Clean model vs true board (FP+FN)", e["clean_vs_true_board"]["nanda"])
+    mass = result.legality_mass()
+    n1, n2 = st.columns(2)
+    for col, name, what in ((n1, "made_legal", "moves the edit makes legal"), (n2, "made_illegal", "moves the edit makes illegal")):
+        m = mass[name]
+        col.metric(f"P on the {m['squares']} {what}", f"{m['after']:.3f}" if m["squares"] else "—",
+                   delta=f"{m['after'] - m['before']:+.3f} (before {m['before']:.3f})" if m["squares"] else None,
+                   delta_color="normal" if name == "made_legal" else "inverse",
+                   help="Summed probability of the edited model (after) and the clean model (before) on these moves.")
+    flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] else 'now illegal'})"
+                      for s in result.flipped_legality) or "no move"
+    st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N predictions "
+               "(N = number of legal moves on the edited board) against the edited board's legal moves.")
+
+    st.subheader("Where does the logit change come from?")
+    decompose = st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
+                          key="edit_diff_on")
+    if decompose:
+        diff = edit_diff_cached(svc.name, analysis.moves, position, tuple(sorted(edit.__dict__.items())))
+        if not diff["gained"] and not diff["lost"]:
+            st.info("This edit changes no move's legality: nothing to decompose.")
+        else:
+            st.markdown(f"**{summarize_edit_diff(diff)}**")
+            ranked = sorted(diff["dla"].items(), key=lambda kv: -abs(kv[1]))[:15]
+            fig = go.Figure(go.Bar(x=[v for _, v in ranked][::-1], y=[k for k, _ in ranked][::-1], orientation="h"))
+            fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                              title=dict(text="DLA of the change (became-legal minus became-illegal logits)",
+                                         font=dict(size=12)))
+            d1, d2 = st.columns(2)
+            d1.plotly_chart(fig, key="diff_dla")
+            through = diff["through_one_component"]
+            fig2 = go.Figure(go.Bar(x=list(through.values()), y=list(through), orientation="h"))
+            fig2.add_vline(x=diff["direct_only"], line=dict(dash="dot"),
+                           annotation_text=f"direct only {diff['direct_only']:+.2f}")
+            fig2.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                               title=dict(text=f"Composition: total {diff['total']:+.2f}; effect added by "
+                                               "letting one later component respond", font=dict(size=12)))
+            d2.plotly_chart(fig2, key="diff_composition")
+    common.reproduce_expander(interventions_snippet(analysis.moves, position, edit, svc.name, decompose))
+
+
+live_edit()
 
 st.subheader("Minimal-edit finder")
 sweep_file = svc.folder / "edit_sweep.json"

@@ -240,11 +240,12 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``[layers, positions]`` for resid_pre / attn_out / mlp_out and the normalised recovery
     ``(patched - corrupted) / (clean - corrupted)`` where the denominator is not ~0.
 
-    One forward a layer: every kind and every position patched at once (a row each), started at that
-    layer from the corrupted stream entering it (the layers before it are the corrupted run's), so the
-    work is about 3 x 4.5 / 24 x 8 = 56% of patching each cell by a whole forward, and the service's
-    lock is free between layers (a click waits for one layer at most). ``progress(done, total)`` is
-    called after each layer.
+    One forward a layer: every kind and every position from the first differing move on patched at once
+    (a row each; before that move the two runs are the same, so the effect there is exactly 0), started at
+    that layer from the corrupted stream entering it (the layers before it are the corrupted run's). The
+    work is about 3 x 4.5 / (24 x 8) = 56% of patching each cell by a whole forward, times the share of
+    positions from the corrupted move on; the service's lock is free between layers (a click waits for
+    one layer at most). ``progress(done, total)`` is called after each layer.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -267,19 +268,22 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     m_clean = float(metric(clean_logits[:, position])[0])
     m_corrupt = float(metric(corrupt_logits[:, position])[0])
     effects = {kind: np.zeros((layers, n)) for kind in kinds}
-    rows = torch.arange(n)
-    for layer in range(layers):
+    # before the first differing move both runs are the same (the model is causal): patching there changes nothing
+    first = next((i for i in range(n) if clean_moves[i] != corrupt_moves[i]), n)
+    where = torch.arange(first, n)  # the positions patched, a row each
+    rows = len(where)
+    for layer in range(layers if rows else 0):
         hooks = []
         for k, hook in enumerate(kinds.values()):
-            def patch(act, hook, saved=clean_cache[hook(layer)][0], first=k * n):
+            def patch(act, hook, saved=clean_cache[hook(layer)][0], offset=k * rows):
                 act = act.clone()
-                act[first + rows, rows] = saved[rows].to(act.dtype)  # row first+i patches position i
+                act[offset + torch.arange(rows), where] = saved[where].to(act.dtype)  # a row patches its position
                 return act
             hooks.append((hook(layer), patch))
-        start = corrupt_cache[resid_pre(layer)].expand(len(kinds) * n, -1, -1)
+        start = corrupt_cache[resid_pre(layer)].expand(len(kinds) * rows, -1, -1)
         change = (metric(service.run_from(layer, start, fwd_hooks=hooks)[:, position]) - m_corrupt).cpu().numpy()
         for k, kind in enumerate(kinds):
-            effects[kind][layer] = change[k * n:(k + 1) * n]
+            effects[kind][layer, first:] = change[k * rows:(k + 1) * rows]
         if progress is not None:
             progress(layer + 1, layers)
     denom = m_clean - m_corrupt
