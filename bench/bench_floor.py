@@ -10,7 +10,7 @@ the square, plotly's hover names it, then press and release):
 
 - floor: click -> updated board;
 - Play: click -> updated board, and click -> updated prediction (its panel, keyed by position);
-- Interventions: click on the board as edited -> the edited prediction drawn (keyed by the edit);
+- Interventions: click on the board as edited -> the edited prediction drawn (its title names the edit);
 - Present: the Right arrow key -> the next position's board drawn (the script finished and painted);
 - the server's CPU seconds per click (``/proc/<pid>/stat``: robust when the browser shares the cores);
 - a new visitor (fresh browser context, warm server): load -> first board, and -> first prediction.
@@ -108,9 +108,11 @@ def edit_round(browser, url: str, moves: list[int], at: int, squares: list[int])
         wait_for_app(page)
         start = press(page, square, selector)
         chosen = chosen + [square] if adding else [s for s in chosen if s != square]
-        names = "".join(square_to_name(s) for s in sorted(chosen))
+        shown = "After editing " + " ".join(square_to_name(s) for s in sorted(chosen))  # the title's first line
         try:
-            page.wait_for_selector(f".st-key-edit_result_{at - 1}_{names} .main-svg", timeout=60_000)
+            page.wait_for_function(
+                "(t) => [...document.querySelectorAll('.st-key-edit_after .gtitle tspan')].some(e => e.textContent === t)",
+                arg=shown, timeout=60_000)
         except Exception:
             lost += 1
             break

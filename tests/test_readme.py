@@ -52,12 +52,14 @@ def test_the_readme_karvonen_table_is_the_stored_measurement():
 def test_the_readme_transcoder_table_is_the_stored_report():
     """The README's transcoder table is what `transcoders report --markdown` prints from the shipped report."""
     from othello_core.analysis.transcoders.recipe import transcoder_folder
-    from othello_core.analysis.transcoders.report import REPORT_FILE, markdown_table
+    from othello_core.analysis.transcoders.report import CONTROL_REPORT_FILE, REPORT_FILE, markdown_table
     from othello_core.paths import BUNDLED_DIR
     stored = json.loads((transcoder_folder(BUNDLED_DIR) / REPORT_FILE).read_text())
+    control = json.loads((transcoder_folder(BUNDLED_DIR) / CONTROL_REPORT_FILE).read_text())
     readme = (ROOT / "README.md").read_text()
     table = readme.split("<!-- transcoder-table -->\n", 1)[1].split("<!-- /transcoder-table -->", 1)[0].strip()
-    assert table == markdown_table(stored)
+    assert table == markdown_table(stored, control)
+    assert "random-init control" in control["model"] and control["layers"][0]["tokens"] == stored["layers"][0]["tokens"]
     assert min(layer["explained_variance"] for layer in stored["layers"]) >= 0.85  # issue 36's target, as shipped
 
 

@@ -68,13 +68,14 @@ def edit_body() -> None:
     with b2:  # the true board: the edit lives in the model's stream, not on this board
         st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
                                      legal=result.legal_before, size=360, zmax=zmax,
-                                     title="Before: P(move) · true legal"),
+                                     title="Before (the true board)<br>P(move) · rings: the true legal moves"),
                         key="edit_before", config={"displayModeBar": False}, width="content")
-    names = "".join(square_to_name(s) for s in edit.squares) if edit else ""
-    with b3, st.container(key=f"edit_result_{position}_{names or 'none'}"):  # keyed by the edit: a test sees the new one
+    names = " ".join(square_to_name(s) for s in edit.squares)
+    with b3:  # the title names the edit (a test waits for it)
         st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
-                                     size=360, zmax=zmax, title=("After edit" if enabled else "Edit off") + ": P(move) · "
-                                     + ("edited legal" if enabled else "true legal")),
+                                     size=360, zmax=zmax, edited=np.isin(np.arange(64), edit.squares),
+                                     title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
+                                            if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
                         key="edit_after", config={"displayModeBar": False}, width="content")
 
     e = result.errors

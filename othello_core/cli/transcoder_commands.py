@@ -54,15 +54,17 @@ def cmd_transcoders_train(args: argparse.Namespace) -> int:
 def cmd_transcoders_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.service import ModelService
     from othello_core.analysis.transcoders.report import (
-        REPORT_FILE, load_set, markdown_table, measure_set, measurement_games,
+        CONTROL_REPORT_FILE, REPORT_FILE, load_set, markdown_table, measure_set, measurement_games,
     )
     if args.markdown:
         from othello_core.analysis.transcoders.recipe import transcoder_folder
         from othello_core.paths import artifact_folder
-        stored = (Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))) / REPORT_FILE
-        if not stored.exists():
-            raise SystemExit(f"no {stored}: run `python -m othello_core transcoders report --set FOLDER` first")
-        print(markdown_table(json.loads(stored.read_text())))
+        folder = Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))
+        if not (folder / REPORT_FILE).exists():
+            raise SystemExit(f"no {folder / REPORT_FILE}: run `python -m othello_core transcoders report --set FOLDER` first")
+        control = folder / CONTROL_REPORT_FILE
+        print(markdown_table(json.loads((folder / REPORT_FILE).read_text()),
+                             json.loads(control.read_text()) if control.exists() else None))
         return 0
     name, model, digest = _model(args)
     service = ModelService(model, name, weights_hash=digest)
@@ -71,6 +73,12 @@ def cmd_transcoders_report(args: argparse.Namespace) -> int:
     report = measure_set(service, transcoders, measurement_games(args.games), run_folder(args) / "heldout-acts", _tqdm)
     report.update(model=name, model_hash=digest, folder=str(folder), command=invocation())
     (folder / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
+    if args.control and not args.set:  # beside the shipped set, for its table (the control's weights stay in runs/)
+        from othello_core.analysis.transcoders.recipe import transcoder_folder
+        from othello_core.paths import artifact_folder
+        shipped = transcoder_folder(artifact_folder(args.model))
+        if shipped.exists():
+            (shipped / CONTROL_REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

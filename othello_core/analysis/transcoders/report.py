@@ -19,6 +19,7 @@ from othello_core.model.evaluate import evaluate
 from othello_core.rules.games import GameBatch, random_games
 
 REPORT_FILE = "report.json"
+CONTROL_REPORT_FILE = "control_report.json"  # the random-init control's set, measured the same way (beside the shipped set)
 
 
 def measurement_games(n: int, seed: int = TRANSCODER_TEST_SEED) -> GameBatch:
@@ -69,14 +70,23 @@ def measure_set(service, transcoders: dict[int, Transcoder], batch: GameBatch, s
             "positions": plain["positions"], "games": {"n": len(batch), "seed": TRANSCODER_TEST_SEED}}
 
 
-def markdown_table(report: dict) -> str:
-    """The README's per-layer table of a set's ``report.json`` (``transcoders report --markdown`` prints it)."""
-    lines = ["| block | reads -> writes | features | explained variance | L0 | never fire (held-out) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+def markdown_table(report: dict, control: dict | None = None) -> str:
+    """The README's per-layer table of a set's ``report.json`` (``transcoders report --markdown`` prints it),
+    with the random-init control's set beside it when given (its explained variance and live features)."""
+    extra = " control: explained variance | control: features that fire |" if control else ""
+    lines = ["| block | reads -> writes | features | explained variance | L0 | never fire (held-out) |" + extra,
+             "| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if control else "")]
+    theirs = {layer["block"]: layer for layer in control["layers"]} if control else {}
     for layer in report["layers"]:
+        other = theirs.get(layer["block"])
+        beside = (f" {other['explained_variance']:.3f} | {other['d_transcoder'] - other['dead_features']:,} of "
+                  f"{other['d_transcoder']:,} |" if other else (" | |" if control else ""))
         lines.append(f"| {layer['block']} | `{layer['input_hook']}` -> `{layer['output_hook']}` | "
                      f"{layer['d_transcoder']:,} | {layer['explained_variance']:.3f} | {layer['l0']:.1f} | "
-                     f"{layer['dead_features']:,} |")
+                     f"{layer['dead_features']:,} |" + beside)
+    tail = (f" legal top-1 {control['legal_top1_replacement']:.2%} (control alone {control['legal_top1_model']:.2%}) |"
+            " |" if control else "")
     lines.append(f"| all 8 replaced, no error terms | legal top-1 {report['legal_top1_replacement']:.2%} "
-                 f"(model alone {report['legal_top1_model']:.2%}) on {report['positions']:,} held-out positions | | | | |")
+                 f"(model alone {report['legal_top1_model']:.2%}) on {report['positions']:,} held-out positions | | | | |"
+                 + tail)
     return "\n".join(lines)
