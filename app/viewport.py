@@ -24,3 +24,27 @@ def viewport_size() -> tuple[int, int] | None:
     if not size or len(size) != 2:
         return None
     return int(size[0]), int(size[1])
+
+
+# Streamlit 1.67's wide layout, measured in chromium at 1024, 1280 and 1920 px: the sidebar, the main column's
+# padding, the gap between columns, and a heat board's colour bar beside it.
+SIDEBAR, PADDING, GAP, SCALE = 300, 160, 16, 86
+
+
+def boards_in_row(viewport: tuple[int, int] | None, boards: int = 3, largest: int = 360,
+                  smallest: int = 260) -> tuple[int, int]:
+    """(boards a row, board side in pixels) so that ``boards`` heat boards, each with its colour bar, fit the main
+    column of a window ``viewport`` beside the sidebar unsqueezed: as many a row as fit at ``smallest`` or more
+    (a board wider than its column is shrunk by the browser while its discs keep their size). Before the browser
+    reports its size, 1280x720.
+
+    >>> boards_in_row((1920, 1080)), boards_in_row((1280, 720)), boards_in_row((1024, 768)), boards_in_row(None)
+    ((3, 360), (2, 316), (1, 360), (2, 316))
+    """
+    width = (viewport or (1280, 720))[0] - SIDEBAR - PADDING
+    for per_row in range(boards, 0, -1):
+        side = int((width - GAP * (per_row - 1)) / per_row) - SCALE
+        if side >= smallest or per_row == 1:
+            return per_row, max(smallest, min(largest, side))
+    raise ValueError("boards must be at least 1")
+

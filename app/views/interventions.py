@@ -15,6 +15,7 @@ from othello_core.rules.vocab import relative_to_colour
 from othello_core.rules.hooks import stream_label
 from app import common, edit_panel, edit_state
 from app.figures import board_figure
+from app.viewport import boards_in_row, viewport_size
 
 ss = st.session_state
 st.title("Interventions")
@@ -36,6 +37,20 @@ def edit_diff_cached(source: str, moves: tuple, position: int, edit_fields: tupl
 
 relative = analysis.relative[position]
 to_move = int(analysis.to_move[position])
+per_row, side = boards_in_row(viewport_size())  # three boards a row where they fit unsqueezed, else two
+
+
+def board_slots() -> tuple:
+    """(board as edited, before, after): one row of three; or the edited board beside the after board and the
+    before board under it; or one under another (a narrow window)."""
+    if per_row >= 3:
+        return tuple(st.columns(3))
+    if per_row == 1:
+        return st.container(), st.container(), st.container()
+    edited_col, after_col = st.columns(2)
+    before_col, _ = st.columns(2)
+    return edited_col, before_col, after_col
+
 
 @st.fragment
 def live_edit() -> None:
@@ -53,9 +68,9 @@ def edit_body() -> None:
 
     spec = edit_panel.current()
     edit = edit_state.to_edit(spec, relative)
-    b1, b2, b3 = st.columns(3)
+    b1, b2, b3 = board_slots()
     with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
-        edit_panel.clickable_board("edit_board", position, relative, to_move, size=360)
+        edit_panel.clickable_board("edit_board", position, relative, to_move, size=side)
     common.after_the_board(time.perf_counter())
     result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
     if result is None:
@@ -67,13 +82,13 @@ def edit_body() -> None:
     zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
     with b2:  # the true board: the edit lives in the model's stream, not on this board
         st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
-                                     legal=result.legal_before, size=360, zmax=zmax,
+                                     legal=result.legal_before, size=side, zmax=zmax,
                                      title="Before (the true board)<br>P(move) · rings: the true legal moves"),
                         key="edit_before", config={"displayModeBar": False}, width="content")
     names = " ".join(square_to_name(s) for s in edit.squares)
     with b3:  # the title names the edit (a test waits for it)
         st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
-                                     size=360, zmax=zmax, edited=np.isin(np.arange(64), edit.squares),
+                                     size=side, zmax=zmax, edited=np.isin(np.arange(64), edit.squares),
                                      title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
                                             if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
                         key="edit_after", config={"displayModeBar": False}, width="content")
