@@ -68,11 +68,11 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
                  title: str | None = None, heat_label: str = "P(move)", size: int = 420,
                  clickable: bool = False, zmax: float | None = None,
                  colorscale: str = "Blues", font: int = 13, edited: np.ndarray | None = None,
-                 wrong: np.ndarray | None = None, legend: bool = True) -> go.Figure:
+                 wrong: np.ndarray | None = None, legend: bool = True, zmin: float = 0.0) -> go.Figure:
     """The one board: discs from ``board`` (0 empty / 1 black / 2 white), an optional heatmap on the
     squares, and markers with one meaning each (``MARKERS``): ``legal`` moves ringed, the ``last_move``,
     the discs it ``flipped``, the squares an edit changed (``edited``), the squares a probe reads
-    ``wrong``; a legend names the ones drawn. ``clickable`` adds an invisible point per square whose
+    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. ``clickable`` adds an invisible point per square whose
     ``customdata`` is the square index (for ``on_select``).
 
     Built as one plain spec and wrapped without plotly's per-property validation (about 20x faster,
@@ -89,7 +89,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     grid = np.array(names).reshape(8, 8).tolist()
     if heat is not None:
         z = _grid(heat).tolist()
-        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=_scale(colorscale), zmin=0,
+        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=_scale(colorscale), zmin=zmin,
                        zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6), customdata=grid,
                        xgap=2, ygap=2, hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
                        colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font),
@@ -115,7 +115,8 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
             trace.update(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
     layout = dict(
         width=size + (60 + 2 * font if heat is not None else 0), height=size,
-        title=dict(text=title, y=1, yref="container", yanchor="top", pad=dict(t=6), font=dict(size=font + 1)),
+        title=dict(text=title, y=1, yref="container", yanchor="top", font=dict(size=font + 1),
+                   pad=dict(t=6 + (font + 3) * title.count("<br>") if title else 6)),  # plotly anchors a long title by its first line
         margin=dict(l=30, r=10, t=top, b=bottom), dragmode=False, plot_bgcolor="white",
         clickmode="event+select" if clickable else "none", showlegend=bool(legend and marks),
         legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom", itemsizing="constant",

@@ -1,6 +1,7 @@
 """The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -205,6 +206,10 @@ def test_interventions_page_toggles_a_live_edit():
     at.selectbox(key="edit_method").set_value("set").run()
     after_chart = lambda: next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_after"))  # noqa: E731
     assert "After edit" in after_chart().proto.spec
+    heat = lambda key: np.array(json.loads(next(c for c in at.get("plotly_chart")  # noqa: E731
+                                                if c.proto.id.endswith(key)).proto.spec)["data"][0]["z"])
+    change = heat("-edit_change")  # the delta board: the edited prediction minus the clean one, square by square
+    assert np.allclose(change, heat("-edit_after") - heat("-edit_before"), atol=1e-6) and np.abs(change).max() > 0
     at.button(key="edit_toggle").click().run()  # the E key presses this button
     assert not at.exception and "Edit off" in after_chart().proto.spec
     assert at.query_params["edit_on"] == "0" and at.query_params["edit_method"] == "set"

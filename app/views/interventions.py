@@ -41,15 +41,16 @@ per_row, side = boards_in_row(viewport_size())  # three boards a row where they 
 
 
 def board_slots() -> tuple:
-    """(board as edited, before, after): one row of three; or the edited board beside the after board and the
-    before board under it; or one under another (a narrow window)."""
+    """(board as edited, before, after, change): one row of three and the change under the first; or the edited
+    board beside the after board, the before board beside the change; or one under another (a narrow window)."""
     if per_row >= 3:
-        return tuple(st.columns(3))
+        edited_col, before_col, after_col = st.columns(3)
+        return edited_col, before_col, after_col, st.columns(3)[0]
     if per_row == 1:
-        return st.container(), st.container(), st.container()
+        return st.container(), st.container(), st.container(), st.container()
     edited_col, after_col = st.columns(2)
-    before_col, _ = st.columns(2)
-    return edited_col, before_col, after_col
+    before_col, change_col = st.columns(2)
+    return edited_col, before_col, after_col, change_col
 
 
 @st.fragment
@@ -68,7 +69,7 @@ def edit_body() -> None:
 
     spec = edit_panel.current()
     edit = edit_state.to_edit(spec, relative)
-    b1, b2, b3 = board_slots()
+    b1, b2, b3, b4 = board_slots()
     with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
         edit_panel.clickable_board("edit_board", position, relative, to_move, size=side)
     common.after_the_board(time.perf_counter())
@@ -92,6 +93,14 @@ def edit_body() -> None:
                                      title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
                                             if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
                         key="edit_after", config={"displayModeBar": False}, width="content")
+    with b4:  # the delta board: where the edit moved the prediction
+        change = probs - result.clean_probs
+        bound = max(float(np.abs(change).max()), 1e-6)
+        st.plotly_chart(board_figure(cells, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r", size=side,
+                                     heat_label="ΔP", legal=result.legal_after if enabled else result.legal_before,
+                                     edited=np.isin(np.arange(64), edit.squares),
+                                     title="Change: P(move) after − before<br>red: more likely · blue: less"),
+                        key="edit_change", config={"displayModeBar": False}, width="content")
 
     e = result.errors
     m1, m2, m3 = st.columns(3)
