@@ -10,8 +10,7 @@ from othello_core.rules.board import BLACK
 from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
-from app import common
-from app import board_click
+from app import board_click, common
 from app.figures import board_figure, legal_strip_figure
 
 ss = st.session_state
