@@ -262,6 +262,47 @@ def legal_strip_figure(top1_legal: np.ndarray, current: int | None = None) -> go
     return go.Figure(dict(data=[heat], layout=layout), _validate=False)
 
 
+def dla_groups(names: list[str], contributions) -> tuple[list[str], dict[str, list[float]]]:
+    """Direct logit attribution summed by block: (x labels ``embed``, ``L0``..; {"attention (heads + bias)",
+    "MLP"} -> one sum a label). Component names as ``attribution.direct_logit_attribution`` gives them.
+
+    >>> dla_groups(["embed", "pos_embed", "L0H0", "L0H1", "L0 attn bias", "L0 MLP"], [1.0, 0.5, 0.25, -1.0, 0.5, 2.0])
+    (['embed', 'L0'], {'attention (heads + bias)': [0.0, -0.25], 'MLP': [0.0, 2.0], 'embeddings': [1.5, 0.0]})
+    """
+    labels, sums = [], {"attention (heads + bias)": [], "MLP": [], "embeddings": []}
+    for name, value in zip(names, contributions):
+        label = "embed" if "embed" in name else name.split()[0].split("H")[0]
+        kind = "embeddings" if label == "embed" else "MLP" if name.endswith("MLP") else "attention (heads + bias)"
+        if label not in labels:
+            labels.append(label)
+            for series in sums.values():
+                series.append(0.0)
+        sums[kind][labels.index(label)] += float(value)
+    return labels, sums
+
+
+def dla_figure(names: list[str], contributions, target: str, top: int = 12) -> go.Figure:
+    """Direct logit attribution read at a glance: by block (attention and MLP side by side) and the ``top``
+    components ranked by size, instead of one tick per component."""
+    contributions = np.asarray(contributions, float)
+    labels, sums = dla_groups(names, contributions)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12,
+                        subplot_titles=["by block", f"the {top} largest components"])
+    for kind, colour in (("embeddings", "#888"), ("attention (heads + bias)", "#1e88e5"), ("MLP", "#43a047")):
+        fig.add_trace(go.Bar(x=labels, y=sums[kind], name=kind, marker_color=colour,
+                             hovertemplate="%{x} " + kind + ": %{y:+.3f}<extra></extra>"), row=1, col=1)
+    order = np.argsort(-np.abs(contributions))[:top][::-1]
+    colours = ["#888" if "embed" in names[i] else "#43a047" if names[i].endswith("MLP") else "#1e88e5" for i in order]
+    fig.add_trace(go.Bar(x=contributions[order], y=[names[i] for i in order], orientation="h", marker_color=colours,
+                         showlegend=False, hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=2)
+    fig.update_layout(barmode="group", height=360, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.18))
+    fig.update_yaxes(title_text=f"contribution to logit({target})", row=1, col=1)
+    fig.update_xaxes(title_text="block (TransformerLens blocks.L)", row=1, col=1)
+    fig.update_xaxes(title_text=f"contribution to logit({target})", row=1, col=2)
+    return fig
+
+
 def head_summary_figure(mine_share: np.ndarray) -> go.Figure:
     """Layer x head heatmap of the attention share on the current player's own moves."""
     fig = go.Figure(go.Heatmap(

@@ -116,3 +116,18 @@ def test_late_game_figure_draws_each_series_against_the_move_numbers():
     assert list(own.x) == [11, 58, 59] and list(own.y) == [0.98, 0.84, None]
     assert list(own.customdata[1]) == [1.9, 0.13] and np.isnan(own.customdata[2]).all()
     assert list(traces(fig, "colour probe trained at that move")[0].y) == [0.98, 0.93, None]
+
+
+def test_dla_figure_groups_by_block_and_ranks_the_largest_components():
+    from app.figures import dla_figure, dla_groups
+    names = ["embed", "pos_embed"] + [n for l in range(2) for n in [f"L{l}H{h}" for h in range(4)] + [f"L{l} attn bias", f"L{l} MLP"]]
+    values = np.random.default_rng(0).normal(size=len(names))
+    labels, sums = dla_groups(names, values)
+    assert labels == ["embed", "L0", "L1"]
+    assert np.isclose(sum(map(sum, sums.values())), values.sum())  # every component counted once
+    assert np.isclose(sums["MLP"][2], values[names.index("L1 MLP")])
+    assert np.isclose(sums["attention (heads + bias)"][1], values[2:7].sum())  # L0's four heads and its bias
+    fig = dla_figure(names, values, "d3", top=5)
+    ranked = fig.data[-1]
+    assert len(ranked.y) == 5 and set(ranked.y) == {names[i] for i in np.argsort(-np.abs(values))[:5]}
+    assert len(fig.data[0].x) == 3  # three blocks on the axis, not one tick per component

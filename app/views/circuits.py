@@ -8,7 +8,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from app import common, heavy
-from app.figures import board_grid_figure, head_summary_figure
+from app.figures import board_grid_figure, dla_figure, head_summary_figure
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.findings import NEURON_FILE
@@ -84,14 +84,7 @@ if tab_dla.open:
     with tab_dla:
         result = dla(svc.name, moves, position, square)
         names, contrib = result["names"], result["contributions"]
-        colours = ["#888" if "embed" in n else "#1e88e5" if "H" in n else "#8e24aa" if "bias" in n else "#43a047"
-                   for n in names]
-        fig = go.Figure(go.Bar(x=names, y=contrib, marker_color=colours,
-                               hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
-        fig.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-60, tickfont=dict(size=9)),
-                          yaxis_title=f"contribution to logit({square_to_name(square)})",
-                          title=dict(text="embeddings (grey), heads (blue), attention biases (purple), MLPs (green)",
-                                     font=dict(size=12)))
+        fig = dla_figure(names, contrib, square_to_name(square))
         st.plotly_chart(fig, key="dla_bars")
         total = contrib.sum() + result["bias"]
         st.caption(f"Contributions + unembedding bias = {total:.3f}; the model's logit = {result['logit']:.3f} "
