@@ -89,10 +89,20 @@ def run(kind: str, key: tuple, compute: Callable[[Callable[[int, int], None]], o
             raise Busy(f"The server is running {HEAVY_JOBS} other visitor's heavy job(s) ({kind} and the like) and "
                        f"none finished within {WAIT_S:.0f} s, so this {label.lower()} was not started. Try again in a "
                        "moment; every result is kept, so it is quick once computed.")
-        job = Job(state.seconds.get(kind, expected_s))
-        with state.lock:
-            state.running[(kind, key)] = job
-
+        with state.lock:  # another page may have started (or finished) the same job while this one waited
+            job = state.running.get((kind, key))
+            if job is None and key in state.results.get(kind, {}):
+                state.slots.release()
+                return state.results[kind][key]
+            if job is None:
+                job = state.running[(kind, key)] = Job(state.seconds.get(kind, expected_s))
+                started = True
+            else:
+                state.slots.release()
+                started = False
+    else:
+        started = False
+    if started:
         def work() -> None:
             try:
                 job.result = compute(job.progress)
@@ -110,6 +120,8 @@ def run(kind: str, key: tuple, compute: Callable[[Callable[[int, int], None]], o
                 state.slots.release()
         job.thread = threading.Thread(target=work, daemon=True, name=f"heavy {kind}")
         job.thread.start()
+    while job.thread is None:  # registered by another page a moment ago: its worker is about to start
+        time.sleep(0.01)
     limit = LIMIT_S if limit_s is None else limit_s
     bar = st.progress(0.0, text=label)
     while job.thread.is_alive():

@@ -62,3 +62,19 @@ def test_a_failed_job_raises_in_the_page_and_is_not_kept():
     with pytest.raises(ValueError, match="no such position"):
         heavy.run("test broken", ("a",), broken, "Patching")
     assert heavy.cached("test broken", ("a",)) is None
+
+
+def test_pages_asking_for_the_same_job_at_once_share_one_computation():
+    calls, results = [], []
+
+    def compute(progress):
+        calls.append(1)
+        time.sleep(0.3)
+        return "shared"
+    pages = [threading.Thread(target=lambda: results.append(heavy.run("test shared", ("a",), compute, "Patching")))
+             for _ in range(4)]
+    for page in pages:
+        page.start()
+    for page in pages:
+        page.join(10)
+    assert results == ["shared"] * 4 and len(calls) == 1
