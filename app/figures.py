@@ -72,8 +72,8 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     """The one board: discs from ``board`` (0 empty / 1 black / 2 white), an optional heatmap on the
     squares, and markers with one meaning each (``MARKERS``): ``legal`` moves ringed, the ``last_move``,
     the discs it ``flipped``, the squares an edit changed (``edited``), the squares a probe reads
-    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. ``clickable`` adds an invisible point per square whose
-    ``customdata`` is the square index (for ``on_select``).
+    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. ``clickable`` adds an
+    invisible point per square whose ``customdata`` is the square index (for ``on_select``).
 
     Built as one plain spec and wrapped without plotly's per-property validation (about 20x faster,
     which a click pays for every board it redraws); ``tests/test_figures.py`` validates the spec."""
