@@ -25,8 +25,10 @@ import os
 import statistics
 import time
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from othello_core.rules.games import random_games
-from othello_core.rules.notation import format_moves
+from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import (chromium, edit_board, play_board, point_at_square, streamlit_process,
                            wait_for_app)
 
@@ -40,12 +42,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def press(page, square: int, selector: str) -> float:
-    point_at_square(page, square, selector)
+def timed_click(page, square: int, board: str, *arrivals) -> list[float] | None:
+    """Press ``square`` on the ``board`` (a selector) once the page has settled, as a person does; the seconds
+    from the press until each of ``arrivals`` (callables that wait, raising on a timeout) returns in turn, or
+    None when the first timed out (the click was lost)."""
+    page.wait_for_selector(board, timeout=120_000)
+    wait_for_app(page)
+    point_at_square(page, square, board)
     start = time.perf_counter()
     page.mouse.down()
     page.mouse.up()
-    return start
+    times = []
+    for arrive in arrivals:
+        try:
+            arrive()
+        except PlaywrightTimeout:
+            if not times:
+                return None
+            raise
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def wait_for_title(page, key: str, text: str, whole_line: bool = False, timeout_ms: int = 60_000) -> None:
+    """Until the chart under element key ``key`` has a title holding ``text`` (``whole_line``: a line that is it)."""
+    page.wait_for_function(
+        """([key, text, whole]) => [...document.querySelectorAll(`.st-key-${key} .gtitle${whole ? ' tspan' : ''}`)]
+                                   .some(e => whole ? e.textContent === text : e.textContent.includes(text))""",
+        arg=[key, text, whole_line], timeout=timeout_ms)
+
+
+def wait_for_prediction(page, moves: int, timeout_ms: int = 60_000) -> None:
+    """Until Play's prediction board is drawn for the position after ``moves`` moves (its title names the move)."""
+    wait_for_title(page, "prediction_board", f"P(move {moves + 1})", timeout_ms=timeout_ms)
 
 
 def floor_round(browser, url: str, moves: list[int]) -> tuple[list[float], int]:
@@ -53,24 +82,14 @@ def floor_round(browser, url: str, moves: list[int]) -> tuple[list[float], int]:
     page.goto(url + "/")
     times, lost = [], 0
     for i, square in enumerate(moves):
-        page.wait_for_selector(f".st-key-floor_{i} .nsewdrag", timeout=60_000)
-        wait_for_app(page)
-        start = press(page, square, f".st-key-floor_{i} .nsewdrag")
-        try:
-            page.wait_for_selector(f".st-key-floor_{i + 1} .nsewdrag", timeout=20_000)
-        except Exception:
+        took = timed_click(page, square, f".st-key-floor_{i} .nsewdrag",
+                           lambda: page.wait_for_selector(f".st-key-floor_{i + 1} .nsewdrag", timeout=20_000))
+        if took is None:
             lost += 1
             break
-        times.append(time.perf_counter() - start)
+        times += took
     page.close()
     return times, lost
-
-
-def wait_for_prediction(page, moves: int, timeout_ms: int = 60_000) -> None:
-    """Until Play's prediction board is drawn for the position after ``moves`` moves (its title names the move)."""
-    page.wait_for_function(
-        "(t) => [...document.querySelectorAll('.st-key-prediction_board .gtitle')].some(e => e.textContent.includes(t))",
-        arg=f"P(move {moves + 1})", timeout=timeout_ms)
 
 
 def play_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[float], int]:
@@ -78,45 +97,35 @@ def play_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[f
     page.goto(url + "/")
     boards, predictions, lost = [], [], 0
     for i, square in enumerate(moves):
-        page.wait_for_selector(play_board(i), timeout=120_000)
-        wait_for_app(page)
-        start = press(page, square, play_board(i))
-        try:
-            page.wait_for_selector(play_board(i + 1), timeout=20_000)
-        except Exception:
+        took = timed_click(page, square, play_board(i),
+                           lambda: page.wait_for_selector(play_board(i + 1), timeout=20_000),
+                           lambda: wait_for_prediction(page, i + 1))
+        if took is None:
             lost += 1
             break
-        boards.append(time.perf_counter() - start)
-        wait_for_prediction(page, i + 1)
-        predictions.append(time.perf_counter() - start)
+        boards.append(took[0])
+        predictions.append(took[1])
     page.close()
     return boards, predictions, lost
 
 
 def edit_round(browser, url: str, moves: list[int], at: int, squares: list[int]) -> tuple[list[float], int]:
-    """Toggle each square into the edit, then out again: each click -> the edited prediction drawn."""
-    from othello_core.rules.notation import square_to_name
+    """Toggle each square into the edit, then out again: each click -> the edited prediction drawn (the after
+    board's first title line names the edit)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{url}/interventions?moves={format_moves(moves)}&at={at}&edit={square_to_name(squares[0])}")
     times, lost = [], 0
     chosen = [squares[0]]
     plan = [(s, True) for s in squares[1:]] + [(s, False) for s in squares[1:]]
     for square, adding in plan:
-        names = "".join(square_to_name(s) for s in sorted(chosen))
-        selector = edit_board("edit_board", at - 1, names)
-        page.wait_for_selector(selector, timeout=120_000)
-        wait_for_app(page)
-        start = press(page, square, selector)
+        board = edit_board("edit_board", at - 1, "".join(square_to_name(s) for s in sorted(chosen)))
         chosen = chosen + [square] if adding else [s for s in chosen if s != square]
-        shown = "After editing " + " ".join(square_to_name(s) for s in sorted(chosen))  # the title's first line
-        try:
-            page.wait_for_function(
-                "(t) => [...document.querySelectorAll('.st-key-edit_after .gtitle tspan')].some(e => e.textContent === t)",
-                arg=shown, timeout=60_000)
-        except Exception:
+        shown = "After editing " + " ".join(square_to_name(s) for s in sorted(chosen))
+        took = timed_click(page, square, board, lambda: wait_for_title(page, "edit_after", shown, whole_line=True))
+        if took is None:
             lost += 1
             break
-        times.append(time.perf_counter() - start)
+        times += took
     page.close()
     return times, lost
 

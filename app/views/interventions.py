@@ -87,9 +87,10 @@ def edit_body() -> None:
                                      title="Before (the true board)<br>P(move) · rings: the true legal moves"),
                         key="edit_before", config={"displayModeBar": False}, width="content")
     names = " ".join(square_to_name(s) for s in edit.squares)
+    legal = result.legal_after if enabled else result.legal_before  # the legal moves of the board shown
+    edited = np.isin(np.arange(64), edit.squares)
     with b3:  # the title names the edit (a test waits for it)
-        st.plotly_chart(board_figure(cells, heat=probs, legal=result.legal_after if enabled else result.legal_before,
-                                     size=side, zmax=zmax, edited=np.isin(np.arange(64), edit.squares),
+        st.plotly_chart(board_figure(cells, heat=probs, legal=legal, size=side, zmax=zmax, edited=edited,
                                      title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
                                             if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
                         key="edit_after", config={"displayModeBar": False}, width="content")
@@ -97,8 +98,7 @@ def edit_body() -> None:
         change = probs - result.clean_probs
         bound = max(float(np.abs(change).max()), 1e-6)
         st.plotly_chart(board_figure(cells, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r", size=side,
-                                     heat_label="ΔP", legal=result.legal_after if enabled else result.legal_before,
-                                     edited=np.isin(np.arange(64), edit.squares),
+                                     heat_label="ΔP", legal=legal, edited=edited,
                                      title="Change: P(move) after − before<br>red: more likely · blue: less"),
                         key="edit_change", config={"displayModeBar": False}, width="content")
 

@@ -124,35 +124,35 @@ class ModelService:
         with self.lock:
             yield self.model
 
-    @torch.inference_mode()
-    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
-        """One forward under the lock; hooks (if any) are removed before it returns."""
-        tokens = tokens.to(self.device)
+    @contextmanager
+    def hooked(self, fwd_hooks=()):
+        """The model under the lock with ``fwd_hooks`` added; they are removed when the block ends."""
         with self.lock:
             try:
                 for name, fn in fwd_hooks:
                     self.model.add_hook(name, fn)
-                if names:
-                    wanted = set(names)
-                    logits, cache = self.model.run_with_cache(tokens, names_filter=wanted.__contains__)
-                    return logits, {n: cache[n] for n in names}
-                return self.model(tokens), {}
+                yield self.model
             finally:
                 if fwd_hooks:
                     self.model.reset_hooks(including_permanent=False)
 
     @torch.inference_mode()
+    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
+        """One forward under the lock; hooks (if any) are removed before it returns."""
+        tokens = tokens.to(self.device)
+        with self.hooked(fwd_hooks) as model:
+            if names:
+                wanted = set(names)
+                logits, cache = model.run_with_cache(tokens, names_filter=wanted.__contains__)
+                return logits, {n: cache[n] for n in names}
+            return model(tokens), {}
+
+    @torch.inference_mode()
     def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=()) -> torch.Tensor:
         """Logits of the model run from block ``block`` on, given the stream entering it (``[batch, pos,
         d_model]``, as ``blocks.{block}.hook_resid_pre``): one forward under the lock, hooks removed after."""
-        with self.lock:
-            try:
-                for name, fn in fwd_hooks:
-                    self.model.add_hook(name, fn)
-                return self.model(resid.to(self.device), start_at_layer=block)
-            finally:
-                if fwd_hooks:
-                    self.model.reset_hooks(including_permanent=False)
+        with self.hooked(fwd_hooks) as model:
+            return model(resid.to(self.device), start_at_layer=block)
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position."""

@@ -53,13 +53,14 @@ def cmd_transcoders_train(args: argparse.Namespace) -> int:
 
 def cmd_transcoders_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.service import ModelService
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
     from othello_core.analysis.transcoders.report import (
         CONTROL_REPORT_FILE, REPORT_FILE, load_set, markdown_table, measure_set, measurement_games,
     )
+    from othello_core.paths import artifact_folder
+    shipped = transcoder_folder(artifact_folder(args.model))  # the set beside the model
     if args.markdown:
-        from othello_core.analysis.transcoders.recipe import transcoder_folder
-        from othello_core.paths import artifact_folder
-        folder = Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))
+        folder = Path(args.set) if args.set else shipped
         if not (folder / REPORT_FILE).exists():
             raise SystemExit(f"no {folder / REPORT_FILE}: run `python -m othello_core transcoders report --set FOLDER` first")
         control = folder / CONTROL_REPORT_FILE
@@ -72,13 +73,10 @@ def cmd_transcoders_report(args: argparse.Namespace) -> int:
     transcoders = load_set(folder, model.cfg.n_layers, service.device)
     report = measure_set(service, transcoders, measurement_games(args.games), run_folder(args) / "heldout-acts", _tqdm)
     report.update(model=name, model_hash=digest, folder=str(folder), command=invocation())
-    (folder / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
-    if args.control and not args.set:  # beside the shipped set, for its table (the control's weights stay in runs/)
-        from othello_core.analysis.transcoders.recipe import transcoder_folder
-        from othello_core.paths import artifact_folder
-        shipped = transcoder_folder(artifact_folder(args.model))
-        if shipped.exists():
-            (shipped / CONTROL_REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
+    text = json.dumps(report, indent=1) + "\n"
+    (folder / REPORT_FILE).write_text(text)
+    if args.control and not args.set and shipped.exists():  # beside the shipped set (the weights stay in runs/)
+        (shipped / CONTROL_REPORT_FILE).write_text(text)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
