@@ -99,7 +99,7 @@ def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: i
     changed[list(squares)] = True
     board = edited_classes(relative, squares, spec.target) if spec.on else relative
     cells = relative_to_colour(board, to_move)
-    title = ("Board as edited" if spec.on else "True board (edit off)") + " · click a square to add or remove it"
+    title = ("Board as edited" if spec.on else "True board (edit off)") + "<br>click a square to add or remove it"
     key = E.board_key(prefix, position, spec, squares)
 
     def toggle(square: int) -> str | None:

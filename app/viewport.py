@@ -40,6 +40,8 @@ def boards_in_row(viewport: tuple[int, int] | None, boards: int = 3, largest: in
 
     >>> boards_in_row((1920, 1080)), boards_in_row((1280, 720)), boards_in_row((1024, 768)), boards_in_row(None)
     ((3, 360), (2, 316), (1, 360), (2, 316))
+    >>> [boards_in_row(size, boards=2, largest=420) for size in ((1920, 1080), (1280, 720), (1024, 768))]  # Play
+    [(2, 420), (2, 316), (1, 420)]
     """
     width = (viewport or (1280, 720))[0] - SIDEBAR - PADDING
     for per_row in range(boards, 0, -1):

@@ -12,6 +12,7 @@ from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 from app import board_click, common
 from app.figures import board_figure, legal_strip_figure
+from app.viewport import boards_in_row, viewport_size
 
 ss = st.session_state
 st.title("Play")
@@ -44,13 +45,14 @@ def play(square: int) -> str | None:
 
 
 st.markdown(f"**{status_line()}**")
-left, right = st.columns(2, gap="large")
+per_row, side = boards_in_row(viewport_size(), boards=2, largest=420)  # side by side where both fit unsqueezed
+left, right = st.columns(2) if per_row == 2 else (st.container(), st.container())
 
 with left:  # the board depends on the rules alone: drawn before the model runs
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
     cells, legal = common.board_arrays(board)
-    board_click.board(board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True,
+    board_click.board(board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True, size=side,
                                    title="Board · click a ringed square to play"),
                       f"board_{len(ss['line'])}_{cursor}", play)
 common.after_the_board(time.perf_counter())
@@ -59,7 +61,7 @@ has_prediction = position is not None
 with right:
     if has_prediction:
         probs = analysis.move_probs[position]
-        fig = board_figure(cells, heat=probs, legal=analysis.legal[position],
+        fig = board_figure(cells, heat=probs, legal=analysis.legal[position], size=side,
                            title=f"Model: P(move {cursor + 1}) · rings = true legal moves")
         st.plotly_chart(fig, key="prediction_board", width="content",
                         config={"displayModeBar": False})
