@@ -284,7 +284,10 @@ def test_present_shows_each_view_large_without_sidebar_or_toolbar(server, page, 
     wait_for_app(page)
     page.wait_for_selector(".st-key-present_view .main-svg", timeout=90_000)
     wait_for_text(page, expect)
-    assert page.locator(".st-key-present_view .main-svg").first.bounding_box()["width"] >= 550  # large
+    wait_for_app(page)  # the window's size reported, the page may have run again: measure the chart it settled on
+    chart = page.locator(".st-key-present_view .main-svg").first
+    chart.wait_for(state="visible", timeout=60_000)
+    assert chart.bounding_box()["width"] >= 550  # large
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert page.get_by_text("Deploy", exact=True).count() == 0
     if view == "edit":
