@@ -118,8 +118,9 @@ def run(kind: str, key: tuple, compute: Callable[[Callable[[int, int], None]], o
                 with state.lock:
                     state.running.pop((kind, key), None)
                 state.slots.release()
-        job.thread = threading.Thread(target=work, daemon=True, name=f"heavy {kind}")
-        job.thread.start()
+        worker = threading.Thread(target=work, daemon=True, name=f"heavy {kind}")
+        worker.start()
+        job.thread = worker  # set once started: a page joining sees a thread that is running or has finished
     while job.thread is None:  # registered by another page a moment ago: its worker is about to start
         time.sleep(0.01)
     limit = LIMIT_S if limit_s is None else limit_s
