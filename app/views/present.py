@@ -64,32 +64,38 @@ svc = common.service()
 analysis, position = common.analysed_position()
 n_heads = analysis.patterns.shape[1] if analysis is not None else 1
 spec = ss.get("view") or ViewSpec()
+# A slide sets these widgets from its link; keyed by the slide, a widget drawn for one slide never reports into
+# another (a report the browser sent before it drew the new slide once put slide 1's view back on slide 2).
+keys = {k: f"{k}_{ss['slide']}" if touring else k for k in ("present_view_pick", "present_layer", "present_block",
+                                                          "present_head", "present_probe", "present_method")}
 with st.expander("View: what to show beside the board", expanded=False):
     v1, v2, v3 = st.columns([3, 2, 1])
-    ss["present_view_pick"] = spec.view
-    v1.radio("Show beside the board", VIEWS, format_func=VIEW_LABELS.get, horizontal=True, key="present_view_pick",
-             on_change=lambda: ss.update(view=spec.with_(view=ss["present_view_pick"])))
+    ss[keys["present_view_pick"]] = spec.view
+    v1.radio("Show beside the board", VIEWS, format_func=VIEW_LABELS.get, horizontal=True,
+             key=keys["present_view_pick"],
+             on_change=lambda: ss.update(view=spec.with_(view=ss[keys["present_view_pick"]])))
     layer = ss.get("layer") if ss.get("layer") is not None else (svc.n_layers * 3) // 4  # a stream
     if spec.view == "probe":
         layer = min(layer, svc.n_layers)
-        ss["present_layer"] = layer
+        ss[keys["present_layer"]] = layer
         v2.select_slider("Probe the stream", list(range(svc.n_layers + 1)), format_func=stream_label,
-                         key="present_layer", on_change=lambda: ss.update(layer=ss["present_layer"]))
+                         key=keys["present_layer"], on_change=lambda: ss.update(layer=ss[keys["present_layer"]]))
     elif spec.view == "attention":
-        ss["present_block"] = present_data.attention_block(layer, svc.n_layers)
-        v2.select_slider("Layer", list(range(svc.n_layers)), format_func=block_label, key="present_block",
-                         on_change=lambda: ss.update(layer=ss["present_block"] + 1))
+        ss[keys["present_block"]] = present_data.attention_block(layer, svc.n_layers)
+        v2.select_slider("Layer", list(range(svc.n_layers)), format_func=block_label, key=keys["present_block"],
+                         on_change=lambda: ss.update(layer=ss[keys["present_block"]] + 1))
     if spec.view == "attention":
-        ss["present_head"] = min(spec.head, n_heads - 1)
-        v3.selectbox("Head", list(range(n_heads)), key="present_head",
-                     on_change=lambda: ss.update(view=spec.with_(head=ss["present_head"])))
+        ss[keys["present_head"]] = min(spec.head, n_heads - 1)
+        v3.selectbox("Head", list(range(n_heads)), key=keys["present_head"],
+                     on_change=lambda: ss.update(view=spec.with_(head=ss[keys["present_head"]])))
     if spec.view == "probe":
-        ss["present_probe"] = spec.probe
-        v3.selectbox("Probe", PROBES, key="present_probe", format_func=lambda k: k.replace("_", "/"),
-                     on_change=lambda: ss.update(view=spec.with_(probe=ss["present_probe"])))
-        ss["present_method"] = spec.method
-        v3.segmented_control("Method", PROBE_METHODS, key="present_method",
-                             on_change=lambda: ss.update(view=spec.with_(method=ss["present_method"] or "linear")))
+        ss[keys["present_probe"]] = spec.probe
+        v3.selectbox("Probe", PROBES, key=keys["present_probe"], format_func=lambda k: k.replace("_", "/"),
+                     on_change=lambda: ss.update(view=spec.with_(probe=ss[keys["present_probe"]])))
+        ss[keys["present_method"]] = spec.method
+        v3.segmented_control(
+            "Method", PROBE_METHODS, key=keys["present_method"],
+            on_change=lambda: ss.update(view=spec.with_(method=ss[keys["present_method"]] or "linear")))
 
 if touring:
     caption = tour.slides[ss["slide"]].caption
