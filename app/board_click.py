@@ -13,6 +13,7 @@ from typing import Callable
 
 import streamlit as st
 
+from app.charts import chart
 from app.figures import selection_to_square
 
 ERRORS = "board_click_error"  # session key: (board key, message) of the last refused click
@@ -33,8 +34,7 @@ def board(fig, key: str, on_square: Callable[[int], str | None]) -> None:
             else:
                 ss.pop(ERRORS, None)
 
-    st.plotly_chart(fig, key=key, on_select=clicked, selection_mode="points", width="content",
-                    config={"displayModeBar": False})
+    chart(fig, key=key, on_select=clicked, selection_mode="points", width="content")
     error = ss.get(ERRORS)
     if error and error[0] != key:  # an error is about one board: gone once another is drawn (one a page)
         ss.pop(ERRORS)

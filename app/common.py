@@ -317,11 +317,18 @@ def feature_logit_effect(source: str, feature: int) -> np.ndarray:
         return direct_logit_effect(_feature_set(source), model, feature)
 
 
-def reproduce_expander(code: str) -> None:
+def reproduce_expander(code: str, tl_code: str | None = None) -> None:
     """The "Reproduce in a notebook" expander: the few lines of ``othello_core`` (from
-    ``othello_core.reports.snippets``) that compute what the page shows; they end in ``result``."""
+    ``othello_core.reports.snippets``) that compute what the page shows, and beside them the same numbers in
+    TransformerLens terms (``othello_core.reports.tl_snippets``) where the page runs the model; both end in
+    ``result``."""
     with st.expander("Reproduce in a notebook", icon=":material/code:"):
-        st.code(code, language="python")
+        if tl_code is None:
+            st.code(code, language="python")
+        else:
+            core, tl = st.tabs(["othello_core", "TransformerLens"])
+            core.code(code, language="python")
+            tl.code(tl_code, language="python")
         st.caption("Runs in any notebook after `pip install -e .`; `result` holds the numbers this page draws.")
 
 

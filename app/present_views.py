@@ -9,12 +9,11 @@ from app import common, edit_panel, edit_state
 from app import present_data as D
 from app import present_figures as F
 from app.view_state import ViewSpec
-
-CONFIG = {"displayModeBar": False}
+from app.charts import chart as _chart
 
 
 def chart(fig, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=CONFIG, width="content")
+    _chart(fig, key=key, width="content")
 
 
 def board(cells, legal, last, px) -> None:

@@ -5,6 +5,7 @@ import streamlit as st
 
 
 from app import common
+from app.charts import svg_download
 from app.sidebar import sidebar
 
 st.set_page_config(page_title="Othello-GPT Explorer", page_icon="⚫", layout="wide")
@@ -26,6 +27,7 @@ pages = [
 page = st.navigation(pages)
 if page.url_path != "present":
     sidebar(page.url_path)
+svg_download()
 try:
     page.run()
 finally:  # after the page, so what it chose this run (an edit's first square, a slide) is in the link too

@@ -192,9 +192,10 @@ def test_interventions_page_toggles_a_live_edit():
     at = app("f5d6c3d3c4f4c5b3").switch_page("views/interventions.py").run()
     assert not at.exception
     errors_on = [m.value for m in at.metric]
-    assert len(errors_on) == 5 and "changes the legality" in at.caption[0].value
+    assert len(errors_on) == 6 and "changes the legality" in at.caption[0].value
     labels = [m.label for m in at.metric]
-    assert any("the edit makes legal" in label for label in labels) and any("makes illegal" in label for label in labels)
+    assert [any(what in label for label in labels) for what in ("the edit makes legal", "makes illegal", "still legal")] \
+        == [True] * 3
     # the "before" board is the true board: its discs are the game's, not the edit's
     from othello_core.rules.board import parse_game
     board = parse_game("f5d6c3d3c4f4c5b3").board

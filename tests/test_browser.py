@@ -310,3 +310,30 @@ def test_a_shipped_tour_by_url_steps_with_the_arrow_keys(server, page):
     wait_for_text(page, "slide 3 / 5")
     page.keyboard.press("ArrowLeft")
     wait_for_text(page, "slide 2 / 5")
+
+
+def test_every_chart_downloads_as_png_and_as_svg(server, page):
+    """Plotly's camera saves a PNG; the SVG button beside it (app/charts.py) saves the same chart as an SVG. On a
+    clickable board the download is the only tool: no zoom, pan or lasso to get in the way of a click."""
+    page.goto(server + "/probes?moves=f5d6c3d3c4")
+    wait_for_app(page)
+    chart = page.locator(".st-key-accuracy_curves .js-plotly-plot").first
+    chart.hover()
+    svg_button = page.locator(".st-key-accuracy_curves .othello-svg")
+    svg_button.wait_for(state="attached", timeout=30_000)
+    with page.expect_download(timeout=30_000) as png:
+        page.locator('.st-key-accuracy_curves .modebar-btn[data-title^="Download plot"]').first.click()
+    with page.expect_download(timeout=30_000) as svg:
+        svg_button.click()
+    assert png.value.suggested_filename == "othello-gpt.png"
+    assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert svg.value.suggested_filename == "othello-gpt.svg"
+    text = open(svg.value.path(), encoding="utf-8").read()
+    assert text.lstrip().startswith("<svg") and "linear mine/theirs" in text  # the chart, its legend too
+    page.goto(server + "/?moves=f5d6c3d3c4")
+    wait_for_app(page)
+    board = page.locator(".st-key-board_5_5 .js-plotly-plot").first
+    board.hover()
+    page.locator(".st-key-board_5_5 .othello-svg").wait_for(state="attached", timeout=30_000)
+    titles = page.locator(".st-key-board_5_5 .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
+    assert titles == ["Download plot as a PNG", "Download plot as an SVG"]

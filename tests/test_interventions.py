@@ -15,6 +15,7 @@ from othello_core.analysis.service import ModelService
 from othello_core.model.weights import ModelShape
 from othello_core.paths import BUNDLED_DIR
 from othello_core.rules.notation import parse_moves
+from othello_core.rules.vocab import tokens_to_squares
 
 MOVES = tuple(parse_moves("f5 d6 c3 d3 c4 f4 c5 b3"))
 D4 = parse_moves("d4")[0]
@@ -75,6 +76,7 @@ def test_legality_mass_sums_the_probability_on_moves_the_edit_makes_legal_and_il
     mass = result.legality_mass()
     assert mass["made_legal"] == pytest.approx({"squares": 2, "before": 0.01, "after": 0.15})
     assert mass["made_illegal"] == pytest.approx({"squares": 1, "before": 0.5, "after": 0.05})
+    assert mass["kept_legal"] == pytest.approx({"squares": 2, "before": 0.49, "after": 0.8})
 
 
 def test_the_before_board_is_the_true_board_for_20_random_edits(service):
@@ -165,8 +167,32 @@ def test_sweep_json_schema(service):
     assert any(n.startswith("control: wrong square") for n in names)
     for row in result["settings"]:
         assert set(row) == {"name", "kind", "edit", "success_rate", "mean_errors_nanda",
-                            "mean_errors_li", "success_by_source"}
+                            "mean_errors_li", "success_by_source", "mass", "moved_rate"}
         assert 0 <= row["success_rate"] <= 1 and row["mean_errors_nanda"] >= row["mean_errors_li"]
+        assert 0 <= row["moved_rate"] <= 1 and set(row["mass"]) == {"made_legal", "made_illegal", "kept_legal"}
+    clean = result["settings"][0]  # every benchmark position changes a move's legality: no edit moves none
+    assert clean["moved_rate"] == 0 and all(m["before"] == m["after"] for m in clean["mass"].values())
+
+
+def test_the_sweeps_legality_mass_is_the_single_edits_averaged_over_its_positions(service):
+    """The sweep's batched mass equals EditResult.legality_mass of each position edited alone, averaged over the
+    positions that have moves of that kind."""
+    rows, origin = I.benchmark_rows(n_synthetic=5, n_real=0, seed=3)
+    edit = I.Edit((), "flip", (service.n_layers // 2,), scale=0.5)
+    row = I.run_sweep(service, rows, origin, settings=[("x", edit, "single")])["settings"][0]
+    singles = []
+    for b, position in enumerate(rows.pos):
+        moves = [s for s in tokens_to_squares(rows.tokens[b]) if s >= 0]
+        singles.append(I.apply_edit(service, moves, int(position),
+                                    I.Edit(rows.squares[b], "flip", edit.layers, scale=0.5)).legality_mass())
+    for kind in ("made_legal", "made_illegal", "kept_legal"):
+        having = [m[kind] for m in singles if m[kind]["squares"]]
+        assert row["mass"][kind]["before"] == pytest.approx(np.mean([m["before"] for m in having]), abs=2e-4)
+        assert row["mass"][kind]["after"] == pytest.approx(np.mean([m["after"] for m in having]), abs=2e-4)
+    moved = [(m["made_legal"]["after"] > m["made_legal"]["before"] or not m["made_legal"]["squares"])
+             and (m["made_illegal"]["after"] < m["made_illegal"]["before"] or not m["made_illegal"]["squares"])
+             for m in singles]
+    assert row["moved_rate"] == pytest.approx(np.mean(moved), abs=1e-4)
 
 
 def test_the_sweep_grid_reads_each_settings_recorded_edit_not_its_name():

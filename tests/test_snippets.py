@@ -14,6 +14,7 @@ from othello_core.analysis.sae.recipe import sae_folder
 from othello_core.analysis.service import ModelService
 from othello_core.paths import BUNDLED_DIR
 from othello_core.reports import snippets as S
+from othello_core.reports import tl_snippets as T
 from othello_core.reports.evaluation import stored_evaluation, training_metrics
 from othello_core.rules import parse_game, replay, square_to_name
 
@@ -210,13 +211,15 @@ def test_snippets_type_in_settings_never_a_result_and_use_the_public_api(code, a
     assert len(code.splitlines()) <= 16
 
 
-def expander_code(at) -> str:
+def expander_code(at, which: int = 0) -> str:
+    """The page's snippet: ``which`` 0 the othello_core one, 1 the TransformerLens one (a page that runs the
+    model shows both, in two tabs)."""
     found = [e for e in at.expander if e.label == LABEL]
     assert len(found) == 1, [e.label for e in at.expander]
     codes = found[0].code
-    assert len(codes) == 1
-    compile(codes[0].value, "snippet", "exec")
-    return codes[0].value
+    assert len(codes) in (1, 2) and which < len(codes)
+    compile(codes[which].value, "snippet", "exec")
+    return codes[which].value
 
 
 @pytest.mark.parametrize("page", ["views/probes.py", "views/interventions.py", "views/circuits.py",
@@ -231,6 +234,9 @@ def test_every_page_shows_its_snippet(page):
         assert 'parse_game("f5 d6 c3 d3 c4")' in code
     if page not in ("views/findings.py", "views/model.py", "views/attention.py"):
         assert "position = 3  # the board after move 4 (d3)" in code
+    if page != "views/findings.py":  # it reads stored reports: no model call to write in TransformerLens terms
+        tl = expander_code(at, 1)
+        assert "model = " in tl and "HookedTransformer" in tl and "result = " in tl
 
 
 def test_the_play_pages_snippet_gives_the_top_move_it_shows(run):
@@ -256,3 +262,103 @@ def test_page_settings_flow_into_the_snippets():
     at.button(key="neuron_pick_0").click().run()
     layer, neuron = label.split()[0][1:].split("N")
     assert f"layer, neuron = {layer}, {neuron}" in expander_code(at)
+
+
+# ---------------------------------------------------------------- the same numbers in TransformerLens terms
+
+def test_tl_play_snippet_gives_the_pages_prediction(run, analysis):
+    result = run(T.play_snippet(LINE, POSITION))
+    assert np.allclose(result["probs"], analysis.move_probs[POSITION], atol=1e-6)
+    assert [m for m, _ in result["top_moves"]] == [square_to_name(s) for s, _, _ in analysis.top_moves(POSITION, k=5)]
+
+
+@pytest.mark.parametrize("method, kind, width, cls", [("linear", "mine_theirs", 0, 1), ("mlp", "black_white", 128, 2)])
+def test_tl_probes_snippet_reads_every_stream_as_the_page_does(run, service, analysis, method, kind, width, cls):
+    result = run(T.probes_snippet(LINE, POSITION, kind, method, width, cls))
+    probs = service.probe_position(analysis, POSITION)[(method, kind, width)]  # [streams, 64, classes]
+    assert np.allclose(result["p"], probs[..., cls], atol=1e-5)
+    assert (result["read"] == probs.argmax(-1)).mean() > 0.999
+
+
+@pytest.mark.parametrize("edit", [Edit((19,), "flip", (4,), scale=0.5), Edit((28, 27), "flip", (3, 5), method="set")])
+def test_tl_interventions_snippet_gives_the_edits_before_and_after(run, service, edit):
+    result = run(T.interventions_snippet(LINE, POSITION, edit))
+    outcome = apply_edit(service, LINE, POSITION, edit)
+    assert np.allclose(result["before"], outcome.clean_probs, atol=1e-5)
+    assert np.allclose(result["after"], outcome.edited_probs, atol=1e-5)
+    assert not np.allclose(result["after"], result["before"], atol=1e-3)  # the edit did something
+
+
+def test_tl_circuits_snippets_give_each_tabs_numbers(run, service, analysis):
+    square = 19
+    dla = A.direct_logit_attribution(service, A.components(service, LINE, POSITION), square)
+    page = dict(zip(dla["names"], dla["contributions"]))
+    got = run(T.circuits_snippet(LINE, POSITION, square))
+    attrs = got["attributions"]
+    for layer in range(service.n_layers):
+        assert attrs[f"{layer}_mlp_out"] == pytest.approx(page[f"L{layer} MLP"], abs=1e-4)
+        for head in range(service.model.cfg.n_heads):
+            assert attrs[f"L{layer}H{head}"] == pytest.approx(page[f"L{layer}H{head}"], abs=1e-4)
+    assert attrs["bias"] == pytest.approx(sum(v for k, v in page.items() if k.endswith("attn bias")), abs=1e-4)
+    assert sum(attrs.values()) + got["bias"] == pytest.approx(got["logit"], abs=1e-3)
+    assert got["logit"] == pytest.approx(dla["logit"], abs=1e-4)
+    lens = run(T.circuits_snippet(LINE, POSITION, square, tab="lens"))["lens"]
+    assert np.allclose(lens, A.logit_lens(service, analysis)[:, POSITION], atol=1e-5)
+    got = run(T.circuits_snippet(LINE, POSITION, square, tab="neuron", layer=3, neuron=17))
+    assert np.allclose(got["activations"], A.neuron_activations(service, LINE, 3)[:, 17], atol=1e-5)
+    assert np.allclose(got["promotes"], A.neuron_profile(service, 3, 17)["promotes"], atol=1e-4)
+    patterns = run(T.circuits_snippet(LINE, POSITION, square, tab="heads"))["patterns"]
+    assert np.allclose(patterns, analysis.patterns, atol=1e-6)
+    clean = LINE[:POSITION + 1]
+    page = A.activation_patching(service, clean, A.corrupt_one_move(clean, 4))
+    got = run(T.circuits_snippet(LINE, POSITION, square, tab="patching", corrupt_index=4))
+    assert got["clean_metric"] == pytest.approx(page["clean_metric"], abs=1e-4)
+    assert got["corrupted_metric"] == pytest.approx(page["corrupted_metric"], abs=1e-4)
+    for kind in ("resid_pre", "attn_out", "mlp_out"):  # TransformerLens gives the patched metric itself
+        assert np.allclose(got[kind] - got["corrupted_metric"], page["effects"][kind], atol=1e-3), kind
+
+
+def test_tl_attention_and_model_snippets_give_the_pages_numbers(run, service, analysis):
+    assert np.allclose(run(T.attention_snippet(LINE, 2, 5))["pattern"], analysis.patterns[2, :, :5, :5], atol=1e-6)
+    info = service.info
+    got = run(T.model_snippet())
+    assert {k: got[k] for k in ("n_layers", "d_model", "n_heads", "parameters")} == \
+        {k: info[k] for k in ("n_layers", "d_model", "n_heads", "parameters")}
+
+
+@pytest.mark.skipif(not (sae_folder(BUNDLED_DIR) / "report.json").exists(), reason="no SAE shipped")
+@pytest.mark.parametrize("mode, scale, everywhere", [("ablate", 0.5, False), ("add", 0.5, True)])
+def test_tl_features_snippet_gives_the_pages_activations_and_steering(run, service, analysis, mode, scale, everywhere):
+    from othello_core.analysis.sae.features import active_features, encode, load_feature_set, steered_probs
+    features = load_feature_set(service.folder)
+    acts = encode(features, analysis.resid[features.stream])
+    feature = active_features(acts[POSITION], k=1)[0][0]
+    result = run(T.features_snippet(LINE, POSITION, feature, mode, scale, everywhere))
+    assert np.allclose(result["acts"], acts, atol=1e-4)
+    page = steered_probs(service, features, LINE, POSITION, feature, mode, scale=scale, everywhere=everywhere)
+    assert np.allclose(result["after"], page, atol=1e-5)
+    assert not np.allclose(result["after"], analysis.move_probs[POSITION])  # the steering did something
+
+
+TL_ALL = [  # (snippet, the numbers it may type beyond the page's settings: 0 and 1 as indices, the seed 0)
+    (T.play_snippet(LINE, POSITION), {POSITION, 5}),
+    (T.probes_snippet(LINE, POSITION, "black_white", "mlp", 128, 2), {POSITION, 128, 2}),
+    (T.interventions_snippet(LINE, 7, Edit((28,), "flip", (4,), scale=0.5)), {7, 4, 0.5}),
+    (T.circuits_snippet(LINE, POSITION, 19), {POSITION}),
+    (T.circuits_snippet(LINE, POSITION, 19, tab="neuron", layer=3, neuron=17), {POSITION, 3, 17}),
+    (T.circuits_snippet(LINE, POSITION, 19, tab="patching", corrupt_index=4), {POSITION, 4}),
+    (T.attention_snippet(LINE, 2, 5), {2, 5}),
+    (T.features_snippet(LINE, POSITION, 123, "add", 0.5), {POSITION, 123, 0.5}),
+    (T.model_snippet(), set()),
+]
+
+
+@pytest.mark.parametrize("code, allowed", TL_ALL, ids=range(len(TL_ALL)))
+def test_tl_snippets_type_in_settings_never_a_result_and_speak_transformerlens(code, allowed):
+    assert numbers(code) <= allowed | {0, 1}, numbers(code) - allowed - {0, 1}
+    tree = ast.parse(code)
+    modules = {n.module if isinstance(n, ast.ImportFrom) else a.name
+               for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert modules <= {"torch", "transformer_lens"} | {m for m in modules if m.startswith("othello_core.")}
+    assert "service.analyze" not in code and "othello_core.analysis.attribution import A" not in code
+    assert any(word in code for word in ("run_with_cache", "run_with_hooks", "model(", "model.cfg"))

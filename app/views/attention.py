@@ -4,9 +4,11 @@ import numpy as np
 import streamlit as st
 
 from othello_core.analysis.attention import mover_share
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import attention_snippet
 from othello_core.rules.hooks import attn_pattern, block_label
 from othello_core.rules.notation import MODEL_CONTEXT, square_to_name
+from app.charts import chart
 from app import common
 from app.present_data import attention_block
 from app.figures import head_summary_figure
@@ -47,8 +49,9 @@ st.iframe(html, height="content")  # as tall as circuitsvis draws it, for any nu
 
 st.subheader("Does each head look at the mover's moves or the opponent's?")
 share = mover_share(analysis.patterns, analysis.to_move, analysis.moves)
-st.plotly_chart(head_summary_figure(share), key="head_summary")
+chart(head_summary_figure(share), key="head_summary")
 st.caption("Share of each head's attention (averaged over this game's positions) that lands on "
            "moves played by the player about to move, versus the opponent. Blue: mostly the "
            "mover's own moves; red: mostly the opponent's.")
-common.reproduce_expander(attention_snippet(analysis.moves, layer, upto, svc.name))
+common.reproduce_expander(attention_snippet(analysis.moves, layer, upto, svc.name),
+                          tl_snippets.attention_snippet(analysis.moves, layer, upto, svc.name))

@@ -7,11 +7,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from app.charts import chart
 from app import common, heavy
 from app.figures import board_grid_figure, dla_figure, head_summary_figure
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.findings import NEURON_FILE
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import circuits_snippet
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
@@ -85,7 +87,7 @@ if tab_dla.open:
         result = dla(svc.name, moves, position, square)
         names, contrib = result["names"], result["contributions"]
         fig = dla_figure(names, contrib, square_to_name(square))
-        st.plotly_chart(fig, key="dla_bars")
+        chart(fig, key="dla_bars")
         total = contrib.sum() + result["bias"]
         st.caption(f"Contributions + unembedding bias = {total:.3f}; the model's logit = {result['logit']:.3f} "
                    "(exact with the final LayerNorm scale frozen at this run's value).")
@@ -101,8 +103,8 @@ if tab_lens.open:
     with tab_lens:
         lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
         titles = [stream_label(s) for s in range(len(lens_probs))]
-        st.plotly_chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
-                                          colorscale="Blues", label="P(move)"), key="lens_grid")
+        chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
+                                colorscale="Blues", label="P(move)"), key="lens_grid")
         legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
         st.caption("Each stream read through the final LayerNorm and the unembedding. Probability on "
                    "legal moves by layer: " + ", ".join(f"{t}: {m:.0%}" for t, m in zip(titles, legal_mass)))
@@ -129,14 +131,14 @@ if tab_neuron.open:
         fig.add_vline(x=position, line=dict(color="black", dash="dot"))
         fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10),
                           title=dict(text="activation along this game", font=dict(size=12)))
-        st.plotly_chart(fig, key="neuron_trace")
+        chart(fig, key="neuron_trace")
         panels, titles = [profile["promotes"]], ["output: promotes (through W_U)"]
         if "reads_blank" in profile:
             panels = [profile["reads_blank"], profile["reads_mine"]] + panels
             titles = ["input: cos with 'blank'", "input: cos with 'mine−theirs'"] + titles
         bound = float(max(np.abs(p).max() for p in panels))
-        st.plotly_chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
-                        key="neuron_boards")
+        chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
+              key="neuron_boards")
         top = neuron_top(svc.name)
         if top is None:
             st.caption("Top-activating positions over a dataset: run `python -m othello_core findings` to precompute them.")
@@ -146,8 +148,8 @@ if tab_neuron.open:
             boards = [games.labels["relative"][g, p] for g, p in rows]
             shown = [relative_to_signed(b) for b in boards]
             titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
-            st.plotly_chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
-                                              cols=6), key="neuron_top")
+            chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
+                                    cols=6), key="neuron_top")
             st.caption("Where this neuron fires most over the precomputed random games (boards after the move, "
                        "relative to the player to move: blue = mine, red = theirs).")
 
@@ -160,11 +162,11 @@ if tab_heads.open:
         h1, h2 = st.columns(2)
         if dataset:
             h1.markdown(f"**Over {dataset['games']} random games**")
-            h1.plotly_chart(head_summary_figure(np.array(dataset["mover_share"])), key="roles_dataset")
+            chart(where=h1, fig=head_summary_figure(np.array(dataset["mover_share"])), key="roles_dataset")
         else:
             h1.info("Dataset-wide head roles: run `python -m othello_core findings`.")
         h2.markdown("**This game**")
-        h2.plotly_chart(head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
+        chart(where=h2, fig=head_summary_figure(mover_share(analysis.patterns, analysis.to_move, moves)), key="roles")
         st.caption("Share of each head's attention on the moves of the player about to move, averaged over "
                    "positions (blue: the mover's own moves, red: the opponent's; 0.5 = no preference).")
 
@@ -208,11 +210,12 @@ if tab_patch.open:
             fig.update_yaxes(title_text="layer (block)", row=1, col=1)
             fig.update_xaxes(title_text="move patched")
             fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
-            st.plotly_chart(fig, key="patching")
+            chart(fig, key="patching")
             st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
                        f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
                        f"Each cell: the {what} when layer L's activation (blocks.L.…) at that move is patched "
                        "from the clean run into the corrupted one" + (": 1 = the clean run's metric, 0 = the corrupted "
                        "run's." if normalised else " (the two runs' metrics are equal here: shown unnormalised)."))
 
-common.reproduce_expander(circuits_snippet(moves, position, square, svc.name, **snippet))
+common.reproduce_expander(circuits_snippet(moves, position, square, svc.name, **snippet),
+                          tl_snippets.circuits_snippet(moves, position, square, svc.name, **snippet))

@@ -9,10 +9,12 @@ from othello_core.analysis.sae.features import (
 )
 from othello_core.analysis.sae.karvonen import table_rows as karvonen_rows
 from othello_core.analysis.sae.report import metric_rows
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import features_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.hooks import stream_label
 from othello_core.rules.user_input import escape_markdown, shown
+from app.charts import chart
 from app import common
 from app.figures import (board_figure, family_f1_figure, feature_activation_figure, signed_board_figure)
 
@@ -41,10 +43,10 @@ ranked = active_features(acts[position], k=15)
 
 left, right = st.columns([2, 3], gap="large")
 with left:
-    st.plotly_chart(board_figure(analysis.board[position], legal=analysis.legal[position],
-                                 last_move=moves[position], flipped=analysis.flipped[position], size=360,
-                                 title=f"After move {position + 1}: {square_to_name(moves[position])}"),
-                    key=f"features_board_{position}", width="content", config={"displayModeBar": False})
+    chart(board_figure(analysis.board[position], legal=analysis.legal[position],
+                       last_move=moves[position], flipped=analysis.flipped[position], size=360,
+                       title=f"After move {position + 1}: {square_to_name(moves[position])}"),
+          key=f"features_board_{position}", width="content")
 with right:
     st.markdown(f"**{len(ranked)} strongest of {int((acts[position] > 0).sum())} active features** · "
                 "pick a row for its card")
@@ -70,8 +72,8 @@ rules = (common.label_sets(svc.name).get("sae") or {}).get("sae")
 if rules is not None and feature < len(rules.r2):
     st.markdown(f"**Rule label** (depth-3 tree over the board, held-out R² {rules.r2[feature]:.2f}): "
                 f"{rules.rule(feature)}.")
-st.plotly_chart(feature_activation_figure(acts[:, feature], position, "activation along this game"),
-                key="feature_along_game")
+chart(feature_activation_figure(acts[:, feature], position, "activation along this game"),
+      key="feature_along_game")
 
 # Lazy tabs: only the open one runs and draws (steering is the live view; the rest on demand).
 TABS = ["Steer it", "Where it fires", "Directions", "How good is the SAE"]
@@ -96,11 +98,13 @@ if tab_steer.open:
         b1, b2 = st.columns(2)
         for column, probs, name in ((b1, before, "before"), (b2, after, "after")):
             best = int(probs.argmax())
-            column.plotly_chart(board_figure(analysis.board[position], heat=probs, legal=legal, size=360,
-                                             title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
-                                                   f"· {probs[legal].sum():.1%} on legal moves"),
-                                key=f"steer_{name}", width="content", config={"displayModeBar": False})
-        common.reproduce_expander(features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
+            chart(where=column, fig=board_figure(analysis.board[position], heat=probs, legal=legal, size=360,
+                                                 title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) "
+                                                       f"· {probs[legal].sum():.1%} on legal moves"),
+                  key=f"steer_{name}", width="content")
+        common.reproduce_expander(
+            features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name),
+            tl_snippets.features_snippet(moves, position, feature, mode, float(scale), everywhere, svc.name))
         st.caption("Rings: the true legal moves. Ablate removes the feature's own contribution (its activation × its "
                    "decoder direction); add puts in scale × the stream's norm at that position along the decoder direction. "
                    "Edits run under the model service's lock: no other session sees them.")
@@ -111,22 +115,22 @@ if tab_where.open:
         if boards:
             st.markdown("**Where it fires most** (held-out games)")
             for rank, (column, top) in enumerate(zip(st.columns(len(boards)), boards)):
-                column.plotly_chart(board_figure(top["cells"], last_move=top["last_move"], size=220,
-                                                 title=f"{top['activation']:.2f} · move {top['position'] + 1}"),
-                                    key=f"feature_top_{rank}", width="content",
-                                    config={"displayModeBar": False, "staticPlot": True})
+                chart(where=column, fig=board_figure(top["cells"], last_move=top["last_move"], size=220,
+                                                     title=f"{top['activation']:.2f} · move {top['position'] + 1}"),
+                      key=f"feature_top_{rank}", width="content",
+                      config={"staticPlot": True})
 
 if tab_directions.open:
     with tab_directions:
         c1, c2 = st.columns(2)
         if svc.probes is not None and "mine_theirs" in svc.probes.linear:
             cos = probe_cosines(features, svc.probes, feature)
-            c1.plotly_chart(signed_board_figure([cos[:, 0], cos[:, 1], cos[:, 2]], ["empty", "mine", "theirs"], "cosine"),
-                            key="feature_probe_cosines")
+            chart(where=c1, fig=signed_board_figure([cos[:, 0], cos[:, 1], cos[:, 2]], ["empty", "mine", "theirs"], "cosine"),
+                  key="feature_probe_cosines")
             c1.caption(f"Cosine of the decoder direction with the linear mine/theirs probe's class directions at the same "
                        f"stream. Largest: {square_to_name(int(np.abs(cos).max(1).argmax()))}.")
         effect = common.feature_logit_effect(svc.name, feature)
-        c2.plotly_chart(signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
+        chart(where=c2, fig=signed_board_figure([effect], ["logit effect"], "logit"), key="feature_logit_effect")
         c2.caption("The decoder direction read straight through the unembedding (centred over the moves): what the "
                    "direction alone pushes each move's logit by, before the last two layers respond.")
 
@@ -134,7 +138,7 @@ if tab_directions.open:
 if tab_quality.open:
     with tab_quality:
         st.dataframe(metric_rows(report, control), hide_index=True, key="sae_metrics")
-        st.plotly_chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
+        chart(family_f1_figure(report["families"], control and control["families"]), key="sae_families")
         st.caption("Coverage and reconstruction in this table are this project's variant (empty, mine and theirs "
                    "squares; features chosen and scored on halves of the same positions): not comparable with the "
                    "published figures. Regenerate: `python -m othello_core sae report` (add `--control` for the control).")

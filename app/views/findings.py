@@ -6,9 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from othello_core.analysis.interventions import sweep_caption, sweep_table
 from othello_core.analysis.probe_suite import compare_records
 from othello_core.reports.snippets import findings_snippet
 from othello_core.rules.hooks import stream_label, stream_title
+from app.charts import chart
 from app import common
 from app.figures import board_grid_figure, head_summary_figure, late_game_figure, sae_vs_probe_figure
 
@@ -45,16 +47,16 @@ p = findings["probes"]
 st.markdown(f"**{p['sentence']}**")
 span_name = "linear mine/theirs, moves {}–{}".format(*p.get("span_moves", ("?", "?")))
 control = p.get("control") or {}
-st.plotly_chart(curves(p["layers"], {"linear mine/theirs": p["linear_mine_theirs"],
-                                     span_name: p.get("linear_mine_theirs_span"),
-                                     "linear black/white": p["linear_black_white"],
-                                     f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"],
-                                     f"MLP-{p['mlp_width']} mine/theirs": p.get("mlp_mine_theirs"),
-                                     "control: linear mine/theirs": control.get("linear_mine_theirs"),
-                                     "control: linear black/white": control.get("linear_black_white"),
-                                     f"control: MLP-{p['mlp_width']} black/white": control.get("mlp_black_white")},
-                       "cell accuracy per layer (control: the random-init model, probed the same way)"),
-                key="f_probes")
+chart(curves(p["layers"], {"linear mine/theirs": p["linear_mine_theirs"],
+                           span_name: p.get("linear_mine_theirs_span"),
+                           "linear black/white": p["linear_black_white"],
+                           f"MLP-{p['mlp_width']} black/white": p["mlp_black_white"],
+                           f"MLP-{p['mlp_width']} mine/theirs": p.get("mlp_mine_theirs"),
+                           "control: linear mine/theirs": control.get("linear_mine_theirs"),
+                           "control: linear black/white": control.get("linear_black_white"),
+                           f"control: MLP-{p['mlp_width']} black/white": control.get("mlp_black_white")},
+             "cell accuracy per layer (control: the random-init model, probed the same way)"),
+      key="f_probes")
 if p.get("compare"):
     st.markdown("**Beside the published figures** (Li et al. 2023, Table 2; Hazineh et al. 2023, Table 1)")
     st.dataframe(compare_records(p["compare"]), hide_index=True, key="f_reproduction")
@@ -65,10 +67,10 @@ st.header("(b) Do simpler features explain the nonlinear probe's edge?")
 c = findings["simpler_features"]
 st.markdown(f"**{c['sentence']}**")
 layers = list(range(len(c["composed_colour_accuracy"])))
-st.plotly_chart(curves(layers, {"composed: mine/theirs XOR whose-turn": c["composed_colour_accuracy"],
-                                "MLP colour probe": c["mlp_colour_accuracy"],
-                                "linear 'black to move'": c["turn_probe_accuracy"]},
-                       "colour board read by composing two linear probes"), key="f_comp")
+chart(curves(layers, {"composed: mine/theirs XOR whose-turn": c["composed_colour_accuracy"],
+                      "MLP colour probe": c["mlp_colour_accuracy"],
+                      "linear 'black to move'": c["turn_probe_accuracy"]},
+             "colour board read by composing two linear probes"), key="f_comp")
 if c.get("features_r2"):
     r2 = c["features_r2"]
     st.dataframe([{"stream": stream_title(s), **{name: values[s] for name, values in r2.items()}}
@@ -79,15 +81,15 @@ st.header("(c) The minimal edit that works, and where the logit change comes fro
 e = findings.get("minimal_edit")
 if e:
     st.markdown(f"**{e['sentence']}**")
-    st.dataframe([{"setting": r["name"], "success": r["success_rate"], "errors (FP+FN)": r["mean_errors_nanda"],
-                   "errors (Li)": r["mean_errors_li"]} for r in e["sweep"]["settings"]], hide_index=True)
+    st.dataframe(sweep_table(e["sweep"]), hide_index=True)
+    st.caption(sweep_caption(e["sweep"]))
     shares = e["component_share"]
     if shares:
         fig = go.Figure(go.Bar(x=list(shares), y=list(shares.values())))
         fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(tickformat=".0%"),
                           title=dict(text=f"share of the logit change carried by each later component "
                                           f"(direct effect: {e['direct_share']:.0%})", font=dict(size=13)))
-        st.plotly_chart(fig, key="f_edit")
+        chart(fig, key="f_edit")
     st.caption(f"Regenerate: `{e['command']}` then `{findings.get('command', 'python -m othello_core findings')}`")
 else:
     st.info("No edit sweep yet: `python -m othello_core edits sweep`, then regenerate the findings.")
@@ -101,8 +103,8 @@ if report and "blank" in report.get("linear", {}):
     titles = [f"{stream_label(l)} · {row['cell_accuracy']:.1%}"
               for l, row in enumerate(report["linear"]["blank"])]
     low = float(min(p.min() for p in per_layer))
-    st.plotly_chart(board_grid_figure(per_layer, titles, zmin=low, zmax=1.0, colorscale="Viridis",
-                                      label="accuracy"), key="f_blank_squares")
+    chart(board_grid_figure(per_layer, titles, zmin=low, zmax=1.0, colorscale="Viridis",
+                            label="accuracy"), key="f_blank_squares")
     st.caption("How well the linear blank probe reads each square, per layer (held-out positions).")
 sep = d["separation"]
 order = sorted(sep, key=lambda n: -abs(sep[n]))[:16]
@@ -111,7 +113,7 @@ fig = go.Figure(go.Bar(x=order, y=[sep[n] for n in order],
 fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10),
                   title=dict(text=f"projection on the blank directions {stream_title(d['layer'])}, empty minus occupied "
                                   "(red: ablated)", font=dict(size=13)))
-st.plotly_chart(fig, key="f_blank")
+chart(fig, key="f_blank")
 cols = st.columns(3)
 cols[0].metric("blank probe, clean", f"{d['blank_accuracy']['clean']:.1%}")
 cols[1].metric("ablate top components", f"{d['blank_accuracy']['ablate_top']:.1%}",
@@ -122,13 +124,13 @@ cols[2].metric("ablate random components", f"{d['blank_accuracy']['ablate_random
 st.header("(e) Head roles over many games")
 h = findings["head_roles"]
 st.markdown(f"**{h['sentence']}**")
-st.plotly_chart(head_summary_figure(np.array(h["mover_share"])), key="f_heads")
+chart(head_summary_figure(np.array(h["mover_share"])), key="f_heads")
 
 st.header("(f) Where the board fades: the last moves")
 late = findings.get("late_game")
 if late:
     st.markdown(f"**{late['sentence']}**")
-    st.plotly_chart(late_game_figure(late), key="f_late")
+    chart(late_game_figure(late), key="f_late")
     st.caption(f"Probes trained on one move number each ({late['games']:,} random games; 80% of the games that "
                "reach the move train, the rest score), read at the stream where the shipped mine/theirs probe "
                "is best. About as many positions train each move's probe, so a drop is the stream's, not the data's.")
@@ -138,7 +140,7 @@ st.header("(g) What the sparse autoencoder captures that the probes do not")
 g = findings.get("sae")
 if g:
     st.markdown(f"**{g['sentence']}**")
-    st.plotly_chart(sae_vs_probe_figure(g["families"]), key="f_sae")
+    chart(sae_vs_probe_figure(g["families"]), key="f_sae")
     st.caption(f"Per board-state property on {g['games']} held-out games: the SAE's best single feature "
                f"({g['d_sae']:,} features, the stream {stream_title(g['stream'])}) against the shipped linear probe "
                f"at that stream, both read as detectors; captured = F1 of at least {g['threshold']}. The black "

@@ -10,6 +10,7 @@ from othello_core.rules.hooks import block_label, mlp_out
 from othello_core.rules.board import replay
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import MOVE_SQUARES
+from app.charts import chart
 from app import common, graph_data as G, heavy
 from app.figures import board_figure, feature_activation_figure, signed_board_figure
 from app.graph_figures import graph_figure, node_label, selected_key
@@ -46,8 +47,8 @@ cells, _ = common.board_arrays(common.game().board)
 
 board_col, head = st.columns([1, 1])  # half the width: the board (220 px + its colour bar) is never squeezed
 with board_col:
-    st.plotly_chart(board_figure(cells, heat=probs, legal=legal, last_move=moves[position], size=230),
-                    key="graph_board", width="content", config={"displayModeBar": False})
+    chart(board_figure(cells, heat=probs, legal=legal, last_move=moves[position], size=230),
+          key="graph_board", width="content")
     st.caption("P(next move) as heat · rings: the true legal moves · dot: the last move")
 with head:
     ss["graph_target_pick"] = spec().target if spec().target in targets else TOP
@@ -83,8 +84,8 @@ with head:
 
 edited_keys = {k for k, _, _ in spec().edits}
 chart_key = f"graph_chart_{position}_{target}"
-event = st.plotly_chart(graph_figure(view, labels, spec().pinned, spec().node, edited_keys), key=chart_key,
-                        on_select="rerun", selection_mode="points", config={"displayModeBar": False})
+event = chart(graph_figure(view, labels, spec().pinned, spec().node, edited_keys), key=chart_key,
+              on_select="rerun", selection_mode="points")
 clicked = selected_key(event)
 if clicked and ss.get("graph_last_click") != (chart_key, clicked):
     ss["graph_last_click"] = (chart_key, clicked)
@@ -112,20 +113,20 @@ if node is not None:
                         f"{sets.rule(node.feature)}. **Best single property:** {sets.best(node.feature)}.")
         c1, c2 = st.columns(2)
         along = G.feature_along_game(svc.name, moves, node.layer)[:, node.feature]
-        c1.plotly_chart(feature_activation_figure(along, position, f"activation along this game (`{mlp_out(node.layer)}` feature "
-                                                                     f"{node.feature})"), key="graph_node_along")
-        c2.plotly_chart(signed_board_figure([G.feature_logit_effect(svc.name, node.layer, node.feature)],
-                                            ["direct effect of its decoder direction on each move's logit"], "logit"),
-                        key="graph_node_effect")
+        chart(where=c1, fig=feature_activation_figure(along, position, f"activation along this game (`{mlp_out(node.layer)}` feature "
+                                                                         f"{node.feature})"), key="graph_node_along")
+        chart(where=c2, fig=signed_board_figure([G.feature_logit_effect(svc.name, node.layer, node.feature)],
+                                                ["direct effect of its decoder direction on each move's logit"], "logit"),
+              key="graph_node_effect")
         acts, pick, squares = G.held_out_activations(svc.name, node.layer)
         best_rows = np.argsort(-acts[:, node.feature])[:4]
         cols = st.columns(4)
         for rank, (col, row) in enumerate(zip(cols, best_rows)):
             g, p = pick[row]
             b, _ = common.board_arrays(replay([int(s) for s in squares[g][: p + 1]]).board)
-            col.plotly_chart(board_figure(b, last_move=int(squares[g][p]), size=220,
-                                          title=f"{acts[row, node.feature]:.2f} · move {p + 1}"),
-                             key=f"graph_node_top_{rank}", width="content", config={"displayModeBar": False, "staticPlot": True})
+            chart(where=col, fig=board_figure(b, last_move=int(squares[g][p]), size=220,
+                                              title=f"{acts[row, node.feature]:.2f} · move {p + 1}"),
+                  key=f"graph_node_top_{rank}", width="content", config={"staticPlot": True})
         st.caption("Where it fires most on 60 held-out games (the label's test games).")
         e1, e2, e3 = st.columns([2, 1, 1])
         op = e1.segmented_control("Intervene", OPS, default="zero", key="graph_op") or "zero"
@@ -148,11 +149,11 @@ if spec().edits:
     zmax = float(max(probs.max(), after.max()))
     for col, p, name in ((c1, probs, "before"), (c2, after, "after")):
         best = int(p.argmax())
-        col.plotly_chart(board_figure(cells, heat=p, legal=legal, size=360, zmax=zmax,
-                                      title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) · "
-                                            f"{p[legal].sum():.1%} on legal moves · P({square_to_name(view.target)}) "
-                                            f"{p[view.target]:.1%}"),
-                         key=f"graph_{name}", width="content", config={"displayModeBar": False})
+        chart(where=col, fig=board_figure(cells, heat=p, legal=legal, size=360, zmax=zmax,
+                                          title=f"{name}: top-1 {square_to_name(best)} ({'legal' if legal[best] else 'ILLEGAL'}) · "
+                                                f"{p[legal].sum():.1%} on legal moves · P({square_to_name(view.target)}) "
+                                                f"{p[view.target]:.1%}"),
+              key=f"graph_{name}", width="content")
     st.caption("The edits act in the real model (its own MLPs), through the model service's lock: the MLP output at "
                "the node's layer and move gets (new - current activation) × the feature's decoder direction. "
                "Rings: the true legal moves; both boards on one colour scale.")

@@ -8,11 +8,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
-from othello_core.analysis.interventions import Edit, setting_label, single_layer_grid
+from othello_core.analysis.interventions import Edit, single_layer_grid, sweep_caption, sweep_table
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import interventions_snippet
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
 from othello_core.rules.hooks import stream_label
+from app.charts import chart
 from app import common, edit_panel, edit_state
 from app.figures import board_figure
 from app.viewport import boards_in_row, viewport_size
@@ -82,25 +84,25 @@ def edit_body() -> None:
     cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
     zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
     with b2:  # the true board: the edit lives in the model's stream, not on this board
-        st.plotly_chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
-                                     legal=result.legal_before, size=side, zmax=zmax,
-                                     title="Before (the true board)<br>P(move) · rings: the true legal moves"),
-                        key="edit_before", config={"displayModeBar": False}, width="content")
+        chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
+                           legal=result.legal_before, size=side, zmax=zmax,
+                           title="Before (the true board)<br>P(move) · rings: the true legal moves"),
+              key="edit_before", width="content")
     names = " ".join(square_to_name(s) for s in edit.squares)
     legal = result.legal_after if enabled else result.legal_before  # the legal moves of the board shown
     edited = np.isin(np.arange(64), edit.squares)
     with b3:  # the title names the edit (a test waits for it)
-        st.plotly_chart(board_figure(cells, heat=probs, legal=legal, size=side, zmax=zmax, edited=edited,
-                                     title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
-                                            if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
-                        key="edit_after", config={"displayModeBar": False}, width="content")
+        chart(board_figure(cells, heat=probs, legal=legal, size=side, zmax=zmax, edited=edited,
+                           title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
+                                  if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
+              key="edit_after", width="content")
     with b4:  # the delta board: where the edit moved the prediction
         change = probs - result.clean_probs
         bound = max(float(np.abs(change).max()), 1e-6)
-        st.plotly_chart(board_figure(cells, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r", size=side,
-                                     heat_label="ΔP", legal=legal, edited=edited,
-                                     title="Change: P(move) after − before<br>red: more likely · blue: less"),
-                        key="edit_change", config={"displayModeBar": False}, width="content")
+        chart(board_figure(cells, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r", size=side,
+                           heat_label="ΔP", legal=legal, edited=edited,
+                           title="Change: P(move) after − before<br>red: more likely · blue: less"),
+              key="edit_change", width="content")
 
     e = result.errors
     m1, m2, m3 = st.columns(3)
@@ -111,12 +113,12 @@ def edit_body() -> None:
               delta=e["edited_vs_edited_board"]["li"] - e["clean_vs_edited_board"]["li"], delta_color="inverse")
     m3.metric("Clean model vs true board (FP+FN)", e["clean_vs_true_board"]["nanda"])
     mass = result.legality_mass()
-    n1, n2 = st.columns(2)
-    for col, name, what in ((n1, "made_legal", "moves the edit makes legal"), (n2, "made_illegal", "moves the edit makes illegal")):
+    for col, name, what in zip(st.columns(3), ("made_legal", "made_illegal", "kept_legal"),
+                               ("moves the edit makes legal", "moves the edit makes illegal", "moves still legal")):
         m = mass[name]
         col.metric(f"P on the {m['squares']} {what}", f"{m['after']:.3f}" if m["squares"] else "—",
                    delta=f"{m['after'] - m['before']:+.3f} (before {m['before']:.3f})" if m["squares"] else None,
-                   delta_color="normal" if name == "made_legal" else "inverse",
+                   delta_color="inverse" if name == "made_illegal" else "normal",
                    help="Summed probability of the edited model (after) and the clean model (before) on these moves.")
     flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] else 'now illegal'})"
                       for s in result.flipped_legality) or "no move"
@@ -138,7 +140,7 @@ def edit_body() -> None:
                               title=dict(text="DLA of the change (became-legal minus became-illegal logits)",
                                          font=dict(size=12)))
             d1, d2 = st.columns(2)
-            d1.plotly_chart(fig, key="diff_dla")
+            chart(where=d1, fig=fig, key="diff_dla")
             through = diff["through_one_component"]
             fig2 = go.Figure(go.Bar(x=list(through.values()), y=list(through), orientation="h"))
             fig2.add_vline(x=diff["direct_only"], line=dict(dash="dot"),
@@ -146,8 +148,9 @@ def edit_body() -> None:
             fig2.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
                                title=dict(text=f"Composition: total {diff['total']:+.2f}; effect added by "
                                                "letting one later component respond", font=dict(size=12)))
-            d2.plotly_chart(fig2, key="diff_composition")
-    common.reproduce_expander(interventions_snippet(analysis.moves, position, edit, svc.name, decompose))
+            chart(where=d2, fig=fig2, key="diff_composition")
+    common.reproduce_expander(interventions_snippet(analysis.moves, position, edit, svc.name, decompose),
+                              tl_snippets.interventions_snippet(analysis.moves, position, edit, svc.name))
 
 
 live_edit()
@@ -162,12 +165,10 @@ if sweep_file.exists():
                                texttemplate="%{text:.0%}", colorbar=dict(title="success")))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10),
                       xaxis_title="the one residual stream edited (add along the probe direction)", yaxis_title="scale")
-    st.plotly_chart(fig, key="sweep_heatmap")
-    st.dataframe([{"setting": setting_label(r), "success": r["success_rate"], "errors (FP+FN)": r["mean_errors_nanda"],
-                   "errors (Li)": r["mean_errors_li"]} for r in sweep["settings"]], hide_index=True)
-    st.caption(f"{sweep['positions']} positions ({sweep['sources']}); success = the edited model's top-N "
-               f"matches the edited board's legal moves exactly. Best single layer: "
-               f"**{sweep['best_single_layer']}**. Regenerate: `{sweep['command']}`")
+    chart(fig, key="sweep_heatmap")
+    st.dataframe(sweep_table(sweep), hide_index=True)
+    st.caption(sweep_caption(sweep) + f" Best single layer: **{sweep['best_single_layer']}**. "
+               f"Regenerate: `{sweep['command']}`")
 else:
     st.info("No sweep cached for this model: run `python -m othello_core edits sweep --model "
             f"{svc.name}` (about two minutes on the bundled model).")

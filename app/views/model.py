@@ -4,8 +4,10 @@ import streamlit as st
 
 from othello_core.paths import HF_REPO, HUB_FILES, WEIGHTS_ENV
 from othello_core.reports.evaluation import pass_error_sentences, stored_evaluation, training_metrics
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import model_snippet
 from othello_core.rules.user_input import escape_markdown, shown
+from app.charts import chart
 from app import common
 from app.figures import error_by_move_figure, training_figure
 
@@ -29,14 +31,14 @@ if svc.card:
 training = training_metrics(svc.folder)
 if training:
     st.subheader("Training curve")
-    st.plotly_chart(training_figure(training), key="training_curve")
+    chart(training_figure(training), key="training_curve")
     st.caption("Legal top-1 error on held-out games (2,000 at each point; a star on 10,000 at the end of "
                "each training run, a later run going on from the earlier weights) against the number of "
                "random games seen; the dotted line is the paper's synthetic model.")
 evaluation = stored_evaluation(svc.folder, info["hash"])
 if evaluation and "by_move" in evaluation.get("synthetic", {}):
     st.subheader("Where in the game it still errs")
-    st.plotly_chart(error_by_move_figure({
+    chart(error_by_move_figure({
         f"{evaluation['synthetic']['games']:,} held-out synthetic games": evaluation["synthetic"]["by_move"],
         f"{evaluation['eothello']['games']:,} eOthello games": evaluation["eothello"]["by_move"]}),
         key="error_by_move")
@@ -45,7 +47,7 @@ if evaluation and "by_move" in evaluation.get("synthetic", {}):
                "model must have tracked.")
     for name, sentence in pass_error_sentences(evaluation).items():
         st.markdown(f"**{name}.** {sentence}")
-common.reproduce_expander(model_snippet(svc.name))
+common.reproduce_expander(model_snippet(svc.name), tl_snippets.model_snippet(svc.name))
 st.subheader("The paper's weights")
 st.markdown(
     "The `synthetic` and `championship` models are the files "

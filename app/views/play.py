@@ -5,11 +5,13 @@ import time
 import numpy as np
 import streamlit as st
 
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import play_snippet
 from othello_core.rules.board import BLACK
 from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
+from app.charts import chart
 from app import board_click, common
 from app.figures import board_figure, legal_strip_figure
 from app.viewport import boards_in_row, viewport_size
@@ -63,8 +65,7 @@ with right:
         probs = analysis.move_probs[position]
         fig = board_figure(cells, heat=probs, legal=analysis.legal[position], size=side,
                            title=f"Model: P(move {cursor + 1}) · rings = true legal moves")
-        st.plotly_chart(fig, key="prediction_board", width="content",
-                        config={"displayModeBar": False})
+        chart(fig, key="prediction_board", width="content")
         top = analysis.top_moves(position, k=5)
         best, best_p, best_legal = top[0]
         (st.success if best_legal else st.error)(
@@ -79,10 +80,13 @@ with right:
         st.info("No prediction here: the game is over (or past the model's 59-move context).")
 
 if analysis is not None:
-    st.plotly_chart(legal_strip_figure(analysis.top1_legal(), current=position),
-                    key="legal_strip", config={"displayModeBar": False})
-common.reproduce_expander(play_snippet(ss["line"], position, common.service().name) if has_prediction
-                          else play_snippet(game.moves, None))
+    chart(legal_strip_figure(analysis.top1_legal(), current=position),
+          key="legal_strip")
+if has_prediction:
+    common.reproduce_expander(play_snippet(ss["line"], position, common.service().name),
+                              tl_snippets.play_snippet(ss["line"], position, common.service().name))
+else:
+    common.reproduce_expander(play_snippet(game.moves, None))
 
 st.divider()
 paste_col, load_col = st.columns([3, 2], gap="large")

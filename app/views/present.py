@@ -5,6 +5,7 @@ import json
 
 import streamlit as st
 
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import present_snippet
 from othello_core.rules.hooks import block_label, stream_label
 from othello_core.rules.user_input import escape_markdown
@@ -114,5 +115,7 @@ if not line:
 game = common.game()
 cells, legal = common.board_arrays(game.board)
 present_views.show(spec, svc, analysis, position, cells, legal, line[cursor - 1] if cursor else None, layer, px_)
-common.reproduce_expander(present_snippet(line, position, svc.name) if position is not None
-                          else present_snippet(game.moves, None))
+if position is not None:
+    common.reproduce_expander(present_snippet(line, position, svc.name), tl_snippets.play_snippet(line, position, svc.name))
+else:
+    common.reproduce_expander(present_snippet(game.moves, None))

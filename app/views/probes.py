@@ -6,8 +6,10 @@ import streamlit as st
 from othello_core.analysis.probe_suite import compare_records, compare_table
 from othello_core.analysis.probes import CLASS_NAMES, PUBLISHED_SPAN, mean_by_move, report_rows, span_curve
 from othello_core.reports.evaluation import MOVE_SPANS
+from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import probes_snippet
 from othello_core.rules.hooks import stream_label, stream_title
+from app.charts import chart
 from app import common
 from app.figures import (accuracy_figure, accuracy_metric_label, probe_by_move_figure, probe_grid_figure,
                                 probe_history_figure, reproduction_figure)
@@ -32,7 +34,7 @@ if report:
         metrics.insert(1, "span_accuracy")
     common.take_setting("probe_metric", metrics)
     metric = st.radio("Metric", metrics, horizontal=True, format_func=accuracy_metric_label, key="probe_metric")
-    st.plotly_chart(accuracy_figure(report, metric), key="accuracy_curves")
+    chart(accuracy_figure(report, metric), key="accuracy_curves")
     st.caption(
         "Linear mine/theirs (blue) vs linear black/white (red) vs MLP probes (dashed). "
         "If the model stores the board relative to the player to move, a linear probe reads it "
@@ -48,7 +50,7 @@ if report:
         st.subheader("Beside the published figures")
         st.dataframe(compare_records(table), hide_index=True, key="reproduction_table")
         chosen_row = st.selectbox("Comparison", table, format_func=lambda r: r["label"], key="reproduction_row")
-        st.plotly_chart(reproduction_figure(chosen_row), key="reproduction_chart")
+        chart(reproduction_figure(chosen_row), key="reproduction_chart")
         st.caption(f"Protocol of this row: {chosen_row['protocol']}. Regenerate the table: "
                    "`python -m othello_core probes report --compare`.")
     control = report.get("control")
@@ -62,8 +64,8 @@ if report:
         fitted = [("linear", k, None) for k in report["linear"]] + \
             [("mlp", k, int(w)) for k in report["mlp"] for w in report["mlp"][k]]
         chosen_fit = st.selectbox("Probe", fitted, format_func=probe_label, key="history_probe")
-        st.plotly_chart(probe_history_figure(report_rows(report, *chosen_fit), stream_names,
-                                             probe_label(chosen_fit)), key="probe_history")
+        chart(probe_history_figure(report_rows(report, *chosen_fit), stream_names,
+                                   probe_label(chosen_fit)), key="probe_history")
         st.caption("Held-out (solid) and training (dotted) accuracy after each epoch. "
                    f"{report.get('protocol', {}).get('ours', '')}.")
 
@@ -74,7 +76,7 @@ if report:
         label = probe_label
         chosen = st.selectbox("Probe", probes_by_move, format_func=label, key="by_move_probe")
         rows = report_rows(report, *chosen)
-        st.plotly_chart(probe_by_move_figure(rows, stream_names, label(chosen)), key="probe_by_move")
+        chart(probe_by_move_figure(rows, stream_names, label(chosen)), key="probe_by_move")
         best = max(range(len(rows)), key=lambda l: rows[l]["cell_accuracy"])
         (a, b), (c, d) = MOVE_SPANS[0], MOVE_SPANS[-1]
         st.caption(f"Cell accuracy of the {label(chosen)} probe by move number (held-out positions). "
@@ -106,10 +108,11 @@ truth_all = analysis.truth(kind)[position]
 truth = (truth_all == cls).astype(float)
 wrong = (probs.argmax(-1) != truth_all).sum(-1)
 names_per_layer = [f"{stream_label(s)} · {w} wrong" for s, w in enumerate(wrong)]
-st.plotly_chart(probe_grid_figure(probs, names_per_layer, cls, names[cls], truth=truth),
-                key="probe_grid")
+chart(probe_grid_figure(probs, names_per_layer, cls, names[cls], truth=truth),
+      key="probe_grid")
 best = int(np.argmin(wrong))
 st.caption(f"Squares the {method} {kind.replace('_', '/')} probe gets wrong at each layer "
            f"(argmax vs truth): fewest {stream_title(best)} ({wrong[best]}). Layers are TransformerLens blocks "
            "L0–L7; *after L5* is the stream block 5 writes, *embed* the one before any block.")
-common.reproduce_expander(probes_snippet(analysis.moves, position, kind, key[0], key[2], cls, svc.name))
+common.reproduce_expander(probes_snippet(analysis.moves, position, kind, key[0], key[2], cls, svc.name),
+                          tl_snippets.probes_snippet(analysis.moves, position, kind, key[0], key[2], cls, svc.name))

@@ -7,6 +7,7 @@ import streamlit as st
 from othello_core.analysis.square_search import STATES, probe_accuracy, readers
 from othello_core.rules.hooks import stream_title
 from othello_core.rules.notation import square_to_name
+from app.charts import chart
 from app import common, graph_data as G
 from app.figures import signed_board_figure
 
@@ -31,7 +32,7 @@ if accuracy:
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1.08], tickformat=".0%"),
                       title=dict(text=f"the linear probe's held-out accuracy on {square_to_name(square)}, per stream",
                                  font=dict(size=14)))
-    st.plotly_chart(fig, key="search_probe")
+    chart(fig, key="search_probe")
     st.caption("The mine/theirs probe is one three-way probe: its accuracy on a square covers mine and theirs alike.")
 
 sets = {k: v for k, v in common.label_sets(svc.name).items() if v}
@@ -64,6 +65,6 @@ if rows and rows[0] < len(found):
         layer = int(r["set"][1:])
         st.markdown(f"**Transcoder feature {r['unit']} of {r['set']}** (`blocks.{layer}.hook_mlp_out`): {r['rule']}; "
                     f"best property {r['best']}. Open the Graph page at a position where it fires to trace it.")
-        st.plotly_chart(signed_board_figure([G.feature_logit_effect(svc.name, layer, r["unit"])],
-                                            ["direct effect of its decoder direction on each move's logit"], "logit"),
-                        key="search_tc_effect")
+        chart(signed_board_figure([G.feature_logit_effect(svc.name, layer, r["unit"])],
+                                  ["direct effect of its decoder direction on each move's logit"], "logit"),
+              key="search_tc_effect")

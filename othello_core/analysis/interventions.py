@@ -194,6 +194,12 @@ def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: 
     return out
 
 
+def legality_changes(legal_before: np.ndarray, legal_after: np.ndarray) -> dict[str, np.ndarray]:
+    """The moves an edit makes legal, makes illegal and leaves legal, as masks (any leading shape)."""
+    return {"made_legal": legal_after & ~legal_before, "made_illegal": legal_before & ~legal_after,
+            "kept_legal": legal_before & legal_after}
+
+
 @dataclass
 class EditResult:
     position: int
@@ -211,14 +217,12 @@ class EditResult:
         return np.flatnonzero(self.legal_before != self.legal_after)
 
     def legality_mass(self) -> dict[str, dict[str, float]]:
-        """Probability on the moves the edit makes legal and on those it makes illegal, before (clean
-        model) and after (edited model): the top-N error counts miss a newly legal move the edit leaves
-        at 0.001 while the old legal moves still fill the top N."""
-        made_legal = self.legal_after & ~self.legal_before
-        made_illegal = self.legal_before & ~self.legal_after
+        """Probability on the moves the edit makes legal, makes illegal and leaves legal
+        (``legality_changes``), before (clean model) and after (edited model): the top-N error counts miss a
+        newly legal move the edit leaves at 0.001 while the old legal moves still fill the top N."""
         return {name: {"squares": int(mask.sum()), "before": float(self.clean_probs[mask].sum()),
                        "after": float(self.edited_probs[mask].sum())}
-                for name, mask in (("made_legal", made_legal), ("made_illegal", made_illegal))}
+                for name, mask in legality_changes(self.legal_before, self.legal_after).items()}
 
 
 def rows_for_game(moves, position: int, squares) -> EditRows:
@@ -342,17 +346,25 @@ def run_sweep(service, rows: EditRows, origin: list[str], settings=None, progres
     """Success rate and mean errors per setting, plus controls of the best single layer."""
     settings = settings or sweep_settings(service.n_layers)
     rng = np.random.default_rng(seed)
+    legal_before = np.array([legal_mask_of(rows.relative[b, p], int(rows.to_move[b, p]))
+                             for b, p in enumerate(rows.pos)])
     legal_after = np.array([legal_mask_of(edited_classes(rows.relative[b, p], rows.squares[b], "flip"),
                                           int(rows.to_move[b, p])) for b, p in enumerate(rows.pos)])
+    changed = legality_changes(legal_before, legal_after)
+    clean = run_rows(service, rows, None, seed)
 
     def score(probs):
         counts = np.array([error_counts(probs[b], legal_after[b]) for b in range(len(probs))])
-        return counts[:, 0], counts[:, 1]
+        mass = {k: np.stack([(clean * mask).sum(1), (probs * mask).sum(1)]) for k, mask in changed.items()}
+        up, down = np.diff(mass["made_legal"], axis=0)[0] > 0, np.diff(mass["made_illegal"], axis=0)[0] < 0
+        moved = (up | ~changed["made_legal"].any(1)) & (down | ~changed["made_illegal"].any(1))
+        return counts[:, 0], counts[:, 1], {k: m[:, changed[k].any(1)] for k, m in mass.items()}, moved
 
     results = []
     jobs = list(settings)
     for name, edit, kind in (progress(jobs) if progress else jobs):
-        results.append(_row(name, kind, edit, *score(run_rows(service, rows, edit, seed)), origin))
+        probs = clean if edit is None else run_rows(service, rows, edit, seed)
+        results.append(_row(name, kind, edit, *score(probs), origin))
     singles = [r for r in results if r["kind"] == "single"]
     best = max(singles, key=lambda r: (r["success_rate"], -r["mean_errors_nanda"]))
     best_edit = next(e for n, e, _ in settings if n == best["name"])
@@ -364,6 +376,7 @@ def run_sweep(service, rows: EditRows, origin: list[str], settings=None, progres
     probs = run_rows(service, wrong, best_edit, seed)
     results.append(_row(f"control: wrong square ({best['name']})", "control", best_edit, *score(probs), origin))
     return {"positions": len(rows.pos), "sources": {s: origin.count(s) for s in sorted(set(origin))},
+            "positions_with": {k: int(mask.any(1).sum()) for k, mask in changed.items()},
             "n_layers": service.n_layers, "model_hash": service.hash, "best_single_layer": best["name"],
             "settings": results}
 
@@ -373,7 +386,14 @@ def _other_square(relative, squares, rng) -> tuple[int, ...]:
     return (int(rng.choice(options)),) if options else tuple(squares)
 
 
-def _row(name: str, kind: str, edit: Edit | None, nanda: np.ndarray, li: np.ndarray, origin) -> dict:
+def _row(name: str, kind: str, edit: Edit | None, nanda: np.ndarray, li: np.ndarray,
+         mass: dict[str, np.ndarray], moved: np.ndarray, origin) -> dict:
+    """One setting's scores. Top-N errors miss a newly legal move left at 0.001 while the old legal moves fill
+    the top N, so beside them: ``mass[k]`` (``[2, B]``), the probability on the moves the intended edit makes
+    legal (``made_legal``) or illegal, or leaves legal (``kept_legal``: what an edit takes from them is collateral),
+    summed per position that has such moves, for the clean model (row 0) and this setting (row 1), averaged over
+    those positions; and ``moved_rate``, the share of positions where the setting raised the first and lowered the
+    second (a position without moves of one kind counts as moved on that side)."""
     origin = np.array(origin)
     return {"name": name, "kind": kind,
             "edit": None if edit is None else {k: v for k, v in asdict(edit).items() if k != "squares"},
@@ -381,7 +401,46 @@ def _row(name: str, kind: str, edit: Edit | None, nanda: np.ndarray, li: np.ndar
             "mean_errors_nanda": round(float(nanda.mean()), 3),
             "mean_errors_li": round(float(li.mean()), 3),
             "success_by_source": {s: round(float((nanda[origin == s] == 0).mean()), 4)
-                                  for s in sorted(set(origin))}}
+                                  for s in sorted(set(origin))},
+            "mass": {k: {"before": round(float(m[0].mean()), 4), "after": round(float(m[1].mean()), 4)}
+                     for k, m in mass.items()},
+            "moved_rate": round(float(moved.mean()), 4)}
+
+
+def sweep_table(sweep: dict) -> list[dict]:
+    """The sweep as table rows: each setting's name (``setting_label``), its top-N scores and, where the sweep
+    recorded them, the probability on the moves the edit makes legal / illegal / leaves legal (clean -> edited)
+    and the share of positions it moved the right way on both of the first two (``sweep_caption`` words it)."""
+    rows = []
+    for r in sweep["settings"]:
+        row = {"setting": setting_label(r), "success": f"{r['success_rate']:.1%}",
+               "errors (FP+FN)": r["mean_errors_nanda"], "errors (Li)": r["mean_errors_li"]}
+        if "mass" in r:
+            for kind, title in (("made_legal", "P(made legal)"), ("made_illegal", "P(made illegal)"),
+                                ("kept_legal", "P(still legal)")):
+                row[title] = f"{r['mass'][kind]['before']:.3f} → {r['mass'][kind]['after']:.3f}"
+            row["right way"] = f"{r['moved_rate']:.0%}"
+        rows.append(row)
+    return rows
+
+
+def sweep_caption(sweep: dict) -> str:
+    """What the sweep's table measures, in words, with its positions and their sources.
+
+    >>> sweep_caption({"positions": 200, "sources": {"eothello": 100, "synthetic": 100}})[:62]
+    '200 positions (100 eOthello, 100 synthetic), each with one occupied'
+    """
+    names = {"eothello": "eOthello", "synthetic": "synthetic"}
+    sources = ", ".join(f"{n} {names.get(s, s)}" for s, n in sweep["sources"].items())
+    text = (f"{sweep['positions']} positions ({sources}), each with one occupied square flipped by the edit. "
+            "Success: the edited model's top-N moves are exactly the legal moves of the edited board.")
+    if "positions_with" in sweep:
+        counts = sweep["positions_with"]
+        text += (" P(made legal) / P(made illegal) / P(still legal): the probability on the moves the flip makes "
+                 "legal / makes illegal / leaves legal, clean model → edited, averaged over the positions that have "
+                 f"such moves ({counts['made_legal']}, {counts['made_illegal']} and {counts['kept_legal']}); "
+                 "right way: the share of positions where the edit raised the first and lowered the second.")
+    return text
 
 
 def single_layer_grid(sweep: dict, method: str = "add") -> tuple[list[int], list[float], np.ndarray]:

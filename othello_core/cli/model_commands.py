@@ -280,7 +280,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     for key in ("probes", "simpler_features", "late_game", "minimal_edit", "empty_square", "head_roles", "sae"):
         if result.get(key):
             print(f"[{key}] {result[key]['sentence']}")
-    print(f"wrote {out} in {result['wall_time_s']} s")
+    print(f"wrote {out} in {result.get('updated', result)['wall_time_s']} s")  # --only: this run's time
     return 0
 
 

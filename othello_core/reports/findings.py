@@ -215,6 +215,30 @@ def composition_finding(service, report: dict, games: int = 400, progress=None, 
             "features_r2": report.get("features_r2"), "test_positions": int(n - split), "games": games}
 
 
+def _shift(mass: dict, kind: str) -> str:
+    return f"{mass[kind]['before']:.1%} to {mass[kind]['after']:.1%}"
+
+
+def _mass_sentence(sweep: dict, best: dict) -> str:
+    """The sweep read by probability, not top-N: where the best edit puts the probability, the controls, and
+    the edit that moves the most onto the newly legal moves when that is not the best by top-N."""
+    controls = [r for r in sweep["settings"] if r["name"].startswith("control")]
+    text = (f". By probability rather than top-N, it moves the probability on the moves the flip makes legal from "
+            f"{_shift(best['mass'], 'made_legal')}, on those it makes illegal from {_shift(best['mass'], 'made_illegal')}"
+            f" and on those it leaves legal from {_shift(best['mass'], 'kept_legal')}; both the right way at "
+            f"{best['moved_rate']:.0%} of positions (controls: "
+            + ", ".join(f"{r['moved_rate']:.0%}" for r in controls) + ")")
+    edits = [r for r in sweep["settings"] if r["kind"] in ("single", "multi")]
+    gain = lambda r: r["mass"]["made_legal"]["after"] - r["mass"]["made_legal"]["before"]  # noqa: E731
+    most = max(edits, key=gain)
+    if gain(most) > gain(best):
+        text += (f". The edit that moves the most probability onto the newly legal moves is '{setting_label(most)}' "
+                 f"({_shift(most['mass'], 'made_legal')}), yet only {most['success_rate']:.0%} of positions reach zero "
+                 f"top-N errors with it, while the probability on the moves still legal goes from "
+                 f"{_shift(most['mass'], 'kept_legal')}")
+    return text
+
+
 def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
     path = folder / "edit_sweep.json"
     if not path.exists():
@@ -247,6 +271,8 @@ def edit_finding(folder: Path, service, positions: int = 12) -> dict | None:
                 + ", ".join(f"{r['success_rate']:.0%}" for r in sweep["settings"] if r["name"].startswith("control")) + ")")
     if best_multi:
         sentence += f"; the best multi-stream recipe ('{setting_label(best_multi)}') reaches {best_multi['success_rate']:.0%}"
+    if "mass" in best:
+        sentence += _mass_sentence(sweep, best)
     if direct_share is not None:
         sentence += (f". Summed over {len(totals)} edited positions, {direct_share:.0%} of the logit change is the "
                      "edit's direct effect (later components frozen); ")
@@ -490,6 +516,7 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["neurons"] = {"file": NEURON_FILE, "games": top["games"], "seed": top["seed"]}
     if tuple(steps) == STEPS or "wall_time_s" not in out:
         out["wall_time_s"] = round(time.time() - start, 1)
+        out.pop("updated", None)  # a partial run's record, superseded
     else:
         out["updated"] = {"steps": steps, "wall_time_s": round(time.time() - start, 1)}
     return out
