@@ -1,5 +1,6 @@
 """The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -379,3 +380,35 @@ def test_who_reads_a_square_ranks_labelled_units_from_its_link():
     assert all("c3 empty" in rule or best.startswith("c3 empty") for rule, best in zip(table["rule"], table["best property"]))
     assert any(c.proto.id.endswith("-search_probe") for c in at.get("plotly_chart"))  # the probe per stream
     assert (at.query_params["search"], at.query_params["search_state"]) == ("c3", "empty")
+
+
+def _page_texts(at) -> list[str]:
+    return [e.value for kind in ("markdown", "caption", "subheader", "header", "title", "info") for e in getattr(at, kind)]
+
+
+def test_a_links_layer_names_one_stream_and_one_block_on_every_page():
+    """``layer=L5`` is the stream after L5 (``blocks.5.hook_resid_post``) where a page shows a stream and block L5
+    (``blocks.5``) where it shows a block; wherever a stream is named beside its hook, they agree; no page spells a
+    retired convention; the link keeps ``layer=L5``."""
+    pages = [("views/probes.py", {}), ("views/features.py", {}), ("views/attention.py", {}),
+             ("views/present.py", {"view": "probe"}), ("views/present.py", {"view": "attention"}),
+             ("views/interventions.py", {}), ("views/findings.py", {})]
+    named = 0
+    for page, extra in pages:
+        at = app("f5d6c3d3c4f4c5b3", layer="L5", **extra).switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        text = " ".join(_page_texts(at))
+        for stream, hook in re.findall(r"after L(\d) · blocks\.(\d)\.hook_resid_post", text):
+            assert stream == hook, (page, stream, hook)
+            named += 1
+        assert not re.search(r"after layer \d|\bL8\b|layer \d \(0 = embedding\)", text), page
+        assert at.query_params["layer"] == "L5", page
+    assert named >= 3  # the Probes caption, the Features stream, the Findings table at least
+    at = app("f5d6c3d3c4f4c5b3", layer="L5", view="probe").switch_page("views/present.py").run()
+    slider = at.select_slider(key="present_layer")
+    assert slider.value == 6 and slider.format_func(slider.value) == "after L5"
+    at = app("f5d6c3d3c4f4c5b3", layer="L5", view="attention").switch_page("views/present.py").run()
+    slider = at.select_slider(key="present_block")
+    assert slider.value == 5 and slider.format_func(slider.value) == "L5"
+    at = app("f5d6c3d3c4f4c5b3", layer="L5").switch_page("views/attention.py").run()
+    assert at.select_slider(key="attn_layer").value == 5 and "blocks.5.attn" in " ".join(_page_texts(at))

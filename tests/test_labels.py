@@ -1,8 +1,8 @@
 """Rule labels: planted units come back with the rule they were built from, and the R^2 a tree earns."""
 import numpy as np
 
-from othello_core.analysis.labels import (RULE_DEPTH, UnitLabels, best_properties, label_units, load_labels, mentions,
-                                          rule_text, save_labels)
+from othello_core.analysis.labels import (RULE_DEPTH, UnitLabels, best_properties, explained_share, label_units,
+                                          load_labels, mentions, rule_text, save_labels)
 from othello_core.analysis.sae.metrics import property_names
 
 NAMES = property_names()
@@ -34,6 +34,22 @@ def test_planted_units_get_their_rule_and_r2():
     assert abs(labels.leaf_mean[0] - 2.0) < 0.05 and abs(labels.leaf_share[0] - 0.09) < 0.03  # 0.3 x 0.3 of rows
     assert NAMES[labels.best_property[3]] == "e5 legal" and labels.best_f1[3] == 1.0
     assert mentions(labels, NAMES.index("d4 theirs"))[0] and not mentions(labels, NAMES.index("d4 theirs"))[1]
+
+
+def test_a_deeper_tree_explains_a_rule_of_more_properties():
+    """A unit that fires on a conjunction of three properties needs three splits: depth 2 leaves it unexplained
+    (R^2 about 0.4), depth 3 explains it; the two-property and one-property units count at both depths."""
+    rng = np.random.default_rng(5)
+
+    def units(rows, seed):
+        acts, props = planted(rows, seed)
+        three = props[:, NAMES.index("a1 mine")] & props[:, NAMES.index("b2 empty")] & props[:, NAMES.index("h8 legal")]
+        return np.concatenate([acts, 3.0 * three[:, None] + rng.normal(0, 0.05, (rows, 1))], 1), props
+
+    fit, test = units(6000, 0), units(6000, 1)
+    shallow, deep = (explained_share(*fit, *test, depth=d) for d in (2, 3))
+    assert (shallow["units"], shallow["explained"], deep["explained"]) == (5, 2, 3)
+    assert deep["share"] == 0.6 and deep["median_r2"] > shallow["median_r2"] - 1e-9
 
 
 def test_best_property_f1_by_hand():

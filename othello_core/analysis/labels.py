@@ -127,6 +127,21 @@ def label_units(fit_acts: np.ndarray, fit_props: np.ndarray, test_acts: np.ndarr
     return UnitLabels(r2, path, leaf_mean, leaf_share, best, f1)
 
 
+def explained_share(fit_acts: np.ndarray, fit_props: np.ndarray, test_acts: np.ndarray, test_props: np.ndarray,
+                    depth: int, progress: Callable | None = None, desc: str = "units") -> dict:
+    """How many units a tree of ``depth`` explains (held-out R^2 > ``EXPLAINED_R2``), and the median R^2: the
+    measure ``label_units`` stores, at another depth (``labels depth`` sweeps depth and the fitting games)."""
+    x_fit, x_test = fit_props.astype(np.float32), test_props.astype(np.float32)
+    n = fit_acts.shape[1]
+    r2 = np.zeros(n, np.float32)
+    units = range(n)
+    for u in (progress(units, desc=desc, total=n) if progress else units):
+        if np.ptp(fit_acts[:, u]) > 0:
+            r2[u] = fit_rule(x_fit, fit_acts[:, u], x_test, test_acts[:, u], depth)[0]
+    return {"depth": depth, "units": n, "explained": int((r2 > EXPLAINED_R2).sum()),
+            "share": round(float((r2 > EXPLAINED_R2).mean()), 4), "median_r2": round(float(np.median(r2)), 4)}
+
+
 def mentions(labels: UnitLabels, prop: int) -> np.ndarray:
     """Units whose rule names property ``prop`` as holding, or whose best property it is: ``[n]`` bool."""
     return (labels.path == prop + 1).any(1) | (labels.best_property == prop)

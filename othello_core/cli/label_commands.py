@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from othello_core.cli.model_commands import invocation
 from othello_core.paths import artifact_folder
@@ -53,6 +54,54 @@ def cmd_labels_fit(args: argparse.Namespace) -> int:
             print(f"{kind} {name}: {int((labels.r2 > EXPLAINED_R2).sum())} of {len(labels.r2)} units with held-out "
                   f"R^2 > {EXPLAINED_R2} (median R^2 {float(np.median(labels.r2)):.3f})", flush=True)
         print(f"{kind}: {time.time() - start:.0f} s -> {out}", flush=True)
+    return 0
+
+
+DEPTH_FILE = "depth_sweep.json"
+
+
+def cmd_labels_depth(args: argparse.Namespace) -> int:
+    """Layer ``--layer``'s neurons at every (games, depth): the share with held-out R^2 > 0.7, to test whether
+    the gap to arXiv 2511.00059's 913 / 2,048 is the trees' depth or the data. Settings already in the file are
+    kept (resumable: one row written as each finishes)."""
+    import torch
+
+    from othello_core.analysis.activation_store import real_positions
+    from othello_core.analysis.labels import LABEL_FIT_SEED, LABEL_TEST_SEED, LABELS_FOLDER, explained_share
+    from othello_core.analysis.sae.metrics import board_properties
+    from othello_core.analysis.sae.training import collect_stream
+    from othello_core.model.hooked_transformer import load_model
+    from othello_core.rules.games import random_games
+    from othello_core.rules.hooks import mlp_post
+    out = artifact_folder(args.model) / LABELS_FOLDER / DEPTH_FILE if args.out is None else Path(args.out)
+    done = json.loads(out.read_text()) if out.exists() else {"layer": args.layer, "rows": []}
+    if done["layer"] != args.layer:
+        print(f"error: {out} holds layer {done['layer']}, not {args.layer}: pass --out", file=sys.stderr)
+        return 2
+    done["command"] = invocation()
+    model = load_model(args.model, device=args.device)
+    for games in args.games:
+        todo = [d for d in args.depths if not any(r["games"] == games and r["depth"] == d for r in done["rows"])]
+        if not todo:
+            continue
+        sets = {name: random_games(games, seed=seed, labels=True)
+                for name, seed in (("fit", LABEL_FIT_SEED), ("test", LABEL_TEST_SEED))}
+        props = {name: board_properties(b, real_positions(b)) for name, b in sets.items()}
+        with torch.no_grad():
+            acts = {name: collect_stream(model, b.squares, b.lengths, mlp_post(args.layer), args.layer + 1, 100,
+                                         dtype=torch.float32).numpy() for name, b in sets.items()}
+        for depth in todo:
+            start = time.time()
+            row = explained_share(acts["fit"], props["fit"], acts["test"], props["test"], depth, progress=_tqdm,
+                                  desc=f"L{args.layer} neurons, {games} games, depth {depth}")
+            row |= {"games": games, "positions": len(props["fit"]), "wall_s": round(time.time() - start, 1)}
+            done["rows"].append(row)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(done, indent=1))
+            print(f"L{args.layer}, {games} fitting games ({row['positions']:,} positions), depth {depth}: "
+                  f"{row['explained']} of {row['units']} neurons R^2 > 0.7 (median {row['median_r2']:.3f}) "
+                  f"in {row['wall_s']:.0f} s", flush=True)
+    print(f"wrote {out}")
     return 0
 
 
@@ -150,6 +199,16 @@ def add_label_commands(sub) -> None:
     f.add_argument("--games", type=int, default=100, help="fitting games, and as many held-out games")
     f.add_argument("--force", action="store_true", help="refit labels that exist")
     f.set_defaults(func=cmd_labels_fit)
+    d = l_sub.add_parser("depth", help="one layer's neurons explained at each tree depth and number of fitting games")
+    d.add_argument("--model", default="bundled")
+    d.add_argument("--device", default=None)
+    d.add_argument("--layer", type=int, default=5)
+    d.add_argument("--depths", type=lambda t: [int(x) for x in t.split(",")], default=[3, 5, 8],
+                   help="comma-separated tree depths (default 3,5,8)")
+    d.add_argument("--games", type=lambda t: [int(x) for x in t.split(",")], default=[100, 500],
+                   help="comma-separated fitting games (as many held out; default 100,500)")
+    d.add_argument("--out", default=None, help=f"JSON file (default: labels/{DEPTH_FILE} beside the model)")
+    d.set_defaults(func=cmd_labels_depth)
     r = l_sub.add_parser("report", help="the share of units each rule explains, per layer")
     r.add_argument("--model", default="bundled")
     r.add_argument("--json", action="store_true")
