@@ -73,3 +73,31 @@ def test_the_readme_labels_table_is_the_shipped_labels():
     readme = (ROOT / "README.md").read_text()
     table = readme.split("<!-- labels-table -->\n", 1)[1].split("<!-- /labels-table -->", 1)[0].strip()
     assert table == markdown_table({k: label_summary(sets, info) for k, (sets, info) in found.items()})
+
+
+def test_the_readmes_minimal_edit_numbers_are_the_shipped_sweeps():
+    """The README's minimal-edit lines (the table's two rows and the paragraph on the edit by probability) quote
+    exactly these values of the shipped edit sweep, each where its setting is named."""
+    from othello_core.analysis.interventions import setting_label
+    from othello_core.paths import BUNDLED_DIR
+    sweep = json.loads((BUNDLED_DIR / "edit_sweep.json").read_text())
+    by = {setting_label(r).split(" (")[0]: r for r in sweep["settings"]}
+    best, large, grad = by[sweep["best_single_layer"]], by["after L3 add x1"], by["after L3–L7 gradient"]
+    controls = [r for r in sweep["settings"] if r["kind"] == "control" and r["edit"]]
+    pct = lambda x, places=1: f"{x:.{places}%}"  # noqa: E731
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme.split("The minimal edit by probability", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in readme.splitlines() if line.startswith(("| best single-stream edit", "| the same edit by"))]
+    expected = {
+        rows[0]: [pct(best["success_rate"], 0), pct(by["no edit"]["success_rate"], 0)]
+        + [pct(r["success_rate"], 0) for r in controls],
+        rows[1]: [f"{pct(best['mass'][k]['before'])} → {pct(best['mass'][k]['after'])}" for k in ("made_legal", "made_illegal")]
+        + [pct(best["moved_rate"], 0)] + [pct(r["moved_rate"], 0) for r in controls],
+        paragraph: [f"{pct(large['mass']['made_legal']['before'])} → {pct(large['mass']['made_legal']['after'])}",
+                    pct(large["success_rate"], 0), pct(large["mass"]["kept_legal"]["before"]),
+                    pct(large["mass"]["kept_legal"]["after"]), pct(best["mass"]["kept_legal"]["after"]),
+                    pct(grad["moved_rate"]), pct(grad["success_rate"])]}
+    for text, values in expected.items():
+        quoted = re.findall(r"\d+(?:\.\d+)?%", text)
+        wanted = [v for value in values for v in re.findall(r"\d+(?:\.\d+)?%", value)]
+        assert sorted(quoted) == sorted(wanted), (text[:60], quoted, wanted)

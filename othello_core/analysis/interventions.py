@@ -427,8 +427,8 @@ def sweep_table(sweep: dict) -> list[dict]:
 def sweep_caption(sweep: dict) -> str:
     """What the sweep's table measures, in words, with its positions and their sources.
 
-    >>> sweep_caption({"positions": 200, "sources": {"eothello": 100, "synthetic": 100}})[:62]
-    '200 positions (100 eOthello, 100 synthetic), each with one occupied'
+    >>> sweep_caption({"positions": 200, "sources": {"eothello": 100, "synthetic": 100}}).split(", each")[0]
+    '200 positions (100 eOthello, 100 synthetic)'
     """
     names = {"eothello": "eOthello", "synthetic": "synthetic"}
     sources = ", ".join(f"{n} {names.get(s, s)}" for s, n in sweep["sources"].items())

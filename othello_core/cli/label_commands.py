@@ -107,8 +107,14 @@ def cmd_labels_depth(args: argparse.Namespace) -> int:
 
 def cmd_labels_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
-    from othello_core.reports.labels import label_summary, markdown_table, summary_lines
+    from othello_core.reports.labels import depth_table, label_summary, markdown_table, summary_lines
     folder = artifact_folder(args.model)
+    if args.depth:
+        path = folder / "labels" / DEPTH_FILE
+        if not path.exists():
+            raise SystemExit(f"no {path}: run `python -m othello_core labels depth` first")
+        print(depth_table(json.loads(path.read_text())))
+        return 0
     found = {k: load_labels(labels_file(folder, k)) for k in UNIT_KINDS if labels_file(folder, k).exists()}
     if not found:
         raise SystemExit(f"no labels in {folder / 'labels'}: run `python -m othello_core labels fit` first")
@@ -213,6 +219,7 @@ def add_label_commands(sub) -> None:
     r.add_argument("--model", default="bundled")
     r.add_argument("--json", action="store_true")
     r.add_argument("--markdown", action="store_true", help="the README's table")
+    r.add_argument("--depth", action="store_true", help=f"the README's depth table (from labels/{DEPTH_FILE})")
     r.set_defaults(func=cmd_labels_report)
     v = l_sub.add_parser("validate", help="ablate the best-labelled neurons of a layer: harm on their rule's positions")
     v.add_argument("--model", default="bundled")

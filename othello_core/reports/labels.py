@@ -53,3 +53,25 @@ def markdown_table(summary: dict) -> str:
     lines.append(f"| published: {p['what']} | {p['explained']:,} of {p['neurons']:,} | "
                  f"{p['explained'] / p['neurons']:.1%} | — | — |")
     return "\n".join(lines)
+
+
+def depth_table(sweep: dict) -> str:
+    """The README's depth table (``labels report --depth``): layer ``sweep["layer"]``'s neurons explained at each
+    (fitting games, tree depth) of ``labels depth``, beside the published count.
+
+    >>> print(depth_table({"layer": 5, "rows": [{"games": 100, "positions": 5900, "depth": 3, "units": 2048,
+    ...     "explained": 212, "share": 0.1035, "median_r2": 0.394}]}))
+    | fitting games (positions) | tree depth | L5 neurons with held-out R² > 0.7 | share | median R² |
+    | --- | --- | --- | --- | --- |
+    | 100 (5,900) | 3 | 212 of 2,048 | 10.4% | 0.394 |
+    | published (arXiv 2511.00059) | — | 913 of 2,048 | 44.6% | — |
+    """
+    lines = [f"| fitting games (positions) | tree depth | L{sweep['layer']} neurons with held-out R² > {EXPLAINED_R2} "
+             "| share | median R² |", "| --- | --- | --- | --- | --- |"]
+    for row in sorted(sweep["rows"], key=lambda r: (r["games"], r["depth"])):
+        lines.append(f"| {row['games']:,} ({row['positions']:,}) | {row['depth']} | {row['explained']:,} of "
+                     f"{row['units']:,} | {row['explained'] / row['units']:.1%} | {row['median_r2']:.3f} |")
+    p = PUBLISHED_LAYER5
+    lines.append(f"| published (arXiv 2511.00059) | — | {p['explained']:,} of {p['neurons']:,} | "
+                 f"{p['explained'] / p['neurons']:.1%} | — |")
+    return "\n".join(lines)
