@@ -61,3 +61,42 @@ def test_the_tokenizer_shim_names_squares():
     t = MoveTokenizer()
     assert t.decode([34, 40, 19]) == "f5 d6 c3" and t.encode("f5 d6 c3") == [34, 40, 19]
     assert np.array_equal(t.encode("F5D6"), [34, 40])
+
+
+@pytest.fixture(scope="module")
+def service(replacement):
+    """The tiny model behind the replacement model, with probes of its own (an edit needs their directions)."""
+    from othello_core.analysis.probes import FitSettings, collect_activations, train_probes
+    from othello_core.analysis.service import ModelService
+    from othello_core.model.weights import model_hash
+    from othello_core.rules.games import GameBatch
+    model, _ = replacement
+    games = random_games(80, seed=1, labels=True)
+    part = lambda s: GameBatch(games.squares[s], games.lengths[s], {k: v[s] for k, v in games.labels.items()})  # noqa: E731
+    train, test = collect_activations(model, part(slice(0, 60)), 5), collect_activations(model, part(slice(60, 80)), 5)
+    quick = FitSettings(lr=2e-2, batch=256, max_epochs=1)
+    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), linear_fit=quick, mlp_fit=quick)
+    return ModelService(model, "tiny", probes=probes, probe_report=report)
+
+
+def test_an_edits_logit_change_is_split_by_the_graphs_before_and_after(replacement, service):
+    """The parts sum to the logit change; an edit of nothing changes nothing; an edit of the last stream has no
+    later block to act through, so the change is its own path and the final LayerNorm's rescaling alone."""
+    from othello_core.analysis.graphs.edit_paths import PARTS, edit_paths, summarize_edit_paths
+    from othello_core.analysis.interventions import Edit, benchmark_rows
+    from othello_core.rules.vocab import tokens_to_squares
+    _, rm = replacement
+    rows, _ = benchmark_rows(2, 0, seed=0)
+    moves = tuple(int(s) for s in tokens_to_squares(rows.tokens[0].numpy()) if s >= 0)
+    position, square = int(rows.pos[0]), rows.squares[0]
+    target = int(moves[position + 1]) if position + 1 < len(moves) else int(moves[0])
+    none = edit_paths(rm, service, moves, position, Edit(square, "flip", (1,), scale=0.0), target, 100)
+    assert abs(none["change"]) < 1e-4 and all(abs(v) < 1e-3 for v in none["parts"].values())
+    mid = edit_paths(rm, service, moves, position, Edit(square, "flip", (1,), scale=2.0), target, 100)
+    assert sum(mid["parts"].values()) == pytest.approx(mid["change"], abs=1e-5) and abs(mid["change"]) > 1e-3
+    assert len(mid["by_block_change"]) == 2 and sum(mid["by_block_change"]) == pytest.approx(
+        mid["parts"]["earlier"] + mid["parts"]["later"], abs=1e-4)
+    last = edit_paths(rm, service, moves, position, Edit(square, "flip", (2,), scale=2.0), target, 100)
+    assert last["parts"]["later"] == 0.0 and abs(last["parts"]["edit_path"]) > 1e-3
+    summary = summarize_edit_paths([mid, last])
+    assert set(summary["share"]) == set(PARTS) and sum(summary["share"].values()) == pytest.approx(1, abs=1e-3)

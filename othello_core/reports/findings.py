@@ -479,7 +479,7 @@ def head_roles(service, games: int = 200, seed: int = 0, batch_size: int = 50) -
 
 
 STEPS = ("probes", "composition", "late game", "edits", "empty square", "head roles", "neurons", "sae", "features",
-         "feature circuits")
+         "feature circuits", "edit graphs")
 
 
 def compute_findings(service, folder: Path, progress: Callable | None = None, games: int = 400,
@@ -507,6 +507,8 @@ def compute_findings(service, folder: Path, progress: Callable | None = None, ga
             out["features_vs_probes"] = features_finding(folder)
         elif step == "feature circuits":
             out["feature_circuits"] = feature_circuit_finding(folder)
+        elif step == "edit graphs":
+            out["edit_graphs"] = edit_graph_finding(folder, (out.get("minimal_edit") or {}).get("direct_share"))
         elif step == "head roles":
             out["head_roles"] = head_roles(service, games=max(50, games // 2))
         else:
@@ -621,6 +623,37 @@ def _sae_sentence(out: dict) -> str:
         top = out["sae_ahead"][0]
         parts.append(f"The SAE's widest lead is on {top['property']} (+{top['gap']:.2f} F1).")
     return " ".join(parts)
+
+
+def edit_graph_finding(folder: Path, component_direct_share: float | None = None) -> dict | None:
+    """(c) continued, at the feature level: the edit's logit change split by attribution graphs before and after
+    the edit (``graphs edits``: ``edit_paths.json`` beside the transcoders), beside the component-level direct
+    share of the edit decomposition."""
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.rules.hooks import block_label
+    path = transcoder_folder(folder) / "edit_paths.json"
+    if not path.exists():
+        return None
+    stored = json.loads(path.read_text())
+    s = stored["summary"]
+    share = s["share"]
+    blocks = sorted(enumerate(s["block_share"]), key=lambda kv: -kv[1])[:2]
+    sentence = (f"Built as attribution graphs over the transcoders before and after '{stored['edit_label']}' at "
+                f"{s['positions']} positions (the target: the move the flip makes legal that the edit raises most, "
+                f"else the one it makes illegal), the edit's summed logit change runs {share['later']:.0%} through the "
+                f"features and error nodes of the blocks after the edited stream, mostly "
+                + " and ".join(f"{block_label(b)} ({v:.0%})" for b, v in blocks)
+                + f"; {share['edit_path']:.0%} along the edit's own path (the added vector read directly or through "
+                f"attention, with the rescaled constants) and {share['earlier']:.0%} through the blocks before it (by "
+                f"the final LayerNorm's rescaling alone); error nodes carry {s['errors_share']:.0%}.")
+    if component_direct_share is not None:
+        agree = (share["later"] > 0.5) == (component_direct_share < 0.5)
+        sentence += (f" {'As' if agree else 'Unlike'} the component-level decomposition, which leaves "
+                     f"{component_direct_share:.0%} to the edit's direct effect, the graphs say the edit acts "
+                     + ("mostly through later features, not directly." if share["later"] > 0.5 else
+                        "mostly directly, not through later features."))
+    return {"sentence": sentence, "summary": s, "edit_label": stored["edit_label"], "positions": s["positions"],
+            "component_direct_share": component_direct_share, "command": stored["command"]}
 
 
 def feature_circuit_finding(folder: Path) -> dict | None:
