@@ -192,19 +192,21 @@ def test_feature_circuit_finding_summarizes_positions_and_quotes_only_its_number
 
 
 def test_edit_graph_finding_quotes_only_its_numbers_and_compares_with_the_components(tmp_path):
-    from othello_core.analysis.graphs.edit_paths import summarize_edit_paths
+    from othello_core.analysis.graphs.edit_paths import EDIT_PATHS_FILE, summarize_edit_paths
     from othello_core.analysis.transcoders.recipe import transcoder_folder
     rows = [{"change": 2.0, "parts": {"earlier": 0.1, "later": 1.7, "inputs": 0.0, "edit_path": 0.2},
-             "by_block_change": [0.05, 0.05, 0.2, 1.5], "errors_change": 0.3},
+             "by_block_change": [0.4, 0.05, 0.2, 1.5], "errors_change": 0.3},
             {"change": 1.0, "parts": {"earlier": 0.0, "later": 0.9, "inputs": 0.0, "edit_path": 0.1},
              "by_block_change": [0.0, 0.0, 0.6, 0.3], "errors_change": 0.0}]
     folder = transcoder_folder(tmp_path)
     folder.mkdir(parents=True)
-    (folder / "edit_paths.json").write_text(json.dumps({"summary": summarize_edit_paths(rows), "rows": rows,
-                                                        "edit_label": "after L1 add x0.25", "command": "x"}))
+    stored = {"summary": summarize_edit_paths(rows), "rows": rows, "edit_label": "after L1 add x0.25", "command": "x",
+              "edit": {"layers": [2]}, "positions": 2}
+    (folder / EDIT_PATHS_FILE).write_text(json.dumps(stored))
     found = Fd.edit_graph_finding(tmp_path, component_direct_share=0.07)
     assert unbacked_numbers(found) == []
-    assert "87% through the" in found["sentence"] and "L3 (60%) and L2 (27%)" in found["sentence"]
-    assert found["sentence"].endswith("mostly through later features, not directly.") and " As the " in found["sentence"]
-    assert "Unlike" in Fd.edit_graph_finding(tmp_path, component_direct_share=0.9)["sentence"]
-    assert Fd.edit_graph_finding(tmp_path / "none") is None
+    assert "87% of its summed change" in found["sentence"] and "most on L3 (60%), L2 (27%);" in found["sentence"]
+    assert found["sentence"].endswith("mostly through later features, not directly.")  # L0 (13%) is not later
+    assert "do not agree" in Fd.edit_graph_finding(tmp_path, component_direct_share=0.9)["sentence"]
+    (folder / EDIT_PATHS_FILE).write_text(json.dumps(stored | {"positions": 3}))  # a run cut short
+    assert Fd.edit_graph_finding(tmp_path) is None and Fd.edit_graph_finding(tmp_path / "none") is None

@@ -79,24 +79,50 @@ def service(replacement):
     return ModelService(model, "tiny", probes=probes, probe_report=report)
 
 
-def test_an_edits_logit_change_is_split_by_the_graphs_before_and_after(replacement, service):
-    """The parts sum to the logit change; an edit of nothing changes nothing; an edit of the last stream has no
-    later block to act through, so the change is its own path and the final LayerNorm's rescaling alone."""
+def test_the_readout_row_is_the_full_graphs_logit_row_over_every_feature(replacement):
+    """``readout_row`` (one backward pass) gives the same direct inputs to a logit as circuit-tracer's whole
+    graph with no feature budget: every active feature, error node and input move, in the graph's order."""
+    from othello_core.analysis.graphs.edit_paths import readout_row
+    _, rm = replacement
+    game = random_games(1, seed=5)
+    moves = tuple(game.squares[0, :game.lengths[0]].tolist())
+    position, target = 9, int(moves[10])
+    graph = attribution_graph(rm, moves, position, target=target, max_feature_nodes=None, batch_size=64)
+    n_nodes = graph.adjacency_matrix.shape[0] - 1
+    token = int(graph.logit_targets[0].vocab_idx)
+    w_u = rm.W_U.detach().float()
+    row, layers, n_layers, n_pos = readout_row(rm, torch.tensor(moves_to_tokens(moves[:position + 1])),
+                                              w_u[:, token] - w_u.mean(1))
+    assert len(graph.selected_features) == len(layers) and row.shape == (n_nodes,)
+    assert np.allclose(row, graph.adjacency_matrix[-1, :-1].float().numpy(), atol=1e-4)
+
+
+def test_an_edits_change_is_split_by_the_readout_rows_before_and_after(replacement, service):
+    """A null edit changes nothing; an edit's measured change is the model's own (the hook added in the
+    replacement model reproduces the edit); an edit of the last stream has no later block to act through."""
     from othello_core.analysis.graphs.edit_paths import PARTS, edit_paths, summarize_edit_paths
-    from othello_core.analysis.interventions import Edit, benchmark_rows
+    from othello_core.analysis.interventions import Edit, benchmark_rows, edit_hook, rows_for_game
+    from othello_core.rules.notation import SQUARE_TO_TOKEN
     from othello_core.rules.vocab import tokens_to_squares
     _, rm = replacement
     rows, _ = benchmark_rows(2, 0, seed=0)
     moves = tuple(int(s) for s in tokens_to_squares(rows.tokens[0].numpy()) if s >= 0)
     position, square = int(rows.pos[0]), rows.squares[0]
-    target = int(moves[position + 1]) if position + 1 < len(moves) else int(moves[0])
-    none = edit_paths(rm, service, moves, position, Edit(square, "flip", (1,), scale=0.0), target, 100)
-    assert abs(none["change"]) < 1e-4 and all(abs(v) < 1e-3 for v in none["parts"].values())
-    mid = edit_paths(rm, service, moves, position, Edit(square, "flip", (1,), scale=2.0), target, 100)
-    assert sum(mid["parts"].values()) == pytest.approx(mid["change"], abs=1e-5) and abs(mid["change"]) > 1e-3
-    assert len(mid["by_block_change"]) == 2 and sum(mid["by_block_change"]) == pytest.approx(
-        mid["parts"]["earlier"] + mid["parts"]["later"], abs=1e-4)
-    last = edit_paths(rm, service, moves, position, Edit(square, "flip", (2,), scale=2.0), target, 100)
-    assert last["parts"]["later"] == 0.0 and abs(last["parts"]["edit_path"]) > 1e-3
+    none = edit_paths(rm, service, moves, position, Edit(square, "flip", (1,), scale=0.0))
+    assert abs(none["change"]) < 1e-4 and all(abs(none["parts"][k]) < 1e-3 for k in PARTS)
+    edit = Edit(square, "flip", (1,), scale=2.0)
+    mid = edit_paths(rm, service, moves, position, edit)
+    weights = torch.zeros(rm.cfg.d_vocab)
+    for squares, sign in ((mid["gained"], 1.0), (mid["lost"], -1.0)):
+        if squares:
+            weights[[SQUARE_TO_TOKEN[s] for s in squares]] = sign / len(squares)
+    game_rows = rows_for_game(moves, position, edit.squares)
+    tokens = torch.tensor([moves_to_tokens(moves[:position + 1])])
+    hooks = [("blocks.0.hook_resid_post", edit_hook(edit, service.probes, 1, game_rows, torch.Generator()))]
+    edited, _ = service.run(tokens, fwd_hooks=hooks)
+    assert mid["measure"]["after"] == pytest.approx(float(edited[0, -1].float() @ weights), abs=1e-4)
+    assert abs(mid["change"]) > 1e-3 and abs(mid["parts"]["later"]) > 1e-4  # block 1 read the edited stream
+    last = edit_paths(rm, service, moves, position, Edit(square, "flip", (2,), scale=2.0))
+    assert last["parts"]["later"] == 0.0 and abs(last["change"]) > 1e-3
     summary = summarize_edit_paths([mid, last])
     assert set(summary["share"]) == set(PARTS) and sum(summary["share"].values()) == pytest.approx(1, abs=1e-3)

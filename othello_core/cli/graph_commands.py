@@ -15,7 +15,6 @@ from othello_core.cli.model_commands import invocation
 
 QUALITY_FILE = "graph_quality.json"
 CIRCUITS_FILE = "graph_circuits.json"
-EDIT_PATHS_FILE = "edit_paths.json"
 
 
 def held_out_positions(n: int, rng_seed: int, games_seed: int | None = None, desc: str = "positions"):
@@ -55,7 +54,7 @@ def cmd_graphs_quality(args: argparse.Namespace) -> int:
                                                                "n_features", "seconds")}
     out = {"mean": mean, "rows": rows, "positions": args.positions, "max_feature_nodes": args.max_feature_nodes,
            "folder": str(folder), "command": invocation(), "torch_threads": torch.get_num_threads()}
-    (folder / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    (Path(args.out) if args.out else folder / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
     print(f"{args.positions} held-out positions: replacement score {mean['replacement_score']:.3f}, completeness "
           f"{mean['completeness_score']:.3f}, {mean['n_kept']:.0f} nodes kept of {mean['n_features']:.0f} active "
           f"features, {mean['seconds']:.1f} s per graph")
@@ -87,14 +86,14 @@ def cmd_graphs_circuits(args: argparse.Namespace) -> int:
 
 
 def cmd_graphs_edits(args: argparse.Namespace) -> int:
-    """The edit's logit change split by graphs before and after it, over the sweep's kind of positions (one
-    occupied square flipped), with the sweep's best single-stream edit; resumable (positions done are kept)."""
-    import numpy as np
+    """The edit's change of the became-legal-minus-became-illegal logit split by circuit-tracer's attribution rows
+    before and after it, at the positions the component-level edit decomposition uses (``findings``: 12, seed 1),
+    with the sweep's best single-stream edit; resumable (positions done are kept)."""
     from tqdm import tqdm
 
-    from othello_core.analysis.graphs.edit_paths import edit_paths, summarize_edit_paths
+    from othello_core.analysis.graphs.edit_paths import EDIT_PATHS_FILE, edit_paths, summarize_edit_paths
     from othello_core.analysis.graphs.engine import GraphEngine
-    from othello_core.analysis.interventions import Edit, apply_edit, benchmark_rows, setting_label
+    from othello_core.analysis.interventions import Edit, benchmark_rows, setting_label
     from othello_core.analysis.service import ModelService
     from othello_core.analysis.transcoders.recipe import transcoder_folder
     from othello_core.rules.vocab import tokens_to_squares
@@ -108,25 +107,18 @@ def cmd_graphs_edits(args: argparse.Namespace) -> int:
     engine = GraphEngine.load(args.model, service.folder)
     out_path = transcoder_folder(service.folder) / EDIT_PATHS_FILE
     stored = json.loads(out_path.read_text()) if out_path.exists() else {}
-    same = (stored.get("edit"), stored.get("seed"), stored.get("positions")) == (best["edit"], args.seed, args.positions)
-    rows = stored.get("rows", []) if same else []  # the positions depend on how many are drawn
+    key = {"edit": best["edit"], "seed": args.seed, "positions": args.positions, "model_hash": service.hash}
+    same = all(stored.get(k) == v for k, v in key.items())
+    rows = stored.get("rows", []) if same else []  # the positions drawn depend on how many are drawn
     bench, _ = benchmark_rows(args.positions, 0, seed=args.seed)
     start = time.time()
-    for b in tqdm(range(len(rows), len(bench.pos)), desc="graphs before and after the edit", file=sys.stderr):
+    for b in tqdm(range(len(rows), len(bench.pos)), desc="attribution before and after the edit", file=sys.stderr):
         moves = tuple(int(s) for s in tokens_to_squares(bench.tokens[b].numpy()) if s >= 0)
-        position, edit = int(bench.pos[b]), Edit(bench.squares[b], **fields)
-        outcome = apply_edit(service, moves, position, edit)
-        made_legal = np.flatnonzero(outcome.legal_after & ~outcome.legal_before)
-        made_illegal = np.flatnonzero(outcome.legal_before & ~outcome.legal_after)
-        target = (int(made_legal[np.argmax(outcome.edited_probs[made_legal])]) if len(made_legal)
-                  else int(made_illegal[np.argmax(outcome.clean_probs[made_illegal])]))
-        row = edit_paths(engine.replacement, service, moves, position, edit, target, args.max_feature_nodes)
-        rows.append(row | {"made_legal": bool(len(made_legal))})
-        out = {"edit": best["edit"], "edit_label": setting_label(best), "seed": args.seed,
-               "positions": args.positions, "rows": rows,
-               "summary": summarize_edit_paths(rows), "max_feature_nodes": args.max_feature_nodes,
-               "command": invocation(),
-               "wall_s": round((stored.get("wall_s", 0) if same else 0) + time.time() - start, 1)}
+        row = edit_paths(engine.replacement, service, moves, int(bench.pos[b]), Edit(bench.squares[b], **fields))
+        rows.append(row)
+        out = key | {"edit_label": setting_label(best), "rows": rows, "summary": summarize_edit_paths(rows),
+                     "command": invocation(),
+                     "wall_s": round((stored.get("wall_s", 0) if same else 0) + time.time() - start, 1)}
         out_path.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(summarize_edit_paths(rows), indent=1))
     return 0
@@ -141,6 +133,7 @@ def add_graph_commands(sub) -> None:
     q.add_argument("--set", default=None, help="the transcoder folder (default: the shipped set beside the model)")
     q.add_argument("--positions", type=int, default=50)
     q.add_argument("--max-feature-nodes", type=int, default=2000)
+    q.add_argument("--out", default=None, help=f"JSON file (default: {QUALITY_FILE} in the transcoder folder)")
     q.set_defaults(func=cmd_graphs_quality)
     c = g_sub.add_parser("circuits", help="the feature-level circuit finding: kinds, depth, ablations over positions")
     c.add_argument("--model", default="bundled")
@@ -148,9 +141,8 @@ def add_graph_commands(sub) -> None:
     c.add_argument("--seed", type=int, default=37_001)
     c.add_argument("--max-feature-nodes", type=int, default=500)
     c.set_defaults(func=cmd_graphs_circuits)
-    e = g_sub.add_parser("edits", help="an edit's logit change split by attribution graphs before and after it")
+    e = g_sub.add_parser("edits", help="an edit's logit change split by attribution before and after it")
     e.add_argument("--model", default="bundled")
     e.add_argument("--positions", type=int, default=12, help="positions, drawn as the edit finding draws them")
     e.add_argument("--seed", type=int, default=1)
-    e.add_argument("--max-feature-nodes", type=int, default=500)
     e.set_defaults(func=cmd_graphs_edits)

@@ -626,32 +626,38 @@ def _sae_sentence(out: dict) -> str:
 
 
 def edit_graph_finding(folder: Path, component_direct_share: float | None = None) -> dict | None:
-    """(c) continued, at the feature level: the edit's logit change split by attribution graphs before and after
-    the edit (``graphs edits``: ``edit_paths.json`` beside the transcoders), beside the component-level direct
-    share of the edit decomposition."""
+    """(c) continued, at the feature level: the edit's change of the became-legal-minus-became-illegal logit
+    split by circuit-tracer's attribution before and after the edit (``graphs edits``: ``edit_paths.json`` beside
+    the transcoders; None until every position is done), beside the component-level decomposition's direct share
+    on the same positions and measure."""
+    from othello_core.analysis.graphs.edit_paths import EDIT_PATHS_FILE
     from othello_core.analysis.transcoders.recipe import transcoder_folder
     from othello_core.rules.hooks import block_label
-    path = transcoder_folder(folder) / "edit_paths.json"
+    path = transcoder_folder(folder) / EDIT_PATHS_FILE
     if not path.exists():
         return None
     stored = json.loads(path.read_text())
     s = stored["summary"]
-    share = s["share"]
-    blocks = sorted(enumerate(s["block_share"]), key=lambda kv: -kv[1])[:2]
-    sentence = (f"Built as attribution graphs over the transcoders before and after '{stored['edit_label']}' at "
-                f"{s['positions']} positions (the target: the move the flip makes legal that the edit raises most, "
-                f"else the one it makes illegal), the edit's summed logit change runs {share['later']:.0%} through the "
-                f"features and error nodes of the blocks after the edited stream, mostly "
-                + " and ".join(f"{block_label(b)} ({v:.0%})" for b, v in blocks)
-                + f"; {share['edit_path']:.0%} along the edit's own path (the added vector read directly or through "
-                f"attention, with the rescaled constants) and {share['earlier']:.0%} through the blocks before it (by "
-                f"the final LayerNorm's rescaling alone); error nodes carry {s['errors_share']:.0%}.")
+    if s["positions"] < stored["positions"]:
+        return None  # a run cut short: nothing to quote yet
+    share, first_later = s["share"], stored["edit"]["layers"][0]
+    later_blocks = sorted(((b, v) for b, v in enumerate(s["block_share"]) if b >= first_later), key=lambda kv: -kv[1])
+    sentence = (f"At the feature level, with '{stored['edit_label']}' on the same {s['positions']} positions and the "
+                f"same measure (the mean logit of the moves the flip makes legal minus those it makes illegal), "
+                f"circuit-tracer's attribution of that measure before and after the edit (every active transcoder "
+                f"feature, error node and input move) puts {share['later']:.0%} of its summed change on the features "
+                f"and error nodes of the blocks after the edited stream, most on "
+                + ", ".join(f"{block_label(b)} ({v:.0%})" for b, v in later_blocks[:3])
+                + f"; {share['edit_path']:.0%} runs along the edit's own path (the added vector read directly or "
+                f"through attention, with the rescaled constants) and {share['earlier']:.0%} through the blocks "
+                f"before it (through the edited run's attention patterns and LayerNorm scales); error nodes carry "
+                f"{s['errors_share']:.0%}, and the edit moved the measure toward the edited board at "
+                f"{s['moved_toward']} of {s['positions']} positions.")
     if component_direct_share is not None:
-        agree = (share["later"] > 0.5) == (component_direct_share < 0.5)
-        sentence += (f" {'As' if agree else 'Unlike'} the component-level decomposition, which leaves "
-                     f"{component_direct_share:.0%} to the edit's direct effect, the graphs say the edit acts "
-                     + ("mostly through later features, not directly." if share["later"] > 0.5 else
-                        "mostly directly, not through later features."))
+        sentence += (f" The component-level decomposition (later attention and MLP outputs frozen) leaves "
+                     f"{component_direct_share:.0%} to the edit's direct effect: both say the edit acts "
+                     + ("mostly through later features, not directly." if share["later"] > 0.5
+                        and component_direct_share < 0.5 else "in ways the two methods do not agree on."))
     return {"sentence": sentence, "summary": s, "edit_label": stored["edit_label"], "positions": s["positions"],
             "component_direct_share": component_direct_share, "command": stored["command"]}
 
