@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-# The one tool: plotly's camera. Zoom, pan and select stay off (a board is clicked, not dragged).
+# The one tool in the toolbar: plotly's camera. A line chart still zooms on a drag (a double click resets it);
+# a board does not (its layout sets dragmode False: it is clicked, not dragged).
 CONFIG = {"displaylogo": False, "modeBarButtons": [["toImage"]],
           "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "othello-gpt"}}
 

@@ -9,7 +9,7 @@ MODULES = ["othello_core.rules.notation", "othello_core.rules.board", "othello_c
            "othello_core.analysis.transcoders.recipe", "othello_core.analysis.transcoders.training",
            "othello_core.analysis.transcoders.transcoder", "othello_core.analysis.transcoders.shipping",
            "app.state", "app.viewport", "app.figures", "othello_core.analysis.graphs.replacement",
-           "othello_core.reports.labels", "othello_core.analysis.interventions"]
+           "othello_core.reports.labels", "othello_core.analysis.interventions", "othello_core.reports.sweep"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,23 +9,16 @@ import torch
 from othello_core.reports import findings as Fd
 
 from othello_core.analysis.interventions import benchmark_rows, run_sweep, sweep_settings
-from othello_core.analysis.probes import FitSettings, collect_activations, train_probes
-from othello_core.analysis.service import ModelService
 from othello_core.model.hooked_transformer import build_model
-from othello_core.model.weights import ModelShape, model_hash
+from othello_core.model.weights import ModelShape
 from othello_core.rules.games import random_games
+
+from .tiny import tiny_service
 
 
 @pytest.fixture(scope="module")
 def service():
-    model = build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=7)
-    games = random_games(80, seed=1, labels=True)
-    from othello_core.rules.games import GameBatch
-    part = lambda s: GameBatch(games.squares[s], games.lengths[s], {k: v[s] for k, v in games.labels.items()})  # noqa: E731
-    train, test = collect_activations(model, part(slice(0, 60)), 5), collect_activations(model, part(slice(60, 80)), 5)
-    quick = FitSettings(lr=2e-2, batch=256, max_epochs=1)
-    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), linear_fit=quick, mlp_fit=quick)
-    return ModelService(model, "tiny", probes=probes, probe_report=report)
+    return tiny_service(build_model(ModelShape(n_layers=2, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=7))
 
 
 def test_findings_schema_and_sentences(service, tmp_path):

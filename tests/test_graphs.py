@@ -66,17 +66,8 @@ def test_the_tokenizer_shim_names_squares():
 @pytest.fixture(scope="module")
 def service(replacement):
     """The tiny model behind the replacement model, with probes of its own (an edit needs their directions)."""
-    from othello_core.analysis.probes import FitSettings, collect_activations, train_probes
-    from othello_core.analysis.service import ModelService
-    from othello_core.model.weights import model_hash
-    from othello_core.rules.games import GameBatch
-    model, _ = replacement
-    games = random_games(80, seed=1, labels=True)
-    part = lambda s: GameBatch(games.squares[s], games.lengths[s], {k: v[s] for k, v in games.labels.items()})  # noqa: E731
-    train, test = collect_activations(model, part(slice(0, 60)), 5), collect_activations(model, part(slice(60, 80)), 5)
-    quick = FitSettings(lr=2e-2, batch=256, max_epochs=1)
-    probes, report = train_probes(train, test, model_hash(model), mlp_widths=(16,), linear_fit=quick, mlp_fit=quick)
-    return ModelService(model, "tiny", probes=probes, probe_report=report)
+    from tests.tiny import tiny_service
+    return tiny_service(replacement[0])
 
 
 def test_the_readout_row_is_the_full_graphs_logit_row_over_every_feature(replacement):

@@ -83,6 +83,10 @@ def test_the_readmes_minimal_edit_numbers_are_the_shipped_sweeps():
     sweep = json.loads((BUNDLED_DIR / "edit_sweep.json").read_text())
     by = {setting_label(r).split(" (")[0]: r for r in sweep["settings"]}
     best, large, grad = by[sweep["best_single_layer"]], by["after L3 add x1"], by["after L3–L7 gradient"]
+    edits = [r for r in sweep["settings"] if r["kind"] in ("single", "multi")]
+    assert grad["moved_rate"] == max(r["moved_rate"] for r in edits)  # "the most of any recipe"
+    gain = lambda r: r["mass"]["made_legal"]["after"]  # noqa: E731
+    assert large is max(edits, key=gain)  # "moves the most onto the moves the flip makes legal"
     controls = [r for r in sweep["settings"] if r["kind"] == "control" and r["edit"]]
     pct = lambda x, places=1: f"{x:.{places}%}"  # noqa: E731
     readme = (ROOT / "README.md").read_text()

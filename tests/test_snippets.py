@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
@@ -45,7 +46,11 @@ def run(service, monkeypatch):
     def execute(code: str):
         monkeypatch.setattr(ModelService, "load", classmethod(load))
         namespace: dict = {}
-        exec(compile(code, "snippet", "exec"), namespace)
+        grad = torch.is_grad_enabled()
+        try:  # a TransformerLens snippet starts as TL's demos do, torch.set_grad_enabled(False): not for the tests after
+            exec(compile(code, "snippet", "exec"), namespace)
+        finally:
+            torch.set_grad_enabled(grad)
         return namespace["result"]
     return execute
 

@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from othello_core.analysis.interventions import sweep_caption, sweep_table
 from othello_core.analysis.probe_suite import compare_records
 from othello_core.reports.snippets import findings_snippet
+from othello_core.reports.sweep import sweep_caption, sweep_table
 from othello_core.rules.hooks import block_label, stream_label, stream_title
 from app.charts import chart
 from app import common
@@ -93,17 +93,17 @@ if e:
     st.caption(f"Regenerate: `{e['command']}` then `{findings.get('command', 'python -m othello_core findings')}`")
 else:
     st.info("No edit sweep yet: `python -m othello_core edits sweep`, then regenerate the findings.")
-g = findings.get("edit_graphs")
-if g:
-    st.markdown(f"**At the feature level.** {g['sentence']}")
-    shares = g["summary"]["block_share"]
+paths = findings.get("edit_graphs")
+if paths:
+    st.markdown(f"**{paths['sentence']}**")
+    shares = paths["summary"]["block_share"]
     fig = go.Figure(go.Bar(x=[block_label(b) for b in range(len(shares))], y=shares))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(tickformat=".0%", title="share"),
                       xaxis_title="block whose transcoder features and error nodes carry it",
-                      title=dict(text="where the edit's logit change runs, per block (graphs before and after)",
+                      title=dict(text="where the edit's change runs, per block (attribution before and after)",
                                  font=dict(size=13)))
     chart(fig, key="f_edit_graphs")
-    st.caption(f"Regenerate: `{g['command']}`, then `python -m othello_core findings --only 'edit graphs'`.")
+    st.caption(f"Regenerate: `{paths['command']}`, then `python -m othello_core findings --only 'edit graphs'`.")
 
 st.header("(d) A small circuit: is this square empty?")
 d = findings["empty_square"]

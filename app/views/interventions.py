@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
-from othello_core.analysis.interventions import Edit, single_layer_grid, sweep_caption, sweep_table
+from othello_core.analysis.interventions import Edit, single_layer_grid
+from othello_core.reports.sweep import sweep_caption, sweep_table
 from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import interventions_snippet
 from othello_core.rules.notation import square_to_name

@@ -69,34 +69,43 @@ spec = ss.get("view") or ViewSpec()
 # another (a report the browser sent before it drew the new slide once put slide 1's view back on slide 2).
 keys = {k: f"{k}_{ss['slide']}" if touring else k for k in ("present_view_pick", "present_layer", "present_block",
                                                           "present_head", "present_probe", "present_method")}
+drawn_slide = ss.get("slide")
+
+
+def on_this_slide(update):
+    """A widget's callback that acts only while the slide it was drawn on is shown."""
+    return lambda: update() if not touring or ss.get("slide") == drawn_slide else None
+
+
 with st.expander("View: what to show beside the board", expanded=False):
     v1, v2, v3 = st.columns([3, 2, 1])
     ss[keys["present_view_pick"]] = spec.view
     v1.radio("Show beside the board", VIEWS, format_func=VIEW_LABELS.get, horizontal=True,
              key=keys["present_view_pick"],
-             on_change=lambda: ss.update(view=spec.with_(view=ss[keys["present_view_pick"]])))
+             on_change=on_this_slide(lambda: ss.update(view=spec.with_(view=ss[keys["present_view_pick"]]))))
     layer = ss.get("layer") if ss.get("layer") is not None else (svc.n_layers * 3) // 4  # a stream
     if spec.view == "probe":
         layer = min(layer, svc.n_layers)
         ss[keys["present_layer"]] = layer
         v2.select_slider("Probe the stream", list(range(svc.n_layers + 1)), format_func=stream_label,
-                         key=keys["present_layer"], on_change=lambda: ss.update(layer=ss[keys["present_layer"]]))
+                         key=keys["present_layer"],
+                         on_change=on_this_slide(lambda: ss.update(layer=ss[keys["present_layer"]])))
     elif spec.view == "attention":
         ss[keys["present_block"]] = present_data.attention_block(layer, svc.n_layers)
         v2.select_slider("Layer", list(range(svc.n_layers)), format_func=block_label, key=keys["present_block"],
-                         on_change=lambda: ss.update(layer=ss[keys["present_block"]] + 1))
+                         on_change=on_this_slide(lambda: ss.update(layer=ss[keys["present_block"]] + 1)))
     if spec.view == "attention":
         ss[keys["present_head"]] = min(spec.head, n_heads - 1)
         v3.selectbox("Head", list(range(n_heads)), key=keys["present_head"],
-                     on_change=lambda: ss.update(view=spec.with_(head=ss[keys["present_head"]])))
+                     on_change=on_this_slide(lambda: ss.update(view=spec.with_(head=ss[keys["present_head"]]))))
     if spec.view == "probe":
         ss[keys["present_probe"]] = spec.probe
         v3.selectbox("Probe", PROBES, key=keys["present_probe"], format_func=lambda k: k.replace("_", "/"),
-                     on_change=lambda: ss.update(view=spec.with_(probe=ss[keys["present_probe"]])))
+                     on_change=on_this_slide(lambda: ss.update(view=spec.with_(probe=ss[keys["present_probe"]]))))
         ss[keys["present_method"]] = spec.method
         v3.segmented_control(
             "Method", PROBE_METHODS, key=keys["present_method"],
-            on_change=lambda: ss.update(view=spec.with_(method=ss[keys["present_method"]] or "linear")))
+            on_change=on_this_slide(lambda: ss.update(view=spec.with_(method=ss[keys["present_method"]] or "linear"))))
 
 if touring:
     caption = tour.slides[ss["slide"]].caption
@@ -116,6 +125,7 @@ game = common.game()
 cells, legal = common.board_arrays(game.board)
 present_views.show(spec, svc, analysis, position, cells, legal, line[cursor - 1] if cursor else None, layer, px_)
 if position is not None:
-    common.reproduce_expander(present_snippet(line, position, svc.name), tl_snippets.play_snippet(line, position, svc.name))
+    common.reproduce_expander(present_snippet(line, position, svc.name),
+                              tl_snippets.play_snippet(line, position, svc.name))
 else:
     common.reproduce_expander(present_snippet(game.moves, None))

@@ -131,13 +131,8 @@ def explained_share(fit_acts: np.ndarray, fit_props: np.ndarray, test_acts: np.n
                     depth: int, progress: Callable | None = None, desc: str = "units") -> dict:
     """How many units a tree of ``depth`` explains (held-out R^2 > ``EXPLAINED_R2``), and the median R^2: the
     measure ``label_units`` stores, at another depth (``labels depth`` sweeps depth and the fitting games)."""
-    x_fit, x_test = fit_props.astype(np.float32), test_props.astype(np.float32)
-    n = fit_acts.shape[1]
-    r2 = np.zeros(n, np.float32)
-    units = range(n)
-    for u in (progress(units, desc=desc, total=n) if progress else units):
-        if np.ptp(fit_acts[:, u]) > 0:
-            r2[u] = fit_rule(x_fit, fit_acts[:, u], x_test, test_acts[:, u], depth)[0]
+    r2 = label_units(fit_acts, fit_props, test_acts, test_props, depth, progress, desc).r2
+    n = len(r2)
     return {"depth": depth, "units": n, "explained": int((r2 > EXPLAINED_R2).sum()),
             "share": round(float((r2 > EXPLAINED_R2).mean()), 4), "median_r2": round(float(np.median(r2)), 4)}
 

@@ -71,15 +71,18 @@ def cmd_labels_depth(args: argparse.Namespace) -> int:
     from othello_core.analysis.sae.metrics import board_properties
     from othello_core.analysis.sae.training import collect_stream
     from othello_core.model.hooked_transformer import load_model
+    from othello_core.model.weights import model_hash
     from othello_core.rules.games import random_games
     from othello_core.rules.hooks import mlp_post
     out = artifact_folder(args.model) / LABELS_FOLDER / DEPTH_FILE if args.out is None else Path(args.out)
-    done = json.loads(out.read_text()) if out.exists() else {"layer": args.layer, "rows": []}
-    if done["layer"] != args.layer:
-        print(f"error: {out} holds layer {done['layer']}, not {args.layer}: pass --out", file=sys.stderr)
+    model = load_model(args.model, device=args.device)
+    key = {"layer": args.layer, "model_hash": model_hash(model)}
+    done = json.loads(out.read_text()) if out.exists() else key | {"rows": []}
+    if any(done.get(k) != v for k, v in key.items()):
+        print(f"error: {out} holds layer {done['layer']} of model {done.get('model_hash')}, not layer {args.layer} "
+              f"of {key['model_hash']}: pass --out", file=sys.stderr)
         return 2
     done["command"] = invocation()
-    model = load_model(args.model, device=args.device)
     for games in args.games:
         todo = [d for d in args.depths if not any(r["games"] == games and r["depth"] == d for r in done["rows"])]
         if not todo:
@@ -107,10 +110,11 @@ def cmd_labels_depth(args: argparse.Namespace) -> int:
 
 def cmd_labels_report(args: argparse.Namespace) -> int:
     from othello_core.analysis.labels import UNIT_KINDS, labels_file, load_labels
+    from othello_core.analysis.labels import LABELS_FOLDER
     from othello_core.reports.labels import depth_table, label_summary, markdown_table, summary_lines
     folder = artifact_folder(args.model)
     if args.depth:
-        path = folder / "labels" / DEPTH_FILE
+        path = folder / LABELS_FOLDER / DEPTH_FILE
         if not path.exists():
             raise SystemExit(f"no {path}: run `python -m othello_core labels depth` first")
         print(depth_table(json.loads(path.read_text())))

@@ -223,10 +223,11 @@ def _mass_sentence(sweep: dict, best: dict) -> str:
     """The sweep read by probability, not top-N: where the best edit puts the probability, the controls, and
     the edit that moves the most onto the newly legal moves when that is not the best by top-N."""
     controls = [r for r in sweep["settings"] if r["name"].startswith("control")]
+    mass = best["mass"]
     text = (f". By probability rather than top-N, it moves the probability on the moves the flip makes legal from "
-            f"{_shift(best['mass'], 'made_legal')}, on those it makes illegal from {_shift(best['mass'], 'made_illegal')}"
-            f" and on those it leaves legal from {_shift(best['mass'], 'kept_legal')}; both the right way at "
-            f"{best['moved_rate']:.0%} of positions (controls: "
+            f"{_shift(mass, 'made_legal')}, on those it makes illegal from {_shift(mass, 'made_illegal')} and on "
+            f"those it leaves legal from {_shift(mass, 'kept_legal')}; the right way on each kind "
+            f"the position has at {best['moved_rate']:.0%} of positions (controls: "
             + ", ".join(f"{r['moved_rate']:.0%}" for r in controls) + ")")
     edits = [r for r in sweep["settings"] if r["kind"] in ("single", "multi")]
     gain = lambda r: r["mass"]["made_legal"]["after"] - r["mass"]["made_legal"]["before"]  # noqa: E731

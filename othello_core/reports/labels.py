@@ -49,9 +49,7 @@ def markdown_table(summary: dict) -> str:
             ex = row["examples"][0]
             lines.append(f"| {kind} {name} | {row['explained']:,} of {row['units']:,} | {row['share']:.1%} | "
                          f"{row['median_r2']:.3f} | #{ex['unit']}: {ex['rule']} (R² {ex['r2']:.2f}) |")
-    p = PUBLISHED_LAYER5
-    lines.append(f"| published: {p['what']} | {p['explained']:,} of {p['neurons']:,} | "
-                 f"{p['explained'] / p['neurons']:.1%} | — | — |")
+    lines.append(f"| published: {PUBLISHED_LAYER5['what']} | {_published_count()} | — | — |")
     return "\n".join(lines)
 
 
@@ -71,7 +69,12 @@ def depth_table(sweep: dict) -> str:
     for row in sorted(sweep["rows"], key=lambda r: (r["games"], r["depth"])):
         lines.append(f"| {row['games']:,} ({row['positions']:,}) | {row['depth']} | {row['explained']:,} of "
                      f"{row['units']:,} | {row['explained'] / row['units']:.1%} | {row['median_r2']:.3f} |")
-    p = PUBLISHED_LAYER5
-    lines.append(f"| published (arXiv 2511.00059) | — | {p['explained']:,} of {p['neurons']:,} | "
-                 f"{p['explained'] / p['neurons']:.1%} | — |")
+    if sweep["layer"] == 5:  # the published count is of layer 5
+        lines.append(f"| published (arXiv 2511.00059) | — | {_published_count()} | — |")
     return "\n".join(lines)
+
+
+def _published_count() -> str:
+    """``913 of 2,048 | 44.6%``: two cells of the published layer-5 count."""
+    p = PUBLISHED_LAYER5
+    return f"{p['explained']:,} of {p['neurons']:,} | {p['explained'] / p['neurons']:.1%}"

@@ -171,10 +171,10 @@ def features_snippet(moves: Sequence[int], position: int, feature: int, mode: st
                           extra=["from othello_core.analysis.sae.features import load_feature_set"])
     rows = ":" if everywhere else "position"
     if mode == "ablate":
-        change = [f"    x = resid[:, {rows}]", f"    resid[:, {rows}] = x - sae.encode(x)[..., feature, None] * direction"]
+        step = "- sae.encode(x)[..., feature, None] * direction"
     else:
-        change = [f"    x = resid[:, {rows}]",
-                  f"    resid[:, {rows}] = x + {float(scale)!r} * x.norm(dim=-1, keepdim=True) * direction / direction.norm()"]
+        step = f"+ {float(scale)!r} * x.norm(dim=-1, keepdim=True) * direction / direction.norm()"
+    change = [f"    x = resid[:, {rows}]", f"    resid[:, {rows}] = x {step}"]
     body += ["features = load_feature_set(service.folder)  # the SAE shipped beside the model, and its hook",
              "sae = features.sae  # a sae_lens SAE",
              "acts = sae.encode(cache[features.hook][0])  # [moves, d_sae]",
@@ -197,6 +197,7 @@ def model_snippet(model: str = "bundled") -> str:
     imports = ["from othello_core.analysis.service import ModelService"]
     body = [f"model = ModelService.load({_text(model)}).model  # a transformer_lens HookedTransformer",
             RESULT_DOC + "the shape from model.cfg and the parameters",
-            "result = {\"n_layers\": model.cfg.n_layers, \"d_model\": model.cfg.d_model, \"n_heads\": model.cfg.n_heads,",
-            "          \"d_mlp\": model.cfg.d_mlp, \"parameters\": sum(p.numel() for p in model.parameters())}"]
+            "cfg = model.cfg",
+            "result = {\"n_layers\": cfg.n_layers, \"d_model\": cfg.d_model, \"n_heads\": cfg.n_heads, \"d_mlp\": cfg.d_mlp,",
+            "          \"parameters\": sum(p.numel() for p in model.parameters())}"]
     return _snippet(imports, body)
