@@ -105,3 +105,22 @@ def test_the_readmes_minimal_edit_numbers_are_the_shipped_sweeps():
         quoted = re.findall(r"\d+(?:\.\d+)?%", text)
         wanted = [v for value in values for v in re.findall(r"\d+(?:\.\d+)?%", value)]
         assert sorted(quoted) == sorted(wanted), (text[:60], quoted, wanted)
+
+
+def test_the_readmes_edit_paths_numbers_are_the_shipped_measurement():
+    """The README's paragraph on whether an edit acts directly quotes the shipped edit_paths.json (and the
+    component-level direct share of findings.json), each share where its part is named."""
+    from othello_core.analysis.graphs.edit_paths import EDIT_PATHS_FILE
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.paths import BUNDLED_DIR
+    stored = json.loads((transcoder_folder(BUNDLED_DIR) / EDIT_PATHS_FILE).read_text())
+    findings = json.loads((BUNDLED_DIR / "findings.json").read_text())
+    s = stored["summary"]
+    text = " ".join((ROOT / "README.md").read_text().split("**Does an edit act directly", 1)[1].split("\n\n", 1)[0].split())
+    blocks = sorted(enumerate(s["block_share"]), key=lambda kv: -kv[1])[:3]
+    expected = [f"at the {s['positions']} positions", f"puts {s['share']['later']:.0%} of the change",
+                "(" + ", ".join(f"L{b} {v:.0%}" for b, v in blocks) + ")", f"{s['share']['edit_path']:.0%} on the edit's",
+                f"{s['share']['earlier']:.0%} on the blocks before", f"error nodes carry {s['errors_share']:.0%}",
+                f"leaves {findings['minimal_edit']['direct_share']:.0%} to the direct effect"]
+    assert [e for e in expected if e not in text] == []
+    assert stored["edit_label"].replace("x", "×") in text

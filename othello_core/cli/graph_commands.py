@@ -14,6 +14,7 @@ from pathlib import Path
 from othello_core.cli.model_commands import invocation
 
 QUALITY_FILE = "graph_quality.json"
+CONTROL_QUALITY_FILE = "graph_quality_control.json"
 CIRCUITS_FILE = "graph_circuits.json"
 
 
@@ -39,11 +40,15 @@ def cmd_graphs_quality(args: argparse.Namespace) -> int:
     from othello_core.analysis.graphs.replacement import replacement_model
     from othello_core.analysis.transcoders.recipe import transcoder_folder
     from othello_core.analysis.transcoders.report import load_set
-    from othello_core.model.hooked_transformer import load_model
+    from othello_core.cli.sae_commands import _models
+    from othello_core.cli.transcoder_commands import run_folder
     from othello_core.paths import artifact_folder
-    model = load_model(args.model, device=args.device)
-    folder = Path(args.set) if args.set else transcoder_folder(artifact_folder(args.model))
-    rm = replacement_model(model, load_set(folder, model.cfg.n_layers), scan=args.model)
+    name, model, _ = _models(args)  # the model, or with --control its random-init control
+    shipped = transcoder_folder(artifact_folder(args.model))
+    # the control's transcoders stay in their training folder (only their report ships)
+    trained = run_folder(argparse.Namespace(model=args.model, out=None, control=True))
+    folder = Path(args.set) if args.set else trained if args.control else shipped
+    rm = replacement_model(model, load_set(folder, model.cfg.n_layers), scan=name)
     rows = []
     for g, moves, position in held_out_positions(args.positions, 0, desc="attribution graphs"):
         start = time.perf_counter()
@@ -53,8 +58,9 @@ def cmd_graphs_quality(args: argparse.Namespace) -> int:
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("replacement_score", "completeness_score", "n_kept",
                                                                "n_features", "seconds")}
     out = {"mean": mean, "rows": rows, "positions": args.positions, "max_feature_nodes": args.max_feature_nodes,
-           "folder": str(folder), "command": invocation(), "torch_threads": torch.get_num_threads()}
-    (Path(args.out) if args.out else folder / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
+           "model": name, "folder": str(folder), "command": invocation(), "torch_threads": torch.get_num_threads()}
+    default = shipped / (CONTROL_QUALITY_FILE if args.control else QUALITY_FILE)  # both beside the shipped set
+    (Path(args.out) if args.out else default).write_text(json.dumps(out, indent=1) + "\n")
     print(f"{args.positions} held-out positions: replacement score {mean['replacement_score']:.3f}, completeness "
           f"{mean['completeness_score']:.3f}, {mean['n_kept']:.0f} nodes kept of {mean['n_features']:.0f} active "
           f"features, {mean['seconds']:.1f} s per graph")
@@ -133,7 +139,10 @@ def add_graph_commands(sub) -> None:
     q.add_argument("--set", default=None, help="the transcoder folder (default: the shipped set beside the model)")
     q.add_argument("--positions", type=int, default=50)
     q.add_argument("--max-feature-nodes", type=int, default=2000)
-    q.add_argument("--out", default=None, help=f"JSON file (default: {QUALITY_FILE} in the transcoder folder)")
+    q.add_argument("--control", action="store_true",
+                   help="the random-init control model with its transcoders (trained with `transcoders train --control`)")
+    q.add_argument("--out", default=None, help=f"JSON file (default: {QUALITY_FILE}, or {CONTROL_QUALITY_FILE} with "
+                                               "--control, beside the shipped transcoders)")
     q.set_defaults(func=cmd_graphs_quality)
     c = g_sub.add_parser("circuits", help="the feature-level circuit finding: kinds, depth, ablations over positions")
     c.add_argument("--model", default="bundled")
