@@ -124,3 +124,21 @@ def test_the_readmes_edit_paths_numbers_are_the_shipped_measurement():
                 f"leaves {findings['minimal_edit']['direct_share']:.0%} to the direct effect"]
     assert [e for e in expected if e not in text] == []
     assert stored["edit_label"].replace("x", "×") in text
+
+
+def test_the_readmes_graph_quality_numbers_are_the_shipped_measurements():
+    """The README's graph-quality paragraph quotes graph_quality.json and graph_quality_control.json."""
+    from othello_core.analysis.transcoders.recipe import transcoder_folder
+    from othello_core.paths import BUNDLED_DIR
+    folder = transcoder_folder(BUNDLED_DIR)
+    trained, control = (json.loads((folder / name).read_text())["mean"]
+                        for name in ("graph_quality.json", "graph_quality_control.json"))
+    text = " ".join((ROOT / "README.md").read_text().split("`python -m othello_core graphs quality --positions 50", 1)[1]
+                    .split("\n\n", 1)[0].split())
+    for quoted in (f"replacement score **{trained['replacement_score']:.3f}**",
+                   f"completeness **{trained['completeness_score']:.3f}**", f"**{trained['seconds']:.1f} s a graph**",
+                   f"{trained['n_kept']:.0f} nodes kept by pruning of {trained['n_features']:,.0f} active features",
+                   f"replacement **{control['replacement_score']:.3f}**, completeness **{control['completeness_score']:.3f}**",
+                   f"{control['n_kept']:.0f} nodes kept of {control['n_features']:,.0f} active features, "
+                   f"{control['seconds']:.1f} s a graph"):
+        assert quoted in text, quoted
