@@ -143,3 +143,21 @@ def edit_board(prefix: str, position: int, squares: str, target: str = "flip") -
 
 def wait_for_text(page, text: str, timeout_ms: int = 60_000) -> None:
     page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)
+
+
+def press_until(page, key: str, text: str, tries: int = 3) -> None:
+    """Press ``key`` until the page shows ``text``: pressed again only when the app is idle and the text is not
+    there (the press was lost; seen about once in three whole suites for the first arrow key on Present), never
+    while a run it started may still be drawing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for _ in range(tries):
+        wait_for_app(page)
+        page.keyboard.press(key)
+        try:
+            wait_for_text(page, text, timeout_ms=15_000)
+            return
+        except PlaywrightTimeout:
+            wait_for_app(page)
+            if text in page.inner_text("body"):
+                return
+    wait_for_text(page, text)

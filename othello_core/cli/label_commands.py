@@ -82,7 +82,6 @@ def cmd_labels_depth(args: argparse.Namespace) -> int:
         print(f"error: {out} holds layer {done['layer']} of model {done.get('model_hash')}, not layer {args.layer} "
               f"of {key['model_hash']}: pass --out", file=sys.stderr)
         return 2
-    done["command"] = invocation()
     for games in args.games:
         todo = [d for d in args.depths if not any(r["games"] == games and r["depth"] == d for r in done["rows"])]
         if not todo:
@@ -97,7 +96,8 @@ def cmd_labels_depth(args: argparse.Namespace) -> int:
             start = time.time()
             row = explained_share(acts["fit"], props["fit"], acts["test"], props["test"], depth, progress=_tqdm,
                                   desc=f"L{args.layer} neurons, {games} games, depth {depth}")
-            row |= {"games": games, "positions": len(props["fit"]), "wall_s": round(time.time() - start, 1)}
+            row |= {"games": games, "positions": len(props["fit"]), "wall_s": round(time.time() - start, 1),
+                    "command": invocation()}  # rows of several runs share the file: each says what made it
             done["rows"].append(row)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(done, indent=1))
