@@ -142,3 +142,18 @@ def test_the_readmes_graph_quality_numbers_are_the_shipped_measurements():
                    f"{control['n_kept']:.0f} nodes kept of {control['n_features']:,.0f} active features, "
                    f"{control['seconds']:.1f} s a graph"):
         assert quoted in text, quoted
+
+
+def test_the_readme_depth_table_is_the_stored_sweep():
+    """The README's depth table is what `labels report --depth` prints from labels/depth_sweep.json."""
+    from othello_core.analysis.labels import LABELS_FOLDER
+    from othello_core.paths import BUNDLED_DIR
+    from othello_core.reports.labels import depth_table
+    sweep = json.loads((BUNDLED_DIR / LABELS_FOLDER / "depth_sweep.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- depth-table -->\n", 1)[1].split("<!-- /depth-table -->", 1)[0].strip()
+    assert table == depth_table(sweep)
+    from othello_core.analysis.labels import EXPLAINED_R2, labels_file, load_labels
+    same = next(r for r in sweep["rows"] if (r["games"], r["depth"]) == (100, 3))  # the shipped labels' setting
+    sets, _ = load_labels(labels_file(BUNDLED_DIR, "neurons"))
+    assert same["explained"] == int((sets["L5"].r2 > EXPLAINED_R2).sum())  # reproduces the shipped labels' count
