@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from othello_core.rules.board import parse_game
+from othello_core.rules.hooks import stream_title
 from othello_core.rules.notation import MoveError, parse_moves, square_to_name
 from app import state as S
 from app.figures import selection_to_square
@@ -198,7 +200,6 @@ def test_interventions_page_toggles_a_live_edit():
     assert [any(what in label for label in labels) for what in ("the edit makes legal", "makes illegal", "still legal")] \
         == [True] * 3
     # the "before" board is the true board: its discs are the game's, not the edit's
-    from othello_core.rules.board import parse_game
     board = parse_game("f5d6c3d3c4f4c5b3").board
     before = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_before"))
     spec = json.loads(before.proto.spec)
@@ -412,3 +413,20 @@ def test_a_links_layer_names_one_stream_and_one_block_on_every_page():
     assert slider.value == 5 and slider.format_func(slider.value) == "L5"
     at = app("f5d6c3d3c4f4c5b3", layer="L5").switch_page("views/attention.py").run()
     assert at.select_slider(key="attn_layer").value == 5 and "blocks.5.attn" in " ".join(_page_texts(at))
+
+
+def test_the_logit_lens_boards_are_drawn_like_every_other_board():
+    """One board per stream from the one board-drawing entry point: the position's discs, the true legal moves
+    ringed, the lens as heat on one colour scale, each titled with its stream and hook."""
+    at = app("f5d6c3d3c4f4c5b3", circuits_tab="Logit lens").switch_page("views/circuits.py").run()
+    assert not at.exception, at.exception
+    charts = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    lens = [charts[f"lens_{s}"] for s in range(9)]
+    board = parse_game("f5d6c3d3c4f4c5b3").board
+    for s, spec in enumerate(lens):
+        names = {t.get("name") for t in spec["data"]}
+        assert {"black", "white", "legal move"} <= names, names
+        rings = next(t for t in spec["data"] if t.get("name") == "legal move")
+        assert sorted(a + b for a, b in zip(rings["x"], rings["y"])) == sorted(square_to_name(m) for m in board.legal_moves())
+        assert spec["data"][0]["type"] == "heatmap" and spec["data"][0]["zmax"] == lens[0]["data"][0]["zmax"]
+        assert stream_title(s) in spec["layout"]["title"]["text"]

@@ -9,7 +9,8 @@ from plotly.subplots import make_subplots
 
 from app.charts import chart
 from app import common, heavy
-from app.figures import board_grid_figure, dla_figure, head_summary_figure
+from app.figures import board_figure, board_grid_figure, dla_figure, head_summary_figure
+from app.viewport import boards_in_row, viewport_size
 from othello_core.analysis import attribution as A
 from othello_core.analysis.attention import mover_share
 from othello_core.reports.findings import NEURON_FILE
@@ -18,7 +19,7 @@ from othello_core.reports.snippets import circuits_snippet
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
 from othello_core.rules.vocab import relative_to_signed
-from othello_core.rules.hooks import stream_label
+from othello_core.rules.hooks import stream_title
 
 ss = st.session_state
 st.title("Circuits")
@@ -102,12 +103,18 @@ if tab_lens.open:
     snippet = dict(tab="lens")
     with tab_lens:
         lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
-        titles = [stream_label(s) for s in range(len(lens_probs))]
-        chart(board_grid_figure(list(lens_probs), titles, zmax=float(lens_probs.max()),
-                                colorscale="Blues", label="P(move)"), key="lens_grid")
-        legal_mass = (lens_probs * analysis.legal[position]).sum(-1)
-        st.caption("Each stream read through the final LayerNorm and the unembedding. Probability on "
-                   "legal moves by layer: " + ", ".join(f"{t}: {m:.0%}" for t, m in zip(titles, legal_mass)))
+        legal = analysis.legal[position]
+        legal_mass = (lens_probs * legal).sum(-1)
+        per_row, side = boards_in_row(viewport_size(), boards=3, largest=300, smallest=180)
+        zmax = float(lens_probs.max())  # one colour scale: the streams compare
+        for start in range(0, len(lens_probs), per_row):
+            for col, s in zip(st.columns(per_row), range(start, min(start + per_row, len(lens_probs)))):
+                title = f"{stream_title(s)}<br>{legal_mass[s]:.0%} on legal moves"
+                chart(where=col, fig=board_figure(analysis.board[position], heat=lens_probs[s], legal=legal,
+                                                  size=side, zmax=zmax, title=title, font=11),
+                      key=f"lens_{s}", width="content")
+        st.caption("Each stream read through the final LayerNorm and the unembedding, on one colour scale; rings: "
+                   "the true legal moves.")
 
 if tab_neuron.open:
     with tab_neuron:
