@@ -430,3 +430,17 @@ def test_the_logit_lens_boards_are_drawn_like_every_other_board():
         assert sorted(a + b for a, b in zip(rings["x"], rings["y"])) == sorted(square_to_name(m) for m in board.legal_moves())
         assert spec["data"][0]["type"] == "heatmap" and spec["data"][0]["zmax"] == lens[0]["data"][0]["zmax"]
         assert stream_title(s) in spec["layout"]["title"]["text"]
+
+
+def test_the_neuron_explorers_top_positions_are_boards_with_discs_and_the_last_move():
+    at = app("f5d6c3d3c4f4c5b3", circuits_tab="Neuron explorer").switch_page("views/circuits.py").run()
+    assert not at.exception, at.exception
+    charts = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    tops = [charts[k] for k in sorted((k for k in charts if k.startswith("neuron_top_")), key=lambda k: int(k[11:]))]
+    assert len(tops) >= 3
+    values = []
+    for spec in tops:
+        names = {t.get("name") for t in spec["data"]}
+        assert {"black", "white", "last move"} <= names, names
+        values.append(float(spec["layout"]["title"]["text"].split(" · ")[0]))
+    assert values == sorted(values, reverse=True)  # strongest first

@@ -18,7 +18,6 @@ from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import circuits_snippet
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import MODEL_CONTEXT, format_moves, square_to_name
-from othello_core.rules.vocab import relative_to_signed
 from othello_core.rules.hooks import stream_title
 
 ss = st.session_state
@@ -152,13 +151,16 @@ if tab_neuron.open:
         else:
             values, index, games = top
             rows = index[int(layer), int(neuron)]
-            boards = [games.labels["relative"][g, p] for g, p in rows]
-            shown = [relative_to_signed(b) for b in boards]
-            titles = [f"game {g} move {p + 1} · {v:.2f}" for (g, p), v in zip(rows, values[int(layer), int(neuron)])]
-            chart(board_grid_figure(shown, titles, zmin=-1, zmax=1, colorscale="RdBu", label="mine +1 / theirs −1",
-                                    cols=6), key="neuron_top")
-            st.caption("Where this neuron fires most over the precomputed random games (boards after the move, "
-                       "relative to the player to move: blue = mine, red = theirs).")
+            per_row, side = boards_in_row(viewport_size(), boards=3, largest=260, smallest=180)
+            found = list(zip(rows, values[int(layer), int(neuron)]))
+            for start in range(0, len(found), per_row):
+                for col, k in zip(st.columns(per_row), range(start, min(start + per_row, len(found)))):
+                    (g, p), value = found[k]
+                    chart(where=col, fig=board_figure(games.labels["board"][g, p], last_move=int(games.squares[g, p]),
+                                                      size=side, title=f"{value:.2f} · game {g}, move {p + 1}", font=11),
+                          key=f"neuron_top_{k}", width="content", config={"staticPlot": True})
+            st.caption("Where this neuron fires most over the precomputed random games: the board after the move "
+                       "(its activation above each).")
 
 if tab_heads.open:
     snippet = dict(tab="heads")
