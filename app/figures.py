@@ -171,7 +171,8 @@ def board_grid_figure(panels: list[np.ndarray], titles: list[str], zmin: float =
             hovertemplate="%{x}%{y}: %{z:.2f}<extra></extra>"), row=r + 1, col=c + 1)
     fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(height=210 * rows + 40, margin=dict(l=10, r=10, t=40, b=10))
+    top = 40 + 16 * max((t.count("<br>") for t in titles), default=0)  # room for two-line titles
+    fig.update_layout(height=210 * rows + top, margin=dict(l=10, r=10, t=top, b=10))
     return fig
 
 

@@ -104,7 +104,7 @@ if tab_lens.open:
         lens_probs = lens(svc.name, moves)[:, position]  # [streams, 64]
         legal = analysis.legal[position]
         legal_mass = (lens_probs * legal).sum(-1)
-        per_row, side = boards_in_row(viewport_size(), boards=3, largest=300, smallest=180)
+        per_row, side = boards_in_row(viewport_size(), boards=3, largest=300, smallest=240)
         zmax = float(lens_probs.max())  # one colour scale: the streams compare
         for start in range(0, len(lens_probs), per_row):
             for col, s in zip(st.columns(per_row), range(start, min(start + per_row, len(lens_probs)))):
@@ -138,10 +138,10 @@ if tab_neuron.open:
         fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10),
                           title=dict(text="activation along this game", font=dict(size=12)))
         chart(fig, key="neuron_trace")
-        panels, titles = [profile["promotes"]], ["output: promotes (through W_U)"]
-        if "reads_blank" in profile:
+        panels, titles = [profile["promotes"]], ["output: promotes<br>(through W_U)"]
+        if "reads_blank" in profile:  # two-line titles: three panels share the width, even at 1024 px
             panels = [profile["reads_blank"], profile["reads_mine"]] + panels
-            titles = ["input: cos with 'blank'", "input: cos with 'mine−theirs'"] + titles
+            titles = ["input: cos with<br>'blank'", "input: cos with<br>'mine − theirs'"] + titles
         bound = float(max(np.abs(p).max() for p in panels))
         chart(board_grid_figure(panels, titles, zmin=-bound, zmax=bound, label="weight", cols=3),
               key="neuron_boards")
@@ -151,7 +151,7 @@ if tab_neuron.open:
         else:
             values, index, games = top
             rows = index[int(layer), int(neuron)]
-            per_row, side = boards_in_row(viewport_size(), boards=3, largest=260, smallest=180)
+            per_row, side = boards_in_row(viewport_size(), boards=3, largest=280, smallest=240)
             found = list(zip(rows, values[int(layer), int(neuron)]))
             for start in range(0, len(found), per_row):
                 for col, k in zip(st.columns(per_row), range(start, min(start + per_row, len(found)))):
