@@ -157,3 +157,10 @@ def test_the_readme_depth_table_is_the_stored_sweep():
     same = next(r for r in sweep["rows"] if (r["games"], r["depth"]) == (100, 3))  # the shipped labels' setting
     sets, _ = load_labels(labels_file(BUNDLED_DIR, "neurons"))
     assert same["explained"] == int((sets["L5"].r2 > EXPLAINED_R2).sum())  # reproduces the shipped labels' count
+    best = max(sweep["rows"], key=lambda r: r["explained"])
+    depth8 = " -> ".join(str(r["explained"]) for r in sorted(sweep["rows"], key=lambda r: r["games"]) if r["depth"] == 8)
+    text = " ".join(readme.split("<!-- /depth-table -->", 1)[1].split("Causal check", 1)[0].split())
+    from othello_core.reports.labels import PUBLISHED_LAYER5
+    paper = PUBLISHED_LAYER5["explained"]
+    assert (f"close {best['explained'] - same['explained']} of the {paper - same['explained']} neurons" in text
+            and f"({same['explained']} -> {best['explained']} of {paper})" in text and f"({depth8} from" in text), text
