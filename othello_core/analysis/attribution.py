@@ -115,6 +115,16 @@ def logit_lens(service, analysis) -> np.ndarray:
 
 # ------------------------------------------------------------------ edits: where the change comes from
 
+def legality_readout(gained, lost, n_tokens: int) -> torch.Tensor:
+    """Weights over the ``n_tokens`` logits that read the mean logit of the squares ``gained`` minus that of the
+    squares ``lost`` (the edits' measure: the moves an edit makes legal against those it makes illegal)."""
+    weights = torch.zeros(n_tokens)
+    for squares, sign in ((gained, 1.0), (lost, -1.0)):
+        if len(squares):
+            weights[[SQUARE_TO_TOKEN[int(s)] for s in squares]] = sign / len(squares)
+    return weights
+
+
 @torch.inference_mode()
 def edit_diff(service, moves, position: int, edit) -> dict:
     """Decompose the logit change of an edit over components, and test for composition.
@@ -130,13 +140,10 @@ def edit_diff(service, moves, position: int, edit) -> dict:
     result = apply_edit(service, moves, position, edit)
     gained = np.flatnonzero(result.legal_after & ~result.legal_before)
     lost = np.flatnonzero(result.legal_before & ~result.legal_after)
-    tokens_gained = [SQUARE_TO_TOKEN[s] for s in gained]
-    tokens_lost = [SQUARE_TO_TOKEN[s] for s in lost]
+    direction = legality_readout(gained, lost, service.model.cfg.d_vocab).to(service.model.W_U.device)
 
     def metric(logits: torch.Tensor) -> float:
-        up = logits[tokens_gained].mean() if tokens_gained else torch.tensor(0.0)
-        down = logits[tokens_lost].mean() if tokens_lost else torch.tensor(0.0)
-        return float(up - down)
+        return float(logits.float() @ direction)
 
     rows = rows_for_game(moves, position, edit.squares)
     names = stream_hooks(service.n_layers)
@@ -151,13 +158,7 @@ def edit_diff(service, moves, position: int, edit) -> dict:
 
     c_clean = components_from_cache(service.model, clean, position)
     c_edit = components_from_cache(service.model, edited, position)
-    u = service.model.W_U.float()
-    direction = torch.zeros(u.shape[1], device=u.device)
-    if tokens_gained:
-        direction[tokens_gained] += 1 / len(tokens_gained)
-    if tokens_lost:
-        direction[tokens_lost] -= 1 / len(tokens_lost)
-    readout = u @ direction  # [d]
+    readout = service.model.W_U.float() @ direction  # [d]
     delta = c_edit.outputs - c_clean.outputs
     delta = delta - delta.mean(-1, keepdim=True)
     per_component = (delta @ readout) / c_edit.scale
@@ -253,13 +254,11 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     position = n - 1 if position is None else position
     legal_clean = game_labels(clean_moves)["legal"][position]
     legal_corrupt = game_labels(corrupt_moves)["legal"][position]
-    up = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal_clean & ~legal_corrupt)]
-    down = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal_corrupt & ~legal_clean)]
+    direction = legality_readout(np.flatnonzero(legal_clean & ~legal_corrupt),
+                                 np.flatnonzero(legal_corrupt & ~legal_clean), service.model.cfg.d_vocab)
 
     def metric(logits):  # logits [B, 61]
-        a = logits[:, up].mean(-1) if up else logits.new_zeros(len(logits))
-        b = logits[:, down].mean(-1) if down else logits.new_zeros(len(logits))
-        return (a - b).float()
+        return logits.float() @ direction.to(logits.device)
 
     layers = service.n_layers
     kinds = BLOCK_OUTPUTS  # resid_pre, attn_out, mlp_out

@@ -233,6 +233,18 @@ def rows_for_game(moves, position: int, squares) -> EditRows:
                     labels["to_move"][None], [tuple(squares)])
 
 
+def edited_board(moves, position: int, edit: Edit):
+    """``(rows, board before, board after, legal before, legal after)`` of ``edit`` at ``position``: the rules
+    alone, no model (mine/theirs/empty boards; legal-move masks ``[64]`` for the player to move)."""
+    rows = rows_for_game(moves, position, edit.squares)
+    to_move = int(rows.to_move[0, position])
+    if to_move == 0:
+        raise ValueError("the game is over at this position: there is no next move to edit")
+    before = rows.relative[0, position]
+    after = edited_classes(before, edit.squares, edit.target)
+    return rows, before, after, legal_mask_of(before, to_move), legal_mask_of(after, to_move)
+
+
 def apply_edit(service, moves, position: int, edit: Edit,
                clean_probs: np.ndarray | None = None) -> EditResult:
     """Clean vs edited predictions at one position, against before/after legal moves.
@@ -242,15 +254,9 @@ def apply_edit(service, moves, position: int, edit: Edit,
     if service.probes is None:
         raise RuntimeError("edits need the model's probes: train them with "
                            "`python -m othello_core probes train`")
-    rows = rows_for_game(moves, position, edit.squares)
-    to_move = int(rows.to_move[0, position])
-    if to_move == 0:
-        raise ValueError("the game is over at this position: there is no next move to edit")
-    before = rows.relative[0, position]
-    after = edited_classes(before, edit.squares, edit.target)
+    rows, before, after, legal_before, legal_after = edited_board(moves, position, edit)
     clean = run_rows(service, rows, None)[0] if clean_probs is None else np.asarray(clean_probs)
     edited = run_rows(service, rows, edit)[0]
-    legal_before, legal_after = legal_mask_of(before, to_move), legal_mask_of(after, to_move)
     nanda, li = error_counts(edited, legal_after)
     nanda0, li0 = error_counts(clean, legal_after)
     return EditResult(position, tuple(edit.squares), clean, edited, legal_before, legal_after,

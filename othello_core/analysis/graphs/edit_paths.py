@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from othello_core.rules.hooks import stream_hook
-from othello_core.rules.notation import SQUARE_TO_TOKEN
 from othello_core.rules.vocab import moves_to_tokens
 
 PARTS = ("earlier", "later", "inputs", "edit_path")
@@ -77,16 +76,13 @@ def logit_sources(row: np.ndarray, feature_layers: np.ndarray, n_layers: int, n_
 def edit_paths(replacement, service, moves, position: int, edit) -> dict:
     """The change of the became-legal-minus-became-illegal logit under ``edit``, split into ``PARTS`` (they sum
     to it); None when the flip changes no move's legality."""
-    from othello_core.analysis.interventions import apply_edit
-    outcome = apply_edit(service, moves, position, edit)
-    gained = np.flatnonzero(outcome.legal_after & ~outcome.legal_before)
-    lost = np.flatnonzero(outcome.legal_before & ~outcome.legal_after)
+    from othello_core.analysis.attribution import legality_readout
+    from othello_core.analysis.interventions import edited_board, legality_changes
+    changes = legality_changes(*edited_board(moves, position, edit)[3:])  # the rules alone: no forward
+    gained, lost = (np.flatnonzero(changes[k]) for k in ("made_legal", "made_illegal"))
     if not len(gained) and not len(lost):
         return None
-    weights = torch.zeros(replacement.cfg.d_vocab)
-    for squares, sign in ((gained, 1.0), (lost, -1.0)):
-        if len(squares):
-            weights[[SQUARE_TO_TOKEN[int(s)] for s in squares]] = sign / len(squares)
+    weights = legality_readout(gained, lost, replacement.cfg.d_vocab)
     readout = replacement.W_U.detach().float() @ weights
     hook, change = stream_change(service, moves, position, edit)
 
