@@ -4,7 +4,7 @@ running activation patching of a new corrupted move after another on Circuits.
 
     python -m bench.bench_room [--visitors 1,4,8] [--moves 12]
 
-Per N: median and p95 click -> updated board over every visitor's clicks, clicks lost (pressed, not
+Per N: median and p95 click -> the server's updated board (not the browser's painting) over every visitor's clicks, clicks lost (pressed, not
 played within 30 s: pressed again), the server's peak RSS, and its CPU seconds per click (from
 ``/proc``: the robust figure, since the browsers share the machine's cores and the latencies are upper
 bounds). The load average is printed with each row.
@@ -56,15 +56,10 @@ async def settle(page) -> None:
 
 
 async def point(page, square: int, selector: str) -> None:
-    box = await page.locator(selector).bounding_box()
-    x = box["x"] + (square % 8 + 0.5) * box["width"] / 8
-    y = box["y"] + (square // 8 + 0.5) * box["height"] / 8
-    await page.mouse.move(x, y, steps=4)
-    chart = selector.rsplit(" ", 1)[0]
-    await page.wait_for_function(
-        """([chart, name]) => { const h = document.querySelector(chart + ' .hoverlayer');
-                               return h && h.textContent.trim().startsWith(name); }""",
-        arg=[chart, square_to_name(square)], timeout=15_000)
+    """Onto the square of Play's live board, until the board names it under the pointer (as a person does)."""
+    box = await page.locator(f'{selector} rect[data-square="{square}"]').bounding_box()
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
+    await page.wait_for_selector(f'{selector}[data-hover="{square_to_name(square)}"]', timeout=15_000)
 
 
 async def player(browser, url: str, moves: list[int], times: list[float]) -> int:

@@ -91,9 +91,20 @@ def wait_for_app(page, timeout_ms: int = 90_000) -> None:
 
 
 def play_board(moves: int, cursor: int | None = None) -> str:
-    """The Play page's board at a position, by its element key (``board_{len(line)}_{cursor}``):
-    the key changes with the position, so the board a rerun replaces is never the one clicked."""
-    return f'.st-key-board_{moves}_{moves if cursor is None else cursor} .nsewdrag'
+    """The Play page's live board (``app.live_board``) as the server drew it at a position (``len(line)_cursor``):
+    the painting a click makes at once is ``painted_board``."""
+    return f'.st-key-play_board svg[data-position="{moves}_{moves if cursor is None else cursor}"]'
+
+
+def painted_board(shown: int) -> str:
+    """The Play page's live board showing the position after ``shown`` moves, painted by the browser at the
+    click or drawn by the server."""
+    return f'.st-key-play_board svg[data-shown="{shown}"]'
+
+
+def is_live(selector: str) -> bool:
+    """Whether a board selector names a live board (an SVG with a rect per square) rather than a plotly one."""
+    return "svg[data-" in selector
 
 
 def board_locator(page, selector: str):
@@ -109,6 +120,9 @@ def wait_for_board(page, selector: str, timeout_ms: int = 90_000) -> None:
 
 def board_cell_centre(page, square: int, selector: str) -> tuple[float, float]:
     """Screen coordinates of a square's centre on the board the selector names."""
+    if is_live(selector):
+        box = page.locator(f'{selector} rect[data-square="{square}"]').bounding_box()
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     box = board_locator(page, selector).bounding_box()
     col, row = square % 8, square // 8
     return box["x"] + (col + 0.5) * box["width"] / 8, box["y"] + (row + 0.5) * box["height"] / 8
@@ -121,6 +135,9 @@ def point_at_square(page, square: int, selector: str) -> None:
     from othello_core.rules.notation import square_to_name
     x, y = board_cell_centre(page, square, selector)
     page.mouse.move(x, y, steps=4)
+    if is_live(selector):  # the live board names the square under the pointer in data-hover
+        page.wait_for_selector(f'{selector}[data-hover="{square_to_name(square)}"]', timeout=10_000)
+        return
     chart = selector.rsplit(" ", 1)[0]  # the element-key container of the board
     page.wait_for_function(
         """([chart, name]) => { const h = document.querySelector(chart + ' .hoverlayer');

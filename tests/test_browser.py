@@ -235,6 +235,54 @@ def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server
     assert content <= frame_el.bounding_box()["height"] + 2, (content, frame_el.bounding_box())
 
 
+# Every state the live board's SVG takes after it is installed: (source, shown, cells, legal).
+RECORD_LIVE_BOARD = """() => { window.__states = [];
+  const host = [...document.querySelectorAll('.st-key-play_board *')].find((e) => e.shadowRoot).shadowRoot;
+  const record = () => { const svg = host.querySelector('svg');
+    if (svg) window.__states.push([svg.dataset.source, Number(svg.dataset.shown), svg.dataset.cells, svg.dataset.legal]); };
+  new MutationObserver(record).observe(host, {subtree: true, childList: true});
+}"""
+
+
+def test_the_live_board_paints_each_move_by_the_rules_before_the_server_draws_it(server, page):
+    """20 moves of a random game clicked on Play: each click first shows the browser's painting (disc, flips,
+    the next player's rings, passes) and then the server's board; the two are the same position, the rules'."""
+    from othello_core.rules.board import replay
+    from othello_core.rules.games import random_games
+    from othello_core.rules.notation import format_moves
+    from app.common import board_arrays
+    from .browser import painted_board
+    batch = random_games(1, seed=11)
+    moves = batch.squares[0, :20].tolist()
+    page.goto(server + "/")
+    for i, square in enumerate(moves):
+        wait_for_board(page, play_board(i))
+        page.evaluate(RECORD_LIVE_BOARD)
+        press_square(page, square, play_board(i))
+        wait_for_board(page, play_board(i + 1))
+        states = page.evaluate("() => window.__states")
+        cells, legal = board_arrays(replay(moves[:i + 1]).board)
+        truth = ("".join(str(int(c)) for c in cells), "".join(str(int(x)) for x in legal))
+        assert states[0][:2] == ["painted", i + 1], states  # painted first, at the click
+        assert tuple(states[0][2:]) == truth, f"the painting after {format_moves(moves[:i + 1])} breaks the rules"
+        assert states[-1][:2] == ["server", i + 1] and tuple(states[-1][2:]) == truth
+    assert page.locator(painted_board(20)).count() == 1
+
+
+def test_a_refused_click_on_the_live_board_keeps_the_position_and_says_why(server, page):
+    page.goto(server + "/?moves=f5d6")
+    board = play_board(2)
+    wait_for_board(page, board)
+    before = page.locator(board).get_attribute("data-cells")
+    press_square(page, name_to_square("d6"), board)  # occupied
+    page.wait_for_function("() => document.body.innerText.includes('d6')"
+                           " && document.querySelector('[data-testid=\"stAlert\"]') !== null", timeout=60_000)
+    wait_for_app(page)
+    assert page.locator(board).get_attribute("data-cells") == before
+    assert page.locator(board).get_attribute("data-source") == "server"
+    assert "moves=f5d6" in page.url and "moves=f5d6d6" not in page.url
+
+
 def test_no_deploy_button_or_developer_menu(server, page):
     page.goto(server + "/?moves=f5")
     wait_for_app(page)

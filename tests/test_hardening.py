@@ -136,7 +136,7 @@ def test_a_click_error_does_not_outlive_its_position(play_page):
     at.query_params["moves"] = "f5d6c3"
     at.run()
     line = at.session_state["line"]
-    at.session_state["board_click_error"] = (f"board_{len(line)}_{len(line)}", "a1 flips nothing for white")
+    at.session_state["live_board_error"] = ("play_board", f"{len(line)}_{len(line)}", "a1 flips nothing for white")
     at.run()
     assert any("flips nothing" in e.value for e in at.error)
     at.button(key="sb_undo").click().run()

@@ -12,7 +12,8 @@ from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 from app.charts import chart
-from app import board_click, common
+from app import common
+from app.live_board import board_data, live_board
 from app.figures import board_figure, legal_strip_figure
 from app.viewport import boards_in_row, viewport_size
 
@@ -54,9 +55,9 @@ with left:  # the board depends on the rules alone: drawn before the model runs
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
     cells, legal = common.board_arrays(board)
-    board_click.board(board_figure(cells, legal=legal, last_move=last, flipped=flips, clickable=True, size=side,
-                                   title="Board · click a ringed square to play"),
-                      f"board_{len(ss['line'])}_{cursor}", play)
+    live_board(board_data(cells, legal, to_move=1 if board.to_move == BLACK else 2, last_move=last, flipped=flips,
+                          size=side, shown=cursor, position=f"{len(ss['line'])}_{cursor}",
+                          title="Board · click a ringed square to play"), "play_board", play)
 common.after_the_board(time.perf_counter())
 analysis, position = common.analysed_position()
 has_prediction = position is not None

@@ -1,0 +1,242 @@
+"""The live board: the board a person clicks to play, drawn in the browser as SVG by a few lines of JavaScript
+(Streamlit's components v2: inline, no build step, no network at run time).
+
+A plotly board answers a click only after the server has run the page and sent the new figure back (measured:
+2.3-4x a bare Streamlit board's round trip, bench/RESULTS.md). Here the browser applies the move itself, by the
+game's rules (place the disc, flip the bracketed runs, ring the next player's legal moves, pass when they have
+none), paints it in the same frame, then reports the square; the server's board replaces the painting when the
+run for that click arrives (``clicks``: the server's count of handled clicks, so a board sent before the click
+does not undo the painting). A click the server refuses is shown under the board and the server's board stays.
+
+Markers keep the one meaning they have on every plotly board (``app.figures.MARKERS``: same symbol, colour and
+size as a fraction of a square), and the legend lists the ones drawn. The ``data-…`` attributes on the SVG
+(``position``, ``shown``, ``cells``, ``legal``, ``source``, ``hover``) let tests and benches read what is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from app.figures import BOARD_GREEN, MARKERS, RINGED
+
+ERRORS = "live_board_error"  # session key: (board key, position, message) of the last refused click
+CLICKS = "live_board_clicks"  # session key: {board key: clicks handled}
+
+_CSS = """
+.live-board svg { display: block; user-select: none; -webkit-user-select: none; }
+.live-board .sq { cursor: default; }
+.live-board .sq.legal { cursor: pointer; }
+.live-board .sq.legal:hover { stroke: #fff; stroke-width: 2; }
+.live-board text { font-family: "Source Sans Pro", sans-serif; fill: #31333f; }
+"""
+
+_JS = """
+const NS = 'http://www.w3.org/2000/svg';
+const DIRS = [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]];
+const FILES = 'abcdefgh';
+const name = (s) => FILES[s % 8] + (Math.floor(s / 8) + 1);
+
+// The rules (cells: 0 empty, 1 black, 2 white; me: 1 or 2): the discs a move at sq flips.
+function flipsOf(cells, sq, me) {
+  if (cells[sq]) return [];
+  const them = 3 - me, r0 = Math.floor(sq / 8), c0 = sq % 8;
+  let out = [];
+  for (const [dr, dc] of DIRS) {
+    let r = r0 + dr, c = c0 + dc;
+    const run = [];
+    while (r >= 0 && r < 8 && c >= 0 && c < 8 && cells[r * 8 + c] === them) { run.push(r * 8 + c); r += dr; c += dc; }
+    if (run.length && r >= 0 && r < 8 && c >= 0 && c < 8 && cells[r * 8 + c] === me) out = out.concat(run);
+  }
+  return out;
+}
+const legalOf = (cells, me) => cells.map((_, s) => flipsOf(cells, s, me).length > 0);
+
+// The position after playing sq (null when sq is not legal): the next player passes when they have no move.
+function played(board, sq) {
+  const flips = flipsOf(board.cells, sq, board.toMove);
+  if (!board.legal[sq] || !flips.length) return null;
+  const cells = board.cells.slice();
+  cells[sq] = board.toMove;
+  flips.forEach((s) => { cells[s] = board.toMove; });
+  let toMove = 3 - board.toMove, legal = legalOf(cells, toMove);
+  if (!legal.some(Boolean)) { toMove = board.toMove; legal = legalOf(cells, toMove); }
+  const flipped = cells.map(() => false);
+  flips.forEach((s) => { flipped[s] = true; });
+  return Object.assign({}, board, {cells, legal, toMove, last: sq, flipped, shown: board.shown + 1,
+                                   source: 'painted'});
+}
+
+function el(tag, attrs, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+// One marker (symbol, colour, size as a fraction of the square, outline width as a fraction or 0) at (x, y).
+function marker(g, [symbol, colour, frac, width], x, y, cell, ringed) {
+  const r = frac * cell / 2, line = Math.max(1.5, cell * width);
+  const paint = ringed ? {fill: 'none', stroke: colour, 'stroke-width': line} : {fill: colour};
+  if (symbol === 'circle') el('circle', Object.assign({cx: x, cy: y, r: ringed ? r - line / 2 : r}, paint), g);
+  else if (symbol === 'square') el('rect', Object.assign({x: x - r + line / 2, y: y - r + line / 2,
+                                                          width: 2 * r - line, height: 2 * r - line}, paint), g);
+  else if (symbol === 'x') el('path', {d: `M${x - r},${y - r}L${x + r},${y + r}M${x - r},${y + r}L${x + r},${y - r}`,
+                                      stroke: colour, 'stroke-width': Math.max(2, r * 0.55), fill: 'none'}, g);
+  else {  // star
+    const pts = [];
+    for (let i = 0; i < 10; i++) {
+      const a = Math.PI / 5 * i - Math.PI / 2, rr = i % 2 ? r * 0.45 : r;
+      pts.push(`${x + rr * Math.cos(a)},${y + rr * Math.sin(a)}`);
+    }
+    el('polygon', Object.assign({points: pts.join(' ')}, paint), g);
+  }
+}
+
+function draw(root, board) {
+  const d = root.data, font = d.font, size = d.size;
+  const titleH = d.title ? font + 14 : 4, labels = font + 6, left = font + 8;
+  const side = size - left - 8, cell = side / 8;
+  const kinds = Object.keys(d.markers).filter((k) => markedSquares(board, k).length);
+  const legendH = kinds.length ? font + 14 : 6;
+  const top = titleH + labels, height = top + side + legendH;
+  const svg = el('svg', {width: size, height, viewBox: `0 0 ${size} ${height}`, role: 'img',
+                         'aria-label': d.title || 'Othello board'});
+  if (d.title) el('text', {x: 0, y: font + 4, 'font-size': font + 1}, svg).textContent = d.title;
+  for (let i = 0; i < 8; i++) {
+    el('text', {x: left + (i + 0.5) * cell, y: top - 5, 'text-anchor': 'middle', 'font-size': font}, svg)
+      .textContent = FILES[i];
+    el('text', {x: left - 6, y: top + (i + 0.5) * cell + font / 3, 'text-anchor': 'end', 'font-size': font}, svg)
+      .textContent = String(i + 1);
+  }
+  const squares = el('g', {}, svg), discs = el('g', {'pointer-events': 'none'}, svg);
+  const marks = el('g', {'pointer-events': 'none'}, svg);
+  for (let s = 0; s < 64; s++) {
+    const x = left + (s % 8) * cell, y = top + Math.floor(s / 8) * cell;
+    const legal = d.clickable && board.legal[s];
+    el('rect', {x: x + 1, y: y + 1, width: cell - 2, height: cell - 2, fill: d.green,
+                class: 'sq' + (legal ? ' legal' : ''), 'data-square': s}, squares);
+    if (board.cells[s]) el('circle', {cx: x + cell / 2, cy: y + cell / 2, r: 0.37 * cell,
+                                      fill: board.cells[s] === 1 ? 'black' : 'white',
+                                      stroke: board.cells[s] === 1 ? '#888' : '#333', 'stroke-width': 1.5}, discs);
+  }
+  for (const k of kinds) for (const s of markedSquares(board, k))
+    marker(marks, d.markers[k], left + (s % 8 + 0.5) * cell, top + (Math.floor(s / 8) + 0.5) * cell, cell,
+           d.ringed.includes(k));
+  let lx = 0;
+  const ly = top + side + legendH / 2 + 2;
+  for (const k of kinds) {
+    const g = el('g', {}, svg);
+    marker(g, d.markers[k], lx + 7, ly, 14, d.ringed.includes(k));
+    el('text', {x: lx + 18, y: ly + font / 3, 'font-size': font - 2}, g).textContent = k;
+    lx += 28 + k.length * (font - 2) * 0.5;
+  }
+  Object.assign(svg.dataset, {position: d.position, shown: board.shown, source: board.source,
+                              cells: board.cells.join(''), legal: board.legal.map(Number).join('')});
+  svg.addEventListener('pointerover', (e) => {
+    const s = e.target.dataset && e.target.dataset.square;
+    if (s !== undefined) svg.dataset.hover = name(Number(s));
+  });
+  svg.addEventListener('pointerleave', () => { delete svg.dataset.hover; });
+  svg.addEventListener('click', (e) => {
+    const s = e.target.dataset && e.target.dataset.square;
+    if (s === undefined || !d.clickable) return;
+    const next = d.paint ? played(root.board, Number(s)) : null;
+    root.sent = Math.max(root.sent, d.clicks) + 1;
+    root.clickedAt = Date.now();
+    if (next) show(root, next);
+    root.setTrigger('square', Number(s));
+  });
+  root.replaceChildren(svg);
+}
+
+function markedSquares(board, kind) {
+  if (kind === 'legal move') return board.legal.flatMap((on, s) => (on ? [s] : []));
+  if (kind === 'last move') return board.last === null || board.last < 0 ? [] : [board.last];
+  if (kind === 'flipped by it') return board.flipped.flatMap((on, s) => (on ? [s] : []));
+  return (board.extra[kind] || []);
+}
+
+function show(root, board) {
+  root.board = board;
+  draw(root, board);
+}
+
+export default function(component) {
+  const { data, setTriggerValue, parentElement } = component;
+  let root = parentElement.querySelector('.live-board');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'live-board';
+    root.sent = 0;
+    parentElement.appendChild(root);
+  }
+  root.setTrigger = setTriggerValue;
+  root.data = data;
+  const server = {cells: data.cells, legal: data.legal, toMove: data.to_move, last: data.last,
+                  flipped: data.flipped, extra: data.extra, shown: data.shown, source: 'server'};
+  // a board the server sent before it handled this browser's last click must not undo that click's painting
+  const pending = data.clicks < root.sent && Date.now() - root.clickedAt < 5000;
+  if (!pending) show(root, server);
+  else setTimeout(() => { if (root.data === data && root.board.source === 'painted') show(root, server); }, 5000);
+}
+"""
+
+_live_board = st.components.v2.component("othello_live_board", js=_JS, css=_CSS)
+
+
+def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: int | None = None,
+               flipped: np.ndarray | None = None, title: str | None = None, size: int = 420, shown: int = 0,
+               position: str = "", clicks: int = 0, clickable: bool = True, paint: bool = True,
+               extra: dict[str, list[int]] | None = None, font: int = 13) -> dict:
+    """What the browser draws: ``cells`` [64] (0 empty / 1 black / 2 white), the ``legal`` moves [64] of the
+    player ``to_move`` (1 black / 2 white), the ``last_move`` and the discs it ``flipped``, other markers by
+    name (``extra``: squares per ``MARKERS`` name); ``shown`` moves into the game, ``position`` the server's
+    name for it; ``paint``: apply a legal click by the rules before the server answers.
+
+    >>> d = board_data(np.zeros(64, int), np.zeros(64, bool), to_move=1, last_move=None)
+    >>> d["last"], d["markers"]["legal move"][:2], d["ringed"]
+    (None, ['circle', '#ffb300'], ['legal move', 'edited square'])
+    """
+    if to_move not in (1, 2):
+        raise ValueError(f"to_move is 1 (black) or 2 (white), not {to_move!r}")
+    unknown = set(extra or {}) - set(MARKERS)
+    if unknown:
+        raise ValueError(f"no marker named {sorted(unknown)}: the markers are {list(MARKERS)}")
+    return {"cells": [int(c) for c in cells], "legal": [bool(x) for x in legal], "to_move": to_move,
+            "last": None if last_move is None or last_move < 0 else int(last_move),
+            "flipped": [bool(x) for x in (flipped if flipped is not None else np.zeros(64, bool))],
+            "extra": {k: [int(s) for s in v] for k, v in (extra or {}).items()},
+            "markers": {k: list(v) for k, v in MARKERS.items()}, "ringed": list(RINGED), "green": BOARD_GREEN,
+            "title": title, "size": int(size), "font": font, "shown": int(shown), "position": position,
+            "clicks": int(clicks), "clickable": clickable, "paint": paint}
+
+
+def live_board(data: dict, key: str, on_square: Callable[[int], str | None]) -> None:
+    """Draw ``data`` (``board_data``) under the element key ``key``; a click calls ``on_square(square)``, which
+    changes the session state and returns None, or returns what was wrong (shown under the board while it shows
+    that position). Runs before the page's script (a callback), so the one run that follows draws the new
+    position."""
+    ss = st.session_state
+    handled = ss.setdefault(CLICKS, {})
+
+    def clicked() -> None:
+        square = getattr(ss.get(key), "square", None)
+        if square is None or not 0 <= int(square) < 64:
+            return
+        handled[key] = handled.get(key, 0) + 1
+        message = on_square(int(square))
+        if message:
+            ss[ERRORS] = (key, data["position"], message)
+        else:
+            ss.pop(ERRORS, None)
+
+    _live_board(key=key, data=data | {"clicks": handled.get(key, 0)}, on_square_change=clicked,
+                width="content")
+    error = ss.get(ERRORS)
+    if error and error[:2] == (key, data["position"]):
+        st.error(error[2])
+    elif error and error[0] == key:  # about a position this board no longer shows
+        ss.pop(ERRORS)
