@@ -14,8 +14,8 @@ from app import common
 from app import edit_state as E
 from othello_core.analysis.interventions import Edit, apply_edit, edited_classes
 from othello_core.rules.notation import square_to_name
-from app import board_click
-from app.figures import board_figure
+from app.live_board import board_data, live_board, toggle_data
+from othello_core.rules.board import BLACK
 from othello_core.rules.vocab import relative_to_colour, stream_title
 
 ss = st.session_state
@@ -90,17 +90,20 @@ def toggle_button() -> None:
               on_click=lambda: store(current().with_(on=not current().on)))
 
 
-def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: int, size: int) -> None:
+def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: int, size: int,
+                    font: int = 13) -> None:
     """The board as edited (or the true board while the edit is off); a click on a square adds it to
     the edit or removes it. The rules alone draw it: call it before the edited model runs."""
     spec = current()
     squares = E.chosen_squares(spec, relative)
-    changed = np.zeros(64, bool)
-    changed[list(squares)] = True
     board = edited_classes(relative, squares, spec.target) if spec.on else relative
     cells = relative_to_colour(board, to_move)
     title = ("Board as edited" if spec.on else "True board (edit off)") + "<br>click a square to add or remove it"
-    key = E.board_key(prefix, position, spec, squares)
+    pool = E.editable(relative, spec.target)
+    editable = np.zeros(64, bool)
+    editable[pool] = True
+    paint = toggle_data(relative_to_colour(relative, to_move),
+                        relative_to_colour(edited_classes(relative, pool, spec.target), to_move), editable, spec.on)
 
     def toggle(square: int) -> str | None:
         new, message = E.toggle_square(current(), square, relative)
@@ -108,4 +111,6 @@ def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: i
             store(new)
         return message
 
-    board_click.board(board_figure(cells, edited=changed, size=size, title=title, clickable=True), key, toggle)
+    live_board(board_data(cells, np.zeros(64, bool), to_move=1 if to_move == BLACK else 2, size=size, title=title,
+                          position=E.board_key(prefix, position, spec, squares), paint="toggle",
+                          extra={"edited square": list(squares)}, toggle=paint, font=font), prefix, toggle)

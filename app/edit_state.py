@@ -153,7 +153,7 @@ def from_query(params: dict, n_layers: int = 8) -> tuple[EditSpec | None, tuple[
 
 
 def board_key(prefix: str, position: int, spec: EditSpec, squares: tuple[int, ...]) -> str:
-    """Element key of a clickable "board as edited": it changes with every click's outcome, so the
-    chart a rerun replaces (and its persisted selection) is never the one clicked next."""
+    """The name of what a "board as edited" shows (its live board's ``position``): it changes with every
+    click's outcome, so a test or bench can wait for the server's board after a click."""
     names = "".join(square_to_name(s) for s in squares) or "none"
     return f"{prefix}_{position}_{spec.target}_{names}"

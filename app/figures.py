@@ -66,14 +66,14 @@ def _squares(mask) -> np.ndarray:
 def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.ndarray | None = None,
                  last_move: int | None = None, flipped: np.ndarray | None = None,
                  title: str | None = None, heat_label: str = "P(move)", size: int = 420,
-                 clickable: bool = False, zmax: float | None = None,
+                 zmax: float | None = None,
                  colorscale: str = "Blues", font: int = 13, edited: np.ndarray | None = None,
                  wrong: np.ndarray | None = None, legend: bool = True, zmin: float = 0.0) -> go.Figure:
     """The one board: discs from ``board`` (0 empty / 1 black / 2 white), an optional heatmap on the
     squares, and markers with one meaning each (``MARKERS``): ``legal`` moves ringed, the ``last_move``,
     the discs it ``flipped``, the squares an edit changed (``edited``), the squares a probe reads
-    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. ``clickable`` adds an
-    invisible point per square whose ``customdata`` is the square index (for ``on_select``).
+    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. (The board a
+    person clicks is ``app.live_board``: the same markers, drawn in the browser.)
 
     Built as one plain spec and wrapped without plotly's per-property validation (about 20x faster,
     which a click pays for every board it redraws); ``tests/test_figures.py`` validates the spec."""
@@ -105,20 +105,12 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
                                mode="markers", marker=dict(size=0.74 * cell, color=fill, line=dict(color=line, width=1.5)),
                                name="black" if colour == 1 else "white", hoverinfo="skip", showlegend=False))
     traces += [_marker_trace(name, where, cell) for name, where in marks]
-    if clickable:
-        traces.append(dict(type="scatter", x=[FILES[s % 8] for s in squares], y=[RANKS[s // 8] for s in squares],
-                           mode="markers", marker=dict(size=cell, color="rgba(0,0,0,0)", symbol="square"),
-                           customdata=squares.tolist(), text=names, hovertemplate="%{text}<extra></extra>",
-                           showlegend=False, name="squares"))
-    for trace in traces:  # a click selects one point; plotly then dims every other point to 20% unless told not to
-        if trace["type"] == "scatter":
-            trace.update(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
     layout = dict(
         width=size + (60 + 2 * font if heat is not None else 0), height=size,
         title=dict(text=title, y=1, yref="container", yanchor="top", font=dict(size=font + 1),
                    pad=dict(t=6 + (font + 3) * title.count("<br>") if title else 6)),  # plotly anchors a long title by its first line
         margin=dict(l=30, r=10, t=top, b=bottom), dragmode=False, plot_bgcolor="white",
-        clickmode="event+select" if clickable else "none", showlegend=bool(legend and marks),
+        clickmode="none", showlegend=bool(legend and marks),
         legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom", itemsizing="constant",
                     font=dict(size=max(9, font - 2)), itemclick=False, itemdoubleclick=False,
                     bgcolor="rgba(0,0,0,0)", entrywidthmode="pixels", entrywidth=0),
@@ -128,32 +120,6 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
                    scaleanchor="x", constrain="domain", tickfont=dict(size=font), categoryorder="array",
                    categoryarray=RANKS))
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
-
-
-def selection_to_square(event) -> int | None:
-    """The square clicked in a ``st.plotly_chart(on_select=...)`` event, or None.
-
-    Reads ``customdata`` of the first selected point (the clickable layer's square index),
-    falling back to its x (file) and y (rank) labels.
-    """
-    if not event:
-        return None
-    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
-    if not selection:
-        return None
-    points = selection.get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
-    if not points:
-        return None
-    point = points[0]
-    data = point.get("customdata")
-    if isinstance(data, (list, tuple)):
-        data = data[0] if data else None
-    if isinstance(data, (int, float)) and 0 <= int(data) < 64:
-        return int(data)
-    x, y = point.get("x"), point.get("y")
-    if x in FILES and str(y) in RANKS:
-        return (int(y) - 1) * 8 + FILES.index(x)
-    return None
 
 
 def board_grid_figure(panels: list[np.ndarray], titles: list[str], zmin: float = 0, zmax: float = 1,

@@ -69,6 +69,18 @@ function played(board, sq) {
                                    source: 'painted'});
 }
 
+// The board with sq added to the edit or taken out of it: its frame, and its disc as edited (edit on) or true.
+function toggled(board, sq, toggle) {
+  if (!toggle.editable[sq]) return null;
+  const marked = board.extra['edited square'] || [];
+  const inside = marked.includes(sq);
+  const cells = board.cells.slice();
+  if (toggle.on) cells[sq] = inside ? toggle.original[sq] : toggle.edited[sq];
+  const extra = Object.assign({}, board.extra, {'edited square': inside ? marked.filter((s) => s !== sq)
+                                                                         : marked.concat([sq]).sort((a, b) => a - b)});
+  return Object.assign({}, board, {cells, extra, source: 'painted'});
+}
+
 function el(tag, attrs, parent) {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -97,14 +109,16 @@ function marker(g, [symbol, colour, frac, width], x, y, cell, ringed) {
 
 function draw(root, board) {
   const d = root.data, font = d.font, size = d.size;
-  const titleH = d.title ? font + 14 : 4, labels = font + 6, left = font + 8;
+  const titleH = d.title ? d.title.split('<br>').length * (font + 5) + 8 : 4, labels = font + 6, left = font + 8;
   const side = size - left - 8, cell = side / 8;
   const kinds = Object.keys(d.markers).filter((k) => markedSquares(board, k).length);
   const legendH = kinds.length ? font + 14 : 6;
   const top = titleH + labels, height = top + side + legendH;
   const svg = el('svg', {width: size, height, viewBox: `0 0 ${size} ${height}`, role: 'img',
                          'aria-label': d.title || 'Othello board'});
-  if (d.title) el('text', {x: 0, y: font + 4, 'font-size': font + 1}, svg).textContent = d.title;
+  (d.title ? d.title.split('<br>') : []).forEach((line, i) => {
+    el('text', {x: 0, y: (i + 1) * (font + 5) - 1, 'font-size': font + 1}, svg).textContent = line;
+  });
   for (let i = 0; i < 8; i++) {
     el('text', {x: left + (i + 0.5) * cell, y: top - 5, 'text-anchor': 'middle', 'font-size': font}, svg)
       .textContent = FILES[i];
@@ -134,7 +148,8 @@ function draw(root, board) {
     lx += 28 + k.length * (font - 2) * 0.5;
   }
   Object.assign(svg.dataset, {position: d.position, shown: board.shown, source: board.source,
-                              cells: board.cells.join(''), legal: board.legal.map(Number).join('')});
+                              cells: board.cells.join(''), legal: board.legal.map(Number).join(''),
+                              edited: (board.extra['edited square'] || []).map(name).join('')});
   svg.addEventListener('pointerover', (e) => {
     const s = e.target.dataset && e.target.dataset.square;
     if (s !== undefined) svg.dataset.hover = name(Number(s));
@@ -143,7 +158,8 @@ function draw(root, board) {
   svg.addEventListener('click', (e) => {
     const s = e.target.dataset && e.target.dataset.square;
     if (s === undefined || !d.clickable) return;
-    const next = d.paint ? played(root.board, Number(s)) : null;
+    const next = d.paint === 'play' ? played(root.board, Number(s))
+               : d.paint === 'toggle' ? toggled(root.board, Number(s), d.toggle) : null;
     root.sent = Math.max(root.sent, d.clicks) + 1;
     root.clickedAt = Date.now();
     if (next) show(root, next);
@@ -187,19 +203,29 @@ export default function(component) {
 _live_board = st.components.v2.component("othello_live_board", js=_JS, css=_CSS)
 
 
+def toggle_data(original: np.ndarray, edited: np.ndarray, editable: np.ndarray, on: bool) -> dict:
+    """How a click on an edit board is painted: a square in ``editable`` [64] goes into the edit (its frame, and
+    its disc drawn as ``edited`` [64] while the edit is ``on``) or out of it (as ``original`` [64])."""
+    return {"original": [int(c) for c in original], "edited": [int(c) for c in edited],
+            "editable": [bool(x) for x in editable], "on": bool(on)}
+
+
 def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: int | None = None,
                flipped: np.ndarray | None = None, title: str | None = None, size: int = 420, shown: int = 0,
-               position: str = "", clicks: int = 0, clickable: bool = True, paint: bool = True,
-               extra: dict[str, list[int]] | None = None, font: int = 13) -> dict:
+               position: str = "", clicks: int = 0, clickable: bool = True, paint: str | None = "play",
+               extra: dict[str, list[int]] | None = None, font: int = 13, toggle: dict | None = None) -> dict:
     """What the browser draws: ``cells`` [64] (0 empty / 1 black / 2 white), the ``legal`` moves [64] of the
     player ``to_move`` (1 black / 2 white), the ``last_move`` and the discs it ``flipped``, other markers by
     name (``extra``: squares per ``MARKERS`` name); ``shown`` moves into the game, ``position`` the server's
-    name for it; ``paint``: apply a legal click by the rules before the server answers.
+    name for what it draws. ``paint`` says what a click paints before the server answers: "play" (a legal move,
+    by the rules), "toggle" (a square in or out of an edit, as ``toggle``: ``toggle_data``) or None (nothing).
 
     >>> d = board_data(np.zeros(64, int), np.zeros(64, bool), to_move=1, last_move=None)
     >>> d["last"], d["markers"]["legal move"][:2], d["ringed"]
     (None, ['circle', '#ffb300'], ['legal move', 'edited square'])
     """
+    if paint not in ("play", "toggle", None) or (paint == "toggle") != (toggle is not None):
+        raise ValueError(f"paint is 'play', 'toggle' (with toggle=toggle_data(...)) or None, not {paint!r}")
     if to_move not in (1, 2):
         raise ValueError(f"to_move is 1 (black) or 2 (white), not {to_move!r}")
     unknown = set(extra or {}) - set(MARKERS)
@@ -211,7 +237,7 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
             "extra": {k: [int(s) for s in v] for k, v in (extra or {}).items()},
             "markers": {k: list(v) for k, v in MARKERS.items()}, "ringed": list(RINGED), "green": BOARD_GREEN,
             "title": title, "size": int(size), "font": font, "shown": int(shown), "position": position,
-            "clicks": int(clicks), "clickable": clickable, "paint": paint}
+            "clicks": int(clicks), "clickable": clickable, "paint": paint, "toggle": toggle}
 
 
 def live_board(data: dict, key: str, on_square: Callable[[int], str | None]) -> None:

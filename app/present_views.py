@@ -43,7 +43,7 @@ def edit(svc, analysis, position: int, px) -> None:
     change = edit_state.to_edit(spec, relative)
     left, right = st.columns(2)
     with left:  # before the edited model runs: the click shows at once
-        edit_panel.clickable_board("present_edit_board", position, relative, to_move, px[0])
+        edit_panel.clickable_board("present_edit_board", position, relative, to_move, px[0], font=px[1])
     result = edit_panel.run(svc.name, analysis.moves, position, change) if change else None
     with right:
         edit_panel.toggle_button()

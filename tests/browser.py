@@ -153,9 +153,9 @@ def press_square(page, square: int, selector: str) -> None:
 
 
 def edit_board(prefix: str, position: int, squares: str, target: str = "flip") -> str:
-    """A clickable "board as edited" by its element key (``app.edit_state.board_key``): the key names
-    the squares in the edit, so it changes with each click's outcome."""
-    return f".st-key-{prefix}_{position}_{target}_{squares or 'none'} .nsewdrag"
+    """A "board as edited" (a live board under the element key ``prefix``) as the server drew it for the edit of
+    ``squares`` (``app.edit_state.board_key``: the name changes with each click's outcome)."""
+    return f'.st-key-{prefix} svg[data-position="{prefix}_{position}_{target}_{squares or "none"}"]'
 
 
 def wait_for_text(page, text: str, timeout_ms: int = 60_000) -> None:

@@ -10,7 +10,6 @@ from othello_core.rules.board import parse_game
 from othello_core.rules.hooks import stream_title
 from othello_core.rules.notation import MoveError, parse_moves, square_to_name
 from app import state as S
-from app.figures import selection_to_square
 
 from .conftest import ROOT
 
@@ -50,15 +49,6 @@ def test_query_round_trip():
         assert refused.layer is None and "layer" in refused.notes[0], wrong
     bad = S.from_query({"moves": "f5d6a1"})
     assert bad.line == () and bad.error.index == 2
-
-
-def test_selection_to_square_reads_the_clickable_layer():
-    event = {"selection": {"points": [{"customdata": 37, "x": "f", "y": "5"}]}}
-    assert selection_to_square(event) == 37
-    assert selection_to_square({"selection": {"points": [{"x": "c", "y": "3"}]}}) == 18
-    assert selection_to_square({"selection": {"points": [{"customdata": [43]}]}}) == 43
-    assert selection_to_square({"selection": {"points": []}}) is None
-    assert selection_to_square(None) is None
 
 
 def test_shared_url_opens_the_position_and_writes_back_the_state():
@@ -313,7 +303,17 @@ def test_an_edit_in_the_link_reopens_and_the_squares_box_follows_it():
     assert at.multiselect(key="edit_layers").value == [5] and at.slider(key="edit_scale").value == 0.25
     at.multiselect(key="edit_squares").set_value([28]).run()
     assert at.query_params["edit"] == "e4"
-    assert any(c.proto.id.endswith("-edit_board_7_flip_e4") for c in at.get("plotly_chart"))
+    board = live_board_data(at, "edit_board")
+    assert board["position"] == "edit_board_7_flip_e4" and board["extra"] == {"edited square": [28]}
+
+
+def live_board_data(at, key: str) -> dict:
+    """What the live board under element key ``key`` was sent to draw (``app.live_board.board_data``)."""
+    import json
+    found = [e.proto for e in at.get("bidi_component")
+             if e.proto.component_name == "othello_live_board" and e.proto.id.endswith("-" + key)]
+    assert len(found) == 1, [e.proto.id for e in at.get("bidi_component")]
+    return json.loads(found[0].json)
 
 
 @pytest.mark.parametrize("view, extra", [("prediction", {}), ("probe", {"layer": "L5"}),

@@ -182,9 +182,14 @@ def test_present_fits_each_projector_without_scrolling(server, browser, width, h
         page.wait_for_timeout(1500)  # the window's size reported, the boards redrawn for it
         wait_for_app(page)
         fit = page.evaluate(FITS)
-        if "edit" in slide:
-            fit["board"] = page.evaluate("() => document.querySelector('[class*=st-key-present_edit_board] .nsewdrag')"
-                                         ".getBoundingClientRect().toJSON()")
+        if "edit" in slide:  # the live board as edited: its squares a1 .. h8 span the board
+            corner = lambda s: page.locator(f'.st-key-present_edit_board rect[data-square="{s}"]').bounding_box()  # noqa: E731
+            a1, h8 = corner(0), corner(63)
+            fit["board"] = {"top": a1["y"], "bottom": h8["y"] + h8["height"], "right": h8["x"] + h8["width"],
+                            "width": h8["x"] + h8["width"] - a1["x"], "height": h8["y"] + h8["height"] - a1["y"]}
+            ticks = page.locator(".st-key-present_edit_board text").evaluate_all(
+                "ts => ts.filter(t => /^[a-h1-8]$/.test(t.textContent)).map(t => parseFloat(getComputedStyle(t).fontSize))")
+            assert len(ticks) == 16 and min(ticks) >= min_font, ticks  # the files and ranks as large as the view's
             headline = page.get_by_text("The edit changes").bounding_box()
             assert headline["y"] + headline["height"] <= height, headline  # the headline under the view too
         for name in ("board", "view"):
@@ -235,11 +240,13 @@ def test_the_attention_frame_is_tall_enough_for_every_move_of_a_long_game(server
     assert content <= frame_el.bounding_box()["height"] + 2, (content, frame_el.bounding_box())
 
 
-# Every state the live board's SVG takes after it is installed: (source, shown, cells, legal).
-RECORD_LIVE_BOARD = """() => { window.__states = [];
-  const host = [...document.querySelectorAll('.st-key-play_board *')].find((e) => e.shadowRoot).shadowRoot;
+# Every state a live board's SVG (under the element key given) takes after it is installed:
+# (source, shown, cells, legal, edited squares).
+RECORD_LIVE_BOARD = """(key) => { window.__states = [];
+  const host = [...document.querySelectorAll(`.st-key-${key} *`)].find((e) => e.shadowRoot).shadowRoot;
   const record = () => { const svg = host.querySelector('svg');
-    if (svg) window.__states.push([svg.dataset.source, Number(svg.dataset.shown), svg.dataset.cells, svg.dataset.legal]); };
+    if (svg) window.__states.push([svg.dataset.source, Number(svg.dataset.shown), svg.dataset.cells, svg.dataset.legal,
+                                   svg.dataset.edited]); };
   new MutationObserver(record).observe(host, {subtree: true, childList: true});
 }"""
 
@@ -257,15 +264,15 @@ def test_the_live_board_paints_each_move_by_the_rules_before_the_server_draws_it
     page.goto(server + "/")
     for i, square in enumerate(moves):
         wait_for_board(page, play_board(i))
-        page.evaluate(RECORD_LIVE_BOARD)
+        page.evaluate(RECORD_LIVE_BOARD, "play_board")
         press_square(page, square, play_board(i))
         wait_for_board(page, play_board(i + 1))
         states = page.evaluate("() => window.__states")
         cells, legal = board_arrays(replay(moves[:i + 1]).board)
         truth = ("".join(str(int(c)) for c in cells), "".join(str(int(x)) for x in legal))
         assert states[0][:2] == ["painted", i + 1], states  # painted first, at the click
-        assert tuple(states[0][2:]) == truth, f"the painting after {format_moves(moves[:i + 1])} breaks the rules"
-        assert states[-1][:2] == ["server", i + 1] and tuple(states[-1][2:]) == truth
+        assert tuple(states[0][2:4]) == truth, f"the painting after {format_moves(moves[:i + 1])} breaks the rules"
+        assert states[-1][:2] == ["server", i + 1] and tuple(states[-1][2:4]) == truth
     assert page.locator(painted_board(20)).count() == 1
 
 
@@ -296,9 +303,17 @@ def test_clicking_discs_edits_them_and_e_toggles_the_edit(server, page):
     wait_for_app(page)
     first = edit_board("edit_board", 7, "e4")
     wait_for_board(page, first)
+    unedited = page.locator(first).get_attribute("data-cells")
+    page.evaluate(RECORD_LIVE_BOARD, "edit_board")
     press_square(page, name_to_square("d4"), first)  # add d4
     both = edit_board("edit_board", 7, "d4e4")
     wait_for_board(page, both)
+    states = page.evaluate("() => window.__states")  # painted at the click as the server then draws it
+    assert states[0][0] == "painted" and states[-1][0] == "server", states
+    assert states[0][2:] == states[-1][2:] and states[0][4] == "d4e4", states
+    d4 = name_to_square("d4")
+    assert {unedited[d4], states[0][2][d4]} == {"1", "2"}  # its disc drawn flipped (the edit is on)
+    assert unedited[:d4] + unedited[d4 + 1:] == states[0][2][:d4] + states[0][2][d4 + 1:]
     assert "edit=d4e4" in page.url
     press_square(page, name_to_square("e4"), both)  # remove e4
     wait_for_board(page, edit_board("edit_board", 7, "d4"))
@@ -365,7 +380,7 @@ def test_a_shipped_tour_by_url_steps_with_the_arrow_keys(server, page):
 
 def test_every_chart_downloads_as_png_and_as_svg(server, page):
     """Plotly's camera saves a PNG; the SVG button beside it (app/charts.py) saves the same chart as an SVG. On a
-    clickable board the download is the only tool: no zoom, pan or lasso to get in the way of a click."""
+    board the download is the only tool: no zoom, pan or lasso."""
     page.goto(server + "/probes?moves=f5d6c3d3c4")
     wait_for_app(page)
     chart = page.locator(".st-key-accuracy_curves .js-plotly-plot").first
@@ -383,8 +398,8 @@ def test_every_chart_downloads_as_png_and_as_svg(server, page):
     assert text.lstrip().startswith("<svg") and "linear mine/theirs" in text  # the chart, its legend too
     page.goto(server + "/?moves=f5d6c3d3c4")
     wait_for_app(page)
-    board = page.locator(".st-key-board_5_5 .js-plotly-plot").first
+    board = page.locator(".st-key-prediction_board .js-plotly-plot").first
     board.hover()
-    page.locator(".st-key-board_5_5 .othello-svg").wait_for(state="attached", timeout=30_000)
-    titles = page.locator(".st-key-board_5_5 .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
+    page.locator(".st-key-prediction_board .othello-svg").wait_for(state="attached", timeout=30_000)
+    titles = page.locator(".st-key-prediction_board .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
     assert titles == ["Download plot as a PNG", "Download plot as an SVG"]

@@ -3,34 +3,25 @@ import numpy as np
 
 from othello_core.rules.board import parse_game
 from app.figures import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
-                                late_game_figure, legal_strip_figure, probe_by_move_figure, selection_to_square, training_figure)
+                                late_game_figure, legal_strip_figure, probe_by_move_figure, training_figure)
 
 
 def traces(fig, name):
     return [t for t in fig.data if t.name == name]
 
 
-def test_board_figure_places_discs_rings_and_clickable_squares():
+def test_board_figure_places_discs_and_rings():
     game = parse_game("f5 d6 c3")
     cells = np.array([{1: 1, -1: 2, 0: 0}[game.board.cell(s)] for s in range(64)])
     legal = np.isin(np.arange(64), game.board.legal_moves())
-    fig = board_figure(cells, legal=legal, last_move=game.moves[-1], clickable=True)
+    fig = board_figure(cells, legal=legal, last_move=game.moves[-1])
     black, = traces(fig, "black")
     assert sorted(zip(black.x, black.y)) == sorted([("c", "3"), ("d", "4"), ("e", "4"), ("e", "5"), ("f", "5")])
     rings, = traces(fig, "legal move")
     assert len(rings.x) == legal.sum()
     last, = traces(fig, "last move")
     assert (last.x[0], last.y[0]) == ("c", "3")
-    squares, = traces(fig, "squares")
-    assert list(squares.customdata) == list(range(64))
-    # clicking the point of a square gives that square back
-    i = 37
-    event = {"selection": {"points": [{"customdata": squares.customdata[i], "x": squares.x[i], "y": squares.y[i]}]}}
-    assert selection_to_square(event) == 37
     assert list(fig.layout.yaxis.range) == [7.5, -0.5]  # rank 1 on top
-    # after a click (one point selected) plotly would dim every other scatter point to 20%: none may dim
-    scatters = [t for t in fig.data if t.type == "scatter"]
-    assert len(scatters) >= 4 and all(t.unselected.marker.opacity == 1 for t in scatters)
 
 
 def test_board_figure_is_a_valid_plotly_figure_with_one_marker_per_meaning_and_a_legend_of_those_drawn():
@@ -41,7 +32,7 @@ def test_board_figure_is_a_valid_plotly_figure_with_one_marker_per_meaning_and_a
     cells[[27, 36]], cells[[28, 35]] = 1, 2
     some = lambda *s: np.isin(np.arange(64), s)  # noqa: E731
     fig = board_figure(cells, heat=np.linspace(0, 1, 64), legal=some(19, 26), last_move=35, flipped=some(36),
-                       edited=some(27), wrong=some(28), clickable=True, title="a<br>b")
+                       edited=some(27), wrong=some(28), title="a<br>b")
     import json
     same = lambda f: json.dumps(f.to_dict(), sort_keys=True, default=list)  # noqa: E731
     assert same(go.Figure(fig.to_dict())) == same(fig)  # validated: the same figure
