@@ -83,3 +83,27 @@ def test_features_that_miss_known_positives_score_what_hand_counting_gives(real)
     test_pos = test["board"].sum()
     hits = test_pos - miss * 128  # every feature labelled (precision 1); each misses 3 held-out positives
     assert out["board"]["reconstruction"]["value"] == pytest.approx(2 * hits / (hits + test_pos), rel=1e-5)
+
+
+def test_the_always_firing_baseline_is_coverage_with_no_knowledge(real):
+    """One feature that fires everywhere: coverage 2p / (1 + p) averaged over the properties, by the metric's own
+    code and by the closed form; it labels nothing (precision = prevalence < 0.95), so it reconstructs nothing;
+    its best feature is dense on every property."""
+    from othello_core.analysis.sae.karvonen import always_fires_coverage
+    (fit, n_fit), (test, n_test) = real
+    out = karvonen_metrics(torch.ones(n_fit, 1), fit, torch.ones(n_test, 1), test)
+    assert out["board"]["coverage"]["value"] == pytest.approx(always_fires_coverage(fit["board"]), rel=1e-5)
+    assert 0.3 < out["board"]["coverage"]["value"] < 0.6  # far from 0: coverage's floor on these properties
+    assert out["board"]["reconstruction"]["value"] == 0.0 and out["board"]["coverage"]["dense_best"] == 1.0
+
+
+def test_move_history_features_are_the_last_moves_one_hot():
+    from othello_core.analysis.sae.karvonen import move_history_features
+    batch = random_games(3, seed=4)
+    pick = real_positions(batch)
+    feats = move_history_features(batch, pick, plies=2)
+    assert feats.shape == (len(pick), 128)
+    for row, (g, p) in enumerate(pick):
+        assert feats[row, :64].nonzero().flatten().tolist() == [batch.squares[g, p]]  # the move just played
+        before = feats[row, 64:].nonzero().flatten().tolist()
+        assert before == ([batch.squares[g, p - 1]] if p > 0 else [])  # the one before it (none at the first)

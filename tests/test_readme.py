@@ -46,7 +46,30 @@ def test_the_readme_karvonen_table_is_the_stored_measurement():
     assert table == markdown(stored)
     assert stored["games"]["fitting"] >= 1000 and stored["games"]["held_out"] >= 1000
     names = [row["name"] for row in stored["rows"]]
-    assert names[0] == "SAE (trained model)" and [f"MLP neurons, block {b}" for b in range(8)] == names[-9:-1]
+    assert names[0] == "SAE (trained model)" and [f"MLP neurons, block {b}" for b in range(8)] == names[-12:-4]
+    assert [n.split(" (")[0] for n in names[-3:]] == ["baseline: one feature that always fires",
+                                                      "baseline: the last 1 move one-hot", "baseline: the last 4 moves one-hot"]
+
+
+def test_the_readmes_coverage_floor_numbers_are_the_stored_measurement():
+    """The README's paragraph on the control's coverage quotes karvonen.json: the always-firing floor, the last
+    move one-hot, the control SAE (coverage, reconstruction, its best features' median firing rate) and the
+    trained SAE's height above the floor."""
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE
+    from othello_core.analysis.sae.recipe import sae_folder
+    from othello_core.paths import BUNDLED_DIR
+    rows = json.loads((sae_folder(BUNDLED_DIR) / KARVONEN_FILE).read_text())["rows"]
+    found = lambda name: next(r["board"] for r in rows if r["name"].startswith(name))  # noqa: E731
+    floor, move = found("baseline: one feature that always fires"), found("baseline: the last 1 move")
+    control, sae = found("SAE (random-init control"), found("SAE (trained model)")
+    text = " ".join((ROOT / "README.md").read_text().split())
+    quoted = [f"coverage {floor['coverage']['value']:.3f} (F1 = 2p/(1+p)",
+              f"the last move one-hot scores {move['coverage']['value']:.3f} / {move['reconstruction']['value']:.3f}",
+              f"floor ({control['coverage']['value']:.3f}; its best features fire on a median "
+              f"{control['coverage']['median_best_firing_rate']:.0%} of positions",
+              f"({control['reconstruction']['value']:.3f} against {move['reconstruction']['value']:.3f})",
+              f"The trained SAE is {sae['coverage']['value'] - floor['coverage']['value']:.3f} above the floor"]
+    assert [q for q in quoted if q not in text] == []
 
 
 def test_the_readme_transcoder_table_is_the_stored_report():

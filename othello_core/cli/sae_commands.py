@@ -166,7 +166,7 @@ def cmd_sae_karvonen(args: argparse.Namespace) -> int:
     import torch
 
     from othello_core.analysis.probe_suite import CONTROL_SEED, control_model
-    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, PUBLISHED, measure_features
+    from othello_core.analysis.sae.karvonen import KARVONEN_FILE, PUBLISHED, baseline_rows, measure_features
     from othello_core.analysis.sae.recipe import KARVONEN_HELD_OUT_SEED
     from othello_core.analysis.sae.report import measurement_games
     from othello_core.analysis.sae.training import load_sae
@@ -210,6 +210,7 @@ def cmd_sae_karvonen(args: argparse.Namespace) -> int:
         print(f"{name} ({hook_}): board coverage {r['board']['coverage']['value']:.3f}, reconstruction "
               f"{r['board']['reconstruction']['value']:.3f}; legal {r['legal']['coverage']['value']:.3f} / "
               f"{r['legal']['reconstruction']['value']:.3f} [{time.time() - start:.0f} s]", flush=True)
+    rows += baseline_rows(fit, test)  # features that know no board: what coverage grants for nothing
     out = {"rows": rows, "published": PUBLISHED, "games": {"fitting": args.games, "held_out": args.games},
            "control_sae": "measured" if len(jobs) > len(blocks) + 2 else
            "not measured: its weights are not shipped (`python -m othello_core sae train --control` recreates them)",

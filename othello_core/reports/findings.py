@@ -709,8 +709,16 @@ def features_finding(folder: Path) -> dict | None:
     best = max(neurons, key=lambda r: r["reconstruction"])
     block5 = next(r for r in neurons if r["hook"] == "blocks.5.mlp.hook_post")
     control = next((r for r in rows if "control" in r["name"] and r["name"].startswith("MLP")), None)
+    control_sae = next((r for r in rows if r["name"].startswith("SAE (random-init control")), None)
+    always = next((r for r in rows if r["name"].startswith("baseline: one feature that always fires")), None)
+    last_move = next((r for r in rows if r["name"].startswith("baseline: the last 1 move")), None)
+    if control_sae:  # how often the control SAE's best feature for a property fires (median over properties)
+        raw = next(r for r in stored["rows"] if r["name"] == control_sae["name"])["board"]["coverage"]
+        control_sae["median_best_firing_rate"] = round(raw.get("median_best_firing_rate", float("nan")), 4)
     probe_f1 = np.asarray(report["probe_properties"]["f1"][64:192], dtype=float)  # the mine, then theirs squares
     out = {"rows": rows, "sae": sae, "best_neurons": best, "block5_neurons": block5, "control_neurons": control,
+           "control_sae": control_sae, "always_fires": always, "last_move": last_move,
+           "sae_above_floor": round(sae["coverage"] - always["coverage"], 4) if always else None,
            "probe": {"stream": report["probe_properties"]["stream"], "mean_f1": round(float(np.nanmean(probe_f1)), 4),
                      "properties": int(np.isfinite(probe_f1).sum())},
            "published": {"best_coverage": PUBLISHED["best_coverage"]["value"],
@@ -733,6 +741,17 @@ def _features_sentence(out: dict) -> str:
     if out["control_neurons"]:
         c = out["control_neurons"]
         text += f"The random-init control's {c['hook']} neurons reach {c['coverage']:.3f} / {c['reconstruction']:.3f}. "
+    if out.get("control_sae") and out.get("always_fires") and out.get("last_move"):
+        c, a, m = out["control_sae"], out["always_fires"], out["last_move"]
+        rate = c["median_best_firing_rate"]
+        text += (f"Coverage has a floor that knows no board: one feature firing on every position scores "
+                 f"{a['coverage']:.3f} (the F1 of always answering yes; a feature blind to the board scores less the "
+                 f"rarer it fires) and reconstructs nothing. The "
+                 f"random-init control's SAE reaches {c['coverage']:.3f} coverage, below that floor"
+                 + (f" (its best features fire on a median {rate:.0%} of positions)" if rate == rate else "")
+                 + f", and reconstructs {c['reconstruction']:.3f}, as the last move one-hot does "
+                 f"({m['reconstruction']:.3f}); the trained SAE's coverage is {out['sae_above_floor']:.3f} "
+                 f"above the floor. ")
     text += (f"The linear mine/theirs probe {stream_label(probe['stream'])}, one detector per property, reads them at a "
              f"mean F1 of {probe['mean_f1']:.3f}. Published: the best trained SAEs {pub['best_coverage']:.3f} coverage "
              f"and {pub['best_reconstruction']:.3f} reconstruction, block {pub['neuron_block']}'s neurons {pub['neuron_coverage']:.3f} / "

@@ -47,15 +47,45 @@ def karvonen_properties(batch: GameBatch, pick: np.ndarray) -> dict[str, np.ndar
     return {"board": np.concatenate([rel == MINE, rel == THEIRS], axis=1), "legal": legal.astype(bool)}
 
 
+DENSE = 0.5  # a "dense" best feature fires on at least half the fitting positions
+
+
 @torch.no_grad()
 def coverage(feats: torch.Tensor, props: torch.Tensor, max_act: torch.Tensor) -> dict:
-    """Per threshold, the mean over properties of the best single feature's F1; the best of them."""
-    by_t = []
+    """Per threshold, the mean over properties of the best single feature's F1; the best of them. With it,
+    how often each property's best feature fires there: ``dense_best`` is the share of properties whose best
+    feature fires on at least half the positions (a feature firing everywhere scores F1 = 2p / (1 + p) on a
+    property of prevalence p, with no knowledge of the board), and the median firing rate."""
+    by_t, rates = [], []
     for t in THRESHOLDS:
         tp, fired = counts(feats, props, max_act, t)
-        by_t.append(float(f1_scores(tp, fired, props.sum(0))[2].max(0).values.mean()))
+        f1 = f1_scores(tp, fired, props.sum(0))[2].max(0)
+        by_t.append(float(f1.values.mean()))
+        rates.append(fired[f1.indices] / len(feats))  # [P] the best feature's firing rate
     best = int(np.argmax(by_t))
-    return {"value": by_t[best], "threshold": THRESHOLDS[best], "by_threshold": by_t}
+    return {"value": by_t[best], "threshold": THRESHOLDS[best], "by_threshold": by_t,
+            "dense_best": float((rates[best] >= DENSE).float().mean()),
+            "median_best_firing_rate": float(rates[best].median())}
+
+
+def always_fires_coverage(props: np.ndarray) -> float:
+    """The coverage of one feature that fires on every position: the mean over properties (those present) of
+    F1 = 2p / (1 + p), p the property's prevalence -- what coverage grants with no knowledge at all."""
+    p = np.asarray(props, bool).mean(0)
+    p = p[p > 0]
+    return float(np.mean(2 * p / (1 + p)))
+
+
+def move_history_features(batch: GameBatch, pick: np.ndarray, plies: int = 1) -> torch.Tensor:
+    """``[rows, 64 * plies]`` one-hot features of the squares played at the last ``plies`` moves (the move just
+    played first): features that read the tokens alone, no board state. A baseline for coverage."""
+    out = torch.zeros(len(pick), 64 * plies)
+    for k in range(plies):
+        pos = pick[:, 1] - k
+        has = pos >= 0
+        squares = batch.squares[pick[has, 0], pos[has]]
+        out[np.flatnonzero(has), k * 64 + squares] = 1.0
+    return out
 
 
 @torch.no_grad()
@@ -95,6 +125,20 @@ def karvonen_metrics(fit_feats: torch.Tensor, fit_props: dict[str, np.ndarray], 
         out[group] = {"properties": int(keep.sum()), "coverage": coverage(fit_feats, fit, max_act),
                       "reconstruction": board_reconstruction(fit_feats, fit, test_feats, test, max_act)}
     return out
+
+
+def baseline_rows(fit: GameBatch, test: GameBatch, plies: tuple[int, ...] = (1, 4)) -> list[dict]:
+    """Rows for features that know no board state: one that always fires, and the last moves one-hot."""
+    fit_pick, test_pick = real_positions(fit), real_positions(test)
+    fit_props, test_props = karvonen_properties(fit, fit_pick), karvonen_properties(test, test_pick)
+    rows = [{"name": "baseline: one feature that always fires", "hook": "no model",
+             **karvonen_metrics(torch.ones(len(fit_pick), 1), fit_props, torch.ones(len(test_pick), 1), test_props)}]
+    for k in plies:
+        rows.append({"name": f"baseline: the last {k} move{'s' if k > 1 else ''} one-hot ({64 * k} features)",
+                     "hook": "tokens only",
+                     **karvonen_metrics(move_history_features(fit, fit_pick, k), fit_props,
+                                        move_history_features(test, test_pick, k), test_props)})
+    return rows
 
 
 def measure_features(model, name: str, hook: str, encode, fit: GameBatch, test: GameBatch) -> dict:
