@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import os
 import threading
-import time
 from collections import OrderedDict
 
 import numpy as np
@@ -235,16 +234,6 @@ def play(square: int) -> MoveError | None:
     except MoveError as err:
         return err
     return None
-
-
-PAINT_GAP_S = float(os.environ.get("OTHELLO_PAINT_GAP_S", "0.2"))
-
-
-def after_the_board(drawn_at: float) -> None:
-    """Hold the rest of the page (and the model) until the board just drawn has had ``PAINT_GAP_S`` to paint.
-    Measured (bench/RESULTS.md): elements that reach the browser while it draws a board are drawn in one go with
-    it, and a forward running meanwhile takes the CPU a browser on the same machine paints with."""
-    time.sleep(max(0.0, PAINT_GAP_S - (time.perf_counter() - drawn_at)))
 
 
 def current_analysis():

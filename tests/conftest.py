@@ -5,7 +5,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
-os.environ.setdefault("OTHELLO_PAINT_GAP_S", "0")  # no browser paints in AppTest; the browser tests need no gap either
 
 
 @pytest.fixture(scope="session")

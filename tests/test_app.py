@@ -444,3 +444,21 @@ def test_the_neuron_explorers_top_positions_are_boards_with_discs_and_the_last_m
         assert {"black", "white", "last move"} <= names, names
         values.append(float(spec["layout"]["title"]["text"].split(" · ")[0]))
     assert values == sorted(values, reverse=True)  # strongest first
+
+
+def test_play_draws_the_prediction_board_before_the_first_move_and_the_live_board_of_the_position():
+    """Before any move the model predicts nothing, yet the prediction board is there (empty of heat, saying why),
+    so the page does not jump at the first click; the live board is sent the rules' position."""
+    import json
+    at = app()
+    assert not at.exception
+    charts = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    title = charts["prediction_board"]["layout"]["title"]["text"]
+    assert "no prediction yet" in title and "P(move" not in title
+    assert not any(t["type"] == "heatmap" and t.get("showscale", True) for t in charts["prediction_board"]["data"])
+    board = live_board_data(at, "play_board")
+    assert board["position"] == "0_0" and board["to_move"] == 1 and sum(board["legal"]) == 4
+    assert board["cells"].count(1) == 2 and board["cells"].count(2) == 2
+    at = app("f5")
+    board = live_board_data(at, "play_board")
+    assert board["position"] == "1_1" and board["last"] == 37 and board["to_move"] == 2 and sum(board["flipped"]) == 1

@@ -1,7 +1,6 @@
 """Interventions: edit the board in the residual stream, live, and find the minimal edit."""
 
 import json
-import time
 
 import numpy as np
 import plotly.graph_objects as go
@@ -75,7 +74,6 @@ def edit_body() -> None:
     b1, b2, b3, b4 = board_slots()
     with b1:  # the board as edited depends on the rules alone: drawn before the edited model runs
         edit_panel.clickable_board("edit_board", position, relative, to_move, size=side)
-    common.after_the_board(time.perf_counter())
     result = edit_panel.run(svc.name, analysis.moves, position, edit) if edit else None
     if result is None:
         st.info("Pick at least one square (click a disc on the board) and one layer.")

@@ -1,7 +1,5 @@
 """Play: click or paste moves, see the model's predicted moves against the true legal moves."""
 
-import time
-
 import numpy as np
 import streamlit as st
 
@@ -58,7 +56,6 @@ with left:  # the board depends on the rules alone: drawn before the model runs
     live_board(board_data(cells, legal, to_move=1 if board.to_move == BLACK else 2, last_move=last, flipped=flips,
                           size=side, shown=cursor, position=f"{len(ss['line'])}_{cursor}",
                           title="Board · click a ringed square to play"), "play_board", play)
-common.after_the_board(time.perf_counter())
 analysis, position = common.analysed_position()
 has_prediction = position is not None
 with right:
@@ -75,8 +72,10 @@ with right:
         st.table({"move": [square_to_name(s) for s, _, _ in top],  # a static table: cheap to redraw per click
                   "probability": [f"{p:.4f}" for _, p, _ in top],
                   "legal": ["yes" if ok else "NO" for _, _, ok in top]}, border="horizontal")
-    elif cursor == 0:
-        st.info("The model predicts from the first move on: play or paste a move.")
+    elif cursor == 0:  # the same board, empty of heat, until the first move: the page does not jump at it
+        chart(board_figure(cells, legal=legal, size=side, title="Model: no prediction yet<br>"
+                                                                "it reads the moves played: play the first one"),
+              key="prediction_board", width="content")
     else:
         st.info("No prediction here: the game is over (or past the model's 59-move context).")
 
