@@ -30,7 +30,11 @@ _CSS = """
 .live-board .sq { cursor: default; }
 .live-board .sq.legal { cursor: pointer; }
 .live-board .sq.legal:hover { stroke: #fff; stroke-width: 2; }
-.live-board text { font-family: "Source Sans Pro", sans-serif; fill: #31333f; }
+.live-board { position: relative; display: inline-block; }
+.live-board .tools { position: absolute; top: 0; right: 0; display: flex; gap: 2px; opacity: 0; transition: opacity .2s; }
+.live-board:hover .tools { opacity: 1; }
+.live-board .tools button { font: 600 10px sans-serif; color: rgba(68, 68, 68, .6); background: #fff;
+                            border: 1px solid #ddd; border-radius: 3px; padding: 1px 4px; cursor: pointer; }
 """
 
 _JS = """
@@ -114,8 +118,8 @@ function draw(root, board) {
   const kinds = Object.keys(d.markers).filter((k) => markedSquares(board, k).length);
   const legendH = kinds.length ? font + 14 : 6;
   const top = titleH + labels, height = top + side + legendH;
-  const svg = el('svg', {width: size, height, viewBox: `0 0 ${size} ${height}`, role: 'img',
-                         'aria-label': d.title || 'Othello board'});
+  const svg = el('svg', {xmlns: NS, width: size, height, viewBox: `0 0 ${size} ${height}`, role: 'img',
+                         'aria-label': d.title || 'Othello board', 'font-family': 'Source Sans Pro, sans-serif'});
   (d.title ? d.title.split('<br>') : []).forEach((line, i) => {
     el('text', {x: 0, y: (i + 1) * (font + 5) - 1, 'font-size': font + 1}, svg).textContent = line;
   });
@@ -165,7 +169,45 @@ function draw(root, board) {
     if (next) show(root, next);
     root.setTrigger('square', Number(s));
   });
-  root.replaceChildren(svg);
+  root.replaceChildren(svg, tools(svg));
+}
+
+// Download what is drawn, as the plotly charts' camera and SVG buttons do (app/charts.py): an SVG, or a PNG at 2x.
+function tools(svg) {
+  const bar = document.createElement('div');
+  bar.className = 'tools';
+  const save = (blob, name) => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
+  const text = () => new XMLSerializer().serializeToString(svg);
+  const button = (label, title, act) => {
+    const b = document.createElement('button');
+    b.textContent = label;
+    b.title = title;
+    b.addEventListener('click', act);
+    bar.appendChild(b);
+  };
+  button('PNG', 'Download the board as a PNG', () => {
+    const img = new Image(), w = Number(svg.getAttribute('width')), h = Number(svg.getAttribute('height'));
+    img.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 2 * w;
+      canvas.height = 2 * h;
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.scale(2, 2);
+      ctx.drawImage(img, 0, 0, w, h);
+      canvas.toBlob((blob) => save(blob, 'othello-gpt.png'), 'image/png');
+    };
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(text());
+  });
+  button('SVG', 'Download the board as an SVG', () => save(new Blob([text()], {type: 'image/svg+xml'}), 'othello-gpt.svg'));
+  return bar;
 }
 
 function markedSquares(board, kind) {

@@ -403,3 +403,21 @@ def test_every_chart_downloads_as_png_and_as_svg(server, page):
     page.locator(".st-key-prediction_board .othello-svg").wait_for(state="attached", timeout=30_000)
     titles = page.locator(".st-key-prediction_board .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
     assert titles == ["Download plot as a PNG", "Download plot as an SVG"]
+
+
+def test_the_live_board_downloads_as_png_and_as_svg(server, page):
+    """Play's live board is not a plotly chart: its own PNG and SVG buttons save what it draws."""
+    page.goto(server + "/?moves=f5d6c3")
+    board = play_board(3)
+    wait_for_board(page, board)
+    page.locator(board).hover()
+    with page.expect_download(timeout=30_000) as svg:
+        page.locator('.st-key-play_board button:has-text("SVG")').click()
+    with page.expect_download(timeout=30_000) as png:
+        page.locator('.st-key-play_board button:has-text("PNG")').click()
+    assert svg.value.suggested_filename == "othello-gpt.svg" and png.value.suggested_filename == "othello-gpt.png"
+    text = open(svg.value.path(), encoding="utf-8").read()
+    assert text.startswith("<svg") and 'data-position="3_3"' in text
+    assert text.count('fill="black"') + text.count('fill="white"') == 7  # the discs after f5 d6 c3
+    assert "Board · click a ringed square to play" in text
+    assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
