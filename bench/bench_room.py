@@ -21,7 +21,7 @@ import time
 
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
-from tests.browser import chromium_path, play_board, streamlit_process
+from tests.browser import chromium_path, painted_board, play_board, streamlit_process
 from bench.bench_floor import cpu_seconds
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -62,8 +62,9 @@ async def point(page, square: int, selector: str) -> None:
     await page.wait_for_selector(f'{selector}[data-hover="{square_to_name(square)}"]', timeout=15_000)
 
 
-async def player(browser, url: str, moves: list[int], times: list[float]) -> int:
-    """Plays the line; appends click -> updated board per clean click; returns the clicks lost."""
+async def player(browser, url: str, moves: list[int], times: list[float], painted: list[float]) -> int:
+    """Plays the line; appends click -> the server's updated board (and click -> the browser's painting of the
+    move) per clean click; returns the clicks lost."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await page.goto(url + "/")
@@ -77,12 +78,15 @@ async def player(browser, url: str, moves: list[int], times: list[float]) -> int
             await page.mouse.down()
             await page.mouse.up()
             try:
+                await page.wait_for_selector(painted_board(i + 1), timeout=30_000)
+                seen = time.perf_counter() - start
                 await page.wait_for_selector(play_board(i + 1), timeout=30_000)
             except Exception:
                 lost += 1
                 continue
             if attempt == 0:
                 times.append(time.perf_counter() - start)
+                painted.append(seen)
             break
     await context.close()
     return lost
@@ -104,23 +108,25 @@ async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs
     await context.close()
 
 
-async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool) -> tuple[list[float], int, list[float]]:
+async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool
+               ) -> tuple[list[float], list[float], int, list[float]]:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium_path(), headless=True,
                                           args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         times: list[float] = []
+        painted: list[float] = []
         runs: list[float] = []
         stop = asyncio.Event()
         background = asyncio.create_task(patcher(browser, url, game, stop, runs)) if patching else None
         if patching:
             await asyncio.sleep(5)  # the first patching run under way before the players start
-        lost = sum(await asyncio.gather(*(player(browser, url, moves, times) for _ in range(n))))
+        lost = sum(await asyncio.gather(*(player(browser, url, moves, times, painted) for _ in range(n))))
         stop.set()
         if background:
             await background
         await browser.close()
-    return times, lost, runs
+    return times, painted, lost, runs
 
 
 def p95(values: list[float]) -> float:
@@ -141,13 +147,14 @@ def main() -> None:
         for patching in (False, True):
             for n in (int(v) for v in args.visitors.split(",")):
                 before, peak = cpu_seconds(proc.pid), PeakRss(proc.pid)
-                times, lost, runs = asyncio.run(room(url, n, moves, game[:30], patching))
+                times, painted, lost, runs = asyncio.run(room(url, n, moves, game[:30], patching))
                 cpu = (cpu_seconds(proc.pid) - before) / max(1, len(times))
                 rows[n, patching] = statistics.median(times), p95(times)
                 load = os.getloadavg()[0]
                 print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
                       f"{rows[n, patching][0] * 1000:5.0f} ms, p95 {rows[n, patching][1] * 1000:5.0f} ms "
-                      f"({len(times)} clicks), lost {lost}, server peak RSS {peak.stop():.0f} MB, server CPU "
+                      f"({len(times)} clicks); click -> move painted median {statistics.median(painted) * 1000:.0f} ms, "
+                      f"p95 {p95(painted) * 1000:.0f} ms; lost {lost}, server peak RSS {peak.stop():.0f} MB, server CPU "
                       f"{cpu * 1000:.0f} ms a click{' (patching included)' if patching else ''}"
                       + (f", {len(runs)} patching runs, median {statistics.median(runs):.1f} s" if runs else "")
                       + f"; load {load:.2f}", flush=True)

@@ -99,3 +99,42 @@ def test_two_sessions_never_see_each_others_edits(service):
     assert len(clean_runs) > 20 and len(edit_runs) > 20
     assert all(clean_runs)  # never contaminated by the edit
     assert not any(edit_runs)  # and the edit really changes the output
+
+
+@pytest.mark.parametrize("source", ["tiny", "bundled"])
+def test_a_line_one_move_longer_runs_one_token_and_equals_the_whole_forward(service, source):
+    """Playing a move extends the last analysis (the new token reads the kept keys and values): the predictions,
+    streams and attention equal a fresh service's whole forward, at every length up to the model's context."""
+    from othello_core.rules.games import random_games
+    if source == "bundled":
+        service = ModelService.load("bundled")
+    line = tuple(int(s) for s in random_games(1, seed=7).squares[0, :60])
+    fresh = ModelService(service.model, "fresh")
+    before = service.extended
+    for n in (1, 2, 3, 20, 21, 58, 59, 60):
+        if n in (20, 58):  # a line pasted whole: one whole forward, then extended
+            service.analyze(line[:n - 1])
+        got = service.analyze(line[:n])
+        fresh._prefixes.clear()
+        want = fresh.analyze(line[:n])  # the whole forward
+        assert got.moves == want.moves and got.move_probs.shape == want.move_probs.shape
+        np.testing.assert_allclose(got.move_probs, want.move_probs, atol=2e-5)
+        np.testing.assert_allclose(got.patterns, want.patterns, atol=2e-5)
+        np.testing.assert_allclose(got.resid, want.resid, atol=2e-4, rtol=1e-4)
+        for field in ("legal", "board", "relative", "flipped", "to_move"):
+            assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    assert service.extended - before == 6  # 2, 3, 20, 21, 58, 59 extended; 1 and 60 (past the context) whole
+    assert not got.move_probs.flags.writeable  # kept to extend: read-only
+
+
+def test_the_whole_forward_with_keys_and_values_kept_is_the_plain_forward(service):
+    """The analysis forward keeps keys and values (an attention mask of ones): the same logits as the plain
+    forward that the reference-logits test pins."""
+    from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
+    from othello_core.model.evaluate import move_log_probs
+    moves = tuple(parse_moves("f5 d6 c3 d3 c4 f4"))
+    service._prefixes.clear()
+    analysis = service.analyze(moves)
+    logits, _ = service.run(torch.tensor([moves_to_tokens(moves, len(moves))]))
+    plain = token_probs_to_squares(move_log_probs(logits[0]).exp().numpy())
+    np.testing.assert_allclose(analysis.move_probs, plain, atol=1e-6)

@@ -12,8 +12,10 @@ layer, and attention patterns.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ import torch
 
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
-from othello_core.model.hooked_transformer import load_model
+from othello_core.model.hooked_transformer import key_value_cache, load_model
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
 from othello_core.paths import artifact_folder
 from othello_core.rules.games import game_labels
@@ -72,6 +74,9 @@ class Analysis:
         return [(int(s), float(probs[s]), bool(self.legal[position, s])) for s in order]
 
 
+PREFIXES_KEPT = 8  # lines whose analysis and keys/values the service keeps, to extend them by one move cheaply
+
+
 class ModelService:
     """A model, its probes and one lock. Build with ``ModelService.load(source)``."""
 
@@ -90,6 +95,9 @@ class ModelService:
         self.lock = threading.RLock()
         self.n_layers = model.cfg.n_layers
         self.device = str(next(model.parameters()).device)
+        # line -> (its Analysis, the key/value cache of its tokens): a line one move longer runs one token
+        self._prefixes: OrderedDict[tuple[int, ...], tuple[Analysis, object]] = OrderedDict()
+        self.extended = 0  # analyses computed from a kept prefix (for tests and benches)
 
     @classmethod
     def load(cls, source: str = "bundled", device: str | None = None,
@@ -155,7 +163,11 @@ class ModelService:
             return model(resid.to(self.device), start_at_layer=block)
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
-        """Predictions, labels, probe reconstructions and attention for every position."""
+        """Predictions, labels, probe reconstructions and attention for every position.
+
+        A line one move longer than one analysed recently (the click that plays a move) runs the new token
+        alone, reading the earlier tokens' keys and values: causal attention leaves every earlier position's
+        activations as they were, so the result is the whole forward's (to float rounding, ~1e-5)."""
         moves = tuple(int(m) for m in moves)
         if not moves:
             raise ValueError("the model needs at least one move: it predicts from move 1 on")
@@ -164,16 +176,45 @@ class ModelService:
         tokens = torch.tensor([moves_to_tokens(moves, n)])
         hooks = stream_hooks(self.n_layers)
         pattern_names = [attn_pattern(l) for l in range(self.n_layers)]
-        logits, cache = self.run(tokens, names=hooks + pattern_names)
-        probs = move_log_probs(logits[0]).exp().cpu().numpy()
-        resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, pos, d]
-        patterns = torch.stack([cache[h][0] for h in pattern_names]).float().cpu().numpy()
+        with self.lock:
+            prefix = self._prefixes.get(moves[:-1]) if len(moves) == n else None
+            kv = copy.deepcopy(prefix[1]) if prefix else key_value_cache(self.model)
+            new = tokens[:, n - 1:] if prefix else tokens  # [1, new positions]
+            logits, cache = self._run_kv(new, hooks + pattern_names, kv)
+        probs = token_probs_to_squares(move_log_probs(logits[0]).exp().cpu().numpy())  # [new, 64]
+        resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, new, d]
+        patterns = torch.stack([cache[h][0] for h in pattern_names]).float().cpu().numpy()  # [L, H, new, n]
+        if prefix:
+            before = prefix[0]
+            probs = np.concatenate([before.move_probs, probs])
+            resid = np.concatenate([before.resid, resid], axis=1)
+            earlier = np.pad(before.patterns, [(0, 0), (0, 0), (0, 0), (0, 1)])  # no position attends ahead
+            patterns = np.concatenate([earlier, patterns], axis=2)
+            self.extended += 1
         lab = {k: v[:n] for k, v in labels.items()}
-        return Analysis(
-            moves=moves, model_name=self.name,
-            move_probs=token_probs_to_squares(probs), legal=lab["legal"], board=lab["board"],
+        analysis = Analysis(
+            moves=moves, model_name=self.name, move_probs=probs, legal=lab["legal"], board=lab["board"],
             relative=lab["relative"], flipped=lab["flipped"], to_move=lab["to_move"],
             patterns=patterns, resid=resid)
+        for array in (analysis.move_probs, analysis.resid, analysis.patterns):
+            array.flags.writeable = False  # kept to extend the line: nobody may change it in place
+        if len(moves) == n:
+            with self.lock:
+                self._prefixes[moves] = (analysis, kv)
+                self._prefixes.move_to_end(moves)
+                while len(self._prefixes) > PREFIXES_KEPT:
+                    self._prefixes.popitem(last=False)
+        return analysis
+
+    @torch.inference_mode()
+    def _run_kv(self, tokens: torch.Tensor, names: list[str], kv):
+        """A forward of ``tokens`` after the tokens whose keys and values ``kv`` holds (it appends theirs), under
+        the lock with no hooks: (logits, cache of ``names``) for these tokens only."""
+        with self.hooked() as model:
+            mask = torch.ones(tokens.shape, dtype=torch.long, device=self.device)  # no padding: every token is real
+            logits, cache = model.run_with_cache(tokens.to(self.device), past_kv_cache=kv, attention_mask=mask,
+                                                 names_filter=set(names).__contains__)
+            return logits, {n: cache[n] for n in names}
 
     def probe_position(self, analysis: Analysis, position: int) -> dict:
         """Every probe's reconstruction of one position at every layer:
