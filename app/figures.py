@@ -55,7 +55,7 @@ def _named_scale(name: str) -> tuple:
     return tuple(tuple(stop) for stop in get_colorscale(name))
 
 
-def _scale(colorscale) -> list:
+def colour_scale(colorscale) -> list:
     return [list(stop) for stop in (_named_scale(colorscale) if isinstance(colorscale, str) else colorscale)]
 
 
@@ -89,7 +89,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     grid = np.array(names).reshape(8, 8).tolist()
     if heat is not None:
         z = _grid(heat).tolist()
-        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=_scale(colorscale), zmin=zmin,
+        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=colour_scale(colorscale), zmin=zmin,
                        zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6), customdata=grid,
                        xgap=2, ygap=2, hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
                        colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font),

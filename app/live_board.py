@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
-from app.figures import BOARD_GREEN, MARKERS, RINGED
+from app.figures import BOARD_GREEN, MARKERS, RINGED, colour_scale
 
 ERRORS = "live_board_error"  # session key: (board key, position, message) of the last refused click
 CLICKS = "live_board_clicks"  # session key: {board key: clicks handled}
@@ -85,6 +85,20 @@ function toggled(board, sq, toggle) {
   return Object.assign({}, board, {cells, extra, source: 'painted'});
 }
 
+// A value's colour on the scale [[position, 'rgb(r, g, b)'], ...] (plotly's stops), value in 0..1.
+function colour(scale, value) {
+  const v = Math.min(1, Math.max(0, value));
+  const rgb = (c) => c.match(/[0-9.]+/g).slice(0, 3).map(Number);
+  for (let i = 1; i < scale.length; i++) {
+    if (v <= scale[i][0]) {
+      const [p0, c0] = scale[i - 1], [p1, c1] = scale[i];
+      const f = p1 > p0 ? (v - p0) / (p1 - p0) : 0, a = rgb(c0), b = rgb(c1);
+      return `rgb(${a.map((x, k) => Math.round(x + f * (b[k] - x))).join(',')})`;
+    }
+  }
+  return scale[scale.length - 1][1];
+}
+
 function el(tag, attrs, parent) {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -114,11 +128,12 @@ function marker(g, [symbol, colour, frac, width], x, y, cell, ringed) {
 function draw(root, board) {
   const d = root.data, font = d.font, size = d.size;
   const titleH = d.title ? d.title.split('<br>').length * (font + 5) + 8 : 4, labels = font + 6, left = font + 8;
-  const side = size - left - 8, cell = side / 8;
+  const bar = d.heat ? 60 + 2 * font : 0;  // the colour bar beside a heat board, as plotly's boards have it
+  const side = size - left - 8, cell = side / 8, width = size + bar;
   const kinds = Object.keys(d.markers).filter((k) => markedSquares(board, k).length);
   const legendH = kinds.length ? font + 14 : 6;
   const top = titleH + labels, height = top + side + legendH;
-  const svg = el('svg', {xmlns: NS, width: size, height, viewBox: `0 0 ${size} ${height}`, role: 'img',
+  const svg = el('svg', {xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
                          'aria-label': d.title || 'Othello board', 'font-family': 'Source Sans Pro, sans-serif'});
   (d.title ? d.title.split('<br>') : []).forEach((line, i) => {
     el('text', {x: 0, y: (i + 1) * (font + 5) - 1, 'font-size': font + 1}, svg).textContent = line;
@@ -134,8 +149,10 @@ function draw(root, board) {
   for (let s = 0; s < 64; s++) {
     const x = left + (s % 8) * cell, y = top + Math.floor(s / 8) * cell;
     const legal = d.clickable && board.legal[s];
-    el('rect', {x: x + 1, y: y + 1, width: cell - 2, height: cell - 2, fill: d.green,
-                class: 'sq' + (legal ? ' legal' : ''), 'data-square': s}, squares);
+    const fill = d.heat ? colour(d.scale, (d.heat[s] - d.zmin) / (d.zmax - d.zmin)) : d.green;
+    const rect = el('rect', {x: x + 1, y: y + 1, width: cell - 2, height: cell - 2, fill,
+                             class: 'sq' + (legal ? ' legal' : ''), 'data-square': s}, squares);
+    if (d.heat) el('title', {}, rect).textContent = `${name(s)}: ${d.heat[s].toFixed(3)} ${d.heat_label}`;
     if (board.cells[s]) el('circle', {cx: x + cell / 2, cy: y + cell / 2, r: 0.37 * cell,
                                       fill: board.cells[s] === 1 ? 'black' : 'white',
                                       stroke: board.cells[s] === 1 ? '#888' : '#333', 'stroke-width': 1.5}, discs);
@@ -143,6 +160,18 @@ function draw(root, board) {
   for (const k of kinds) for (const s of markedSquares(board, k))
     marker(marks, d.markers[k], left + (s % 8 + 0.5) * cell, top + (Math.floor(s / 8) + 0.5) * cell, cell,
            d.ringed.includes(k));
+  if (d.heat) {  // the colour bar: the scale from zmin (bottom) to zmax, three ticks, the heat's name above
+    const bx = left + side + 16, bw = 12, id = 'scale-' + Math.random().toString(36).slice(2);
+    const grad = el('linearGradient', {id, x1: 0, y1: 1, x2: 0, y2: 0}, el('defs', {}, svg));
+    d.scale.forEach(([p, c]) => el('stop', {offset: p, 'stop-color': c}, grad));
+    el('rect', {x: bx, y: top + side * 0.1, width: bw, height: side * 0.8, fill: `url(#${id})`, stroke: '#888',
+                'stroke-width': 0.5}, svg);
+    el('text', {x: bx, y: top + side * 0.1 - 8, 'font-size': font - 1}, svg).textContent = d.heat_label;
+    [0, 0.5, 1].forEach((f) => {
+      el('text', {x: bx + bw + 4, y: top + side * (0.9 - 0.8 * f) + font / 3, 'font-size': font - 2}, svg)
+        .textContent = String(+(d.zmin + f * (d.zmax - d.zmin)).toPrecision(2));
+    });
+  }
   let lx = 0;
   const ly = top + side + legendH / 2 + 2;
   for (const k of kinds) {
@@ -255,12 +284,16 @@ def toggle_data(original: np.ndarray, edited: np.ndarray, editable: np.ndarray, 
 def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: int | None = None,
                flipped: np.ndarray | None = None, title: str | None = None, size: int = 420, shown: int = 0,
                position: str = "", clicks: int = 0, clickable: bool = True, paint: str | None = "play",
-               extra: dict[str, list[int]] | None = None, font: int = 13, toggle: dict | None = None) -> dict:
+               extra: dict[str, list[int]] | None = None, font: int = 13, toggle: dict | None = None,
+               heat: np.ndarray | None = None, heat_label: str = "P(move)", zmax: float | None = None,
+               colorscale: str = "Blues") -> dict:
     """What the browser draws: ``cells`` [64] (0 empty / 1 black / 2 white), the ``legal`` moves [64] of the
     player ``to_move`` (1 black / 2 white), the ``last_move`` and the discs it ``flipped``, other markers by
     name (``extra``: squares per ``MARKERS`` name); ``shown`` moves into the game, ``position`` the server's
     name for what it draws. ``paint`` says what a click paints before the server answers: "play" (a legal move,
     by the rules), "toggle" (a square in or out of an edit, as ``toggle``: ``toggle_data``) or None (nothing).
+    ``heat`` [64] colours the squares on ``colorscale`` from 0 to ``zmax`` (default its largest value), with a
+    colour bar named ``heat_label``, as ``board_figure``'s heat boards.
 
     >>> d = board_data(np.zeros(64, int), np.zeros(64, bool), to_move=1, last_move=None)
     >>> d["last"], d["markers"]["legal move"][:2], d["ringed"]
@@ -279,16 +312,22 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
             "extra": {k: [int(s) for s in v] for k, v in (extra or {}).items()},
             "markers": {k: list(v) for k, v in MARKERS.items()}, "ringed": list(RINGED), "green": BOARD_GREEN,
             "title": title, "size": int(size), "font": font, "shown": int(shown), "position": position,
-            "clicks": int(clicks), "clickable": clickable, "paint": paint, "toggle": toggle}
+            "clicks": int(clicks), "clickable": clickable, "paint": paint, "toggle": toggle,
+            "heat": None if heat is None else [round(float(v), 5) for v in heat], "heat_label": heat_label,
+            "zmin": 0.0, "zmax": float(zmax if zmax is not None else max(float(np.max(heat)), 1e-6))
+            if heat is not None else 1.0, "scale": colour_scale(colorscale)}
 
 
-def live_board(data: dict, key: str, on_square: Callable[[int], str | None]) -> None:
+def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | None = None) -> None:
     """Draw ``data`` (``board_data``) under the element key ``key``; a click calls ``on_square(square)``, which
     changes the session state and returns None, or returns what was wrong (shown under the board while it shows
     that position). Runs before the page's script (a callback), so the one run that follows draws the new
     position."""
     ss = st.session_state
     handled = ss.setdefault(CLICKS, {})
+    if on_square is None:  # a board to look at: nothing to report
+        _live_board(key=key, data=data | {"clickable": False, "paint": None}, width="content")
+        return
 
     def clicked() -> None:
         square = getattr(ss.get(key), "square", None)

@@ -76,8 +76,9 @@ def wait_for_title(page, key: str, text: str, whole_line: bool = False, timeout_
 
 
 def wait_for_prediction(page, moves: int, timeout_ms: int = 60_000) -> None:
-    """Until Play's prediction board is drawn for the position after ``moves`` moves (its title names the move)."""
-    wait_for_title(page, "prediction_board", f"P(move {moves + 1})", timeout_ms=timeout_ms)
+    """Until Play's prediction board (a live board) is drawn for the position after ``moves`` moves (its title
+    names the move)."""
+    page.wait_for_selector(f'.st-key-prediction_board svg[aria-label*="P(move {moves + 1})"]', timeout=timeout_ms)
 
 
 def floor_round(browser, url: str, moves: list[int]) -> tuple[list[float], list[float], int]:

@@ -81,7 +81,7 @@ def test_a_long_paste_is_refused_with_its_limit_and_a_loaded_game_clears_the_pas
     assert not any("characters" in e.value for e in at.error)
     line = at.session_state["line"]
     assert len(line) > 50 and at.session_state["cursor"] == len(line) - 1  # opens where the last move is predicted
-    assert any(c.proto.id.endswith("-prediction_board") for c in at.get("plotly_chart"))
+    assert "P(move" in live_board_data(at, "prediction_board")["title"]
 
 
 def test_token_ids_paste():
@@ -98,8 +98,7 @@ def test_undo_redo_and_the_step_slider_move_one_shared_cursor():
     assert at.session_state["cursor"] == 3 and at.query_params["at"] == "3"
     at.button(key="sb_start").click().run()
     assert at.session_state["cursor"] == 0
-    prediction = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-prediction_board"))
-    assert "no prediction yet" in prediction.proto.spec  # at the start the model has read nothing
+    assert "no prediction yet" in live_board_data(at, "prediction_board")["title"]  # the model has read nothing
     at.slider(key="sb_slider").set_value(2).run()
     assert at.session_state["cursor"] == 2
     at.button(key="sb_redo").click().run()
@@ -450,16 +449,17 @@ def test_the_neuron_explorers_top_positions_are_boards_with_discs_and_the_last_m
 def test_play_draws_the_prediction_board_before_the_first_move_and_the_live_board_of_the_position():
     """Before any move the model predicts nothing, yet the prediction board is there (empty of heat, saying why),
     so the page does not jump at the first click; the live board is sent the rules' position."""
-    import json
     at = app()
     assert not at.exception
-    charts = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-    title = charts["prediction_board"]["layout"]["title"]["text"]
-    assert "no prediction yet" in title and "P(move" not in title
-    assert not any(t["type"] == "heatmap" and t.get("showscale", True) for t in charts["prediction_board"]["data"])
+    prediction = live_board_data(at, "prediction_board")
+    assert "no prediction yet" in prediction["title"] and "P(move" not in prediction["title"]
+    assert prediction["heat"] == [0.0] * 64 and not prediction["clickable"]
     board = live_board_data(at, "play_board")
     assert board["position"] == "0_0" and board["to_move"] == 1 and sum(board["legal"]) == 4
     assert board["cells"].count(1) == 2 and board["cells"].count(2) == 2
     at = app("f5")
     board = live_board_data(at, "play_board")
     assert board["position"] == "1_1" and board["last"] == 37 and board["to_move"] == 2 and sum(board["flipped"]) == 1
+    prediction = live_board_data(at, "prediction_board")  # the model's move probabilities, the true legal moves
+    assert prediction["title"].startswith("Model: P(move 2)") and prediction["legal"] == board["legal"]
+    assert abs(sum(prediction["heat"]) - 1) < 1e-3 and abs(prediction["zmax"] - max(prediction["heat"])) < 1e-5

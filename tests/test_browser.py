@@ -380,7 +380,7 @@ def test_a_shipped_tour_by_url_steps_with_the_arrow_keys(server, page):
 
 def test_every_chart_downloads_as_png_and_as_svg(server, page):
     """Plotly's camera saves a PNG; the SVG button beside it (app/charts.py) saves the same chart as an SVG. On a
-    board the download is the only tool: no zoom, pan or lasso."""
+    line chart too the download is the only tool (a drag still zooms it)."""
     page.goto(server + "/probes?moves=f5d6c3d3c4")
     wait_for_app(page)
     chart = page.locator(".st-key-accuracy_curves .js-plotly-plot").first
@@ -398,10 +398,10 @@ def test_every_chart_downloads_as_png_and_as_svg(server, page):
     assert text.lstrip().startswith("<svg") and "linear mine/theirs" in text  # the chart, its legend too
     page.goto(server + "/?moves=f5d6c3d3c4")
     wait_for_app(page)
-    board = page.locator(".st-key-prediction_board .js-plotly-plot").first
-    board.hover()
-    page.locator(".st-key-prediction_board .othello-svg").wait_for(state="attached", timeout=30_000)
-    titles = page.locator(".st-key-prediction_board .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
+    strip = page.locator(".st-key-legal_strip .js-plotly-plot").first
+    strip.hover()
+    page.locator(".st-key-legal_strip .othello-svg").wait_for(state="attached", timeout=30_000)
+    titles = page.locator(".st-key-legal_strip .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
     assert titles == ["Download plot as a PNG", "Download plot as an SVG"]
 
 
@@ -421,3 +421,24 @@ def test_the_live_board_downloads_as_png_and_as_svg(server, page):
     assert text.count('fill="black"') + text.count('fill="white"') == 7  # the discs after f5 d6 c3
     assert "Board · click a ringed square to play" in text
     assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_prediction_board_is_a_live_board_coloured_by_the_models_probabilities(server, page):
+    """Play's prediction board is drawn in the browser: each square coloured by P(move) on the Blues scale (the
+    most probable square darkest), its value in the square's tooltip, the true legal moves ringed, a colour bar."""
+    from othello_core.rules.notation import square_to_name
+    page.goto(server + "/?moves=f5d6c3")
+    board = '.st-key-prediction_board svg[aria-label*="P(move 4)"]'
+    wait_for_board(page, board)
+    squares = page.locator(f"{board} rect[data-square]")
+    fills = squares.evaluate_all("rs => rs.map(r => r.getAttribute('fill'))")
+    tips = squares.evaluate_all("rs => rs.map(r => r.querySelector('title').textContent)")
+    values = [float(t.split(": ")[1].split()[0]) for t in tips]
+    assert [t.split(":")[0] for t in tips] == [square_to_name(s) for s in range(64)]
+    darkness = [sum(int(c) for c in f[4:-1].split(",")) for f in fills]  # rgb(r,g,b): lower is darker
+    assert int(np.argmin(darkness)) == int(np.argmax(values)) and abs(sum(values) - 1) < 0.01
+    assert page.locator(f"{board} linearGradient stop").count() >= 2  # the colour bar
+    from othello_core.rules.board import parse_game
+    legal = parse_game("f5 d6 c3").board.legal_moves()
+    rings = page.locator(f"{board}").get_attribute("data-legal")
+    assert [s for s in range(64) if rings[s] == "1"] == sorted(legal)  # the true legal moves ringed

@@ -12,7 +12,7 @@ from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_mar
 from app.charts import chart
 from app import common
 from app.live_board import board_data, live_board
-from app.figures import board_figure, legal_strip_figure
+from app.figures import legal_strip_figure
 from app.viewport import boards_in_row, viewport_size
 
 ss = st.session_state
@@ -53,17 +53,17 @@ with left:  # the board depends on the rules alone: drawn before the model runs
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
     cells, legal = common.board_arrays(board)
-    live_board(board_data(cells, legal, to_move=1 if board.to_move == BLACK else 2, last_move=last, flipped=flips,
+    mover = 1 if board.to_move == BLACK else 2
+    live_board(board_data(cells, legal, to_move=mover, last_move=last, flipped=flips,
                           size=side, shown=cursor, position=f"{len(ss['line'])}_{cursor}",
                           title="Board · click a ringed square to play"), "play_board", play)
 analysis, position = common.analysed_position()
 has_prediction = position is not None
 with right:
     if has_prediction:
-        probs = analysis.move_probs[position]
-        fig = board_figure(cells, heat=probs, legal=analysis.legal[position], size=side,
-                           title=f"Model: P(move {cursor + 1}) · rings = true legal moves")
-        chart(fig, key="prediction_board", width="content")
+        live_board(board_data(cells, analysis.legal[position], to_move=mover, heat=analysis.move_probs[position],
+                              size=side, position=f"{len(ss['line'])}_{cursor}",
+                              title=f"Model: P(move {cursor + 1}) · rings = true legal moves"), "prediction_board")
         top = analysis.top_moves(position, k=5)
         best, best_p, best_legal = top[0]
         (st.success if best_legal else st.error)(
@@ -73,9 +73,9 @@ with right:
                   "probability": [f"{p:.4f}" for _, p, _ in top],
                   "legal": ["yes" if ok else "NO" for _, _, ok in top]}, border="horizontal")
     elif cursor == 0:  # the same board, empty of heat, until the first move: the page does not jump at it
-        chart(board_figure(cells, legal=legal, size=side, title="Model: no prediction yet<br>"
-                                                                "it reads the moves played: play the first one"),
-              key="prediction_board", width="content")
+        live_board(board_data(cells, legal, to_move=mover, heat=np.zeros(64), zmax=1.0, size=side, position="0_0",
+                              title="Model: no prediction yet<br>it reads the moves played: play the first one"),
+                   "prediction_board")
     else:
         st.info("No prediction here: the game is over (or past the model's 59-move context).")
 
