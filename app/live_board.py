@@ -10,7 +10,8 @@ does not undo the painting). A click the server refuses is shown under the board
 
 Markers keep the one meaning they have on every plotly board (``app.figures.MARKERS``: same symbol, colour and
 size as a fraction of a square), and the legend lists the ones drawn. The ``data-…`` attributes on the SVG
-(``position``, ``shown``, ``cells``, ``legal``, ``source``, ``hover``) let tests and benches read what is drawn.
+(``position``: the server's name for its board, empty on a painting; ``shown``, ``cells``, ``legal``,
+``edited``, ``source``, ``hover``) let tests and benches read what is drawn.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ function draw(root, board) {
   const legendH = kinds.length ? font + 14 : 6;
   const top = titleH + labels, height = top + side + legendH;
   const svg = el('svg', {xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
-                         'aria-label': d.title || 'Othello board', 'font-family': 'Source Sans Pro, sans-serif'});
+                         'aria-label': d.title ? d.title.replace(/<br>/g, ' · ') : 'Othello board', 'font-family': 'Source Sans Pro, sans-serif'});
   (d.title ? d.title.split('<br>') : []).forEach((line, i) => {
     el('text', {x: 0, y: (i + 1) * (font + 5) - 1, 'font-size': font + 1}, svg).textContent = line;
   });
@@ -148,7 +149,7 @@ function draw(root, board) {
   const marks = el('g', {'pointer-events': 'none'}, svg);
   for (let s = 0; s < 64; s++) {
     const x = left + (s % 8) * cell, y = top + Math.floor(s / 8) * cell;
-    const legal = d.clickable && board.legal[s];
+    const legal = d.clickable && (d.paint === 'toggle' ? d.toggle.editable[s] : board.legal[s]);
     const fill = d.heat ? colour(d.scale, (d.heat[s] - d.zmin) / (d.zmax - d.zmin)) : d.green;
     const rect = el('rect', {x: x + 1, y: y + 1, width: cell - 2, height: cell - 2, fill,
                              class: 'sq' + (legal ? ' legal' : ''), 'data-square': s}, squares);
@@ -180,7 +181,8 @@ function draw(root, board) {
     el('text', {x: lx + 18, y: ly + font / 3, 'font-size': font - 2}, g).textContent = k;
     lx += 28 + k.length * (font - 2) * 0.5;
   }
-  Object.assign(svg.dataset, {position: d.position, shown: board.shown, source: board.source,
+  Object.assign(svg.dataset, {position: board.source === 'server' ? d.position : '', shown: board.shown,
+                              source: board.source,
                               cells: board.cells.join(''), legal: board.legal.map(Number).join(''),
                               edited: (board.extra['edited square'] || []).map(name).join('')});
   svg.addEventListener('pointerover', (e) => {
@@ -193,10 +195,14 @@ function draw(root, board) {
     if (s === undefined || !d.clickable) return;
     const next = d.paint === 'play' ? played(root.board, Number(s))
                : d.paint === 'toggle' ? toggled(root.board, Number(s), d.toggle) : null;
+    // on a painting the server has not drawn yet, a click the rules refuse (a double click's second press on
+    // the disc just placed) is not sent: the server would refuse it against a position nobody sees
+    if (!next && root.board.source === 'painted') return;
     root.sent = Math.max(root.sent, d.clicks) + 1;
     root.clickedAt = Date.now();
+    const shown = root.board.shown;  // the position the click was made on, painted or the server's
     if (next) show(root, next);
-    root.setTrigger('square', Number(s));
+    root.setTrigger('square', {square: Number(s), seq: root.sent, shown});
   });
   root.replaceChildren(svg, tools(svg));
 }
@@ -318,11 +324,15 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
             if heat is not None else 1.0, "scale": colour_scale(colorscale)}
 
 
-def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | None = None) -> None:
+def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | None = None,
+               shown_now: Callable[[], int] | None = None) -> None:
     """Draw ``data`` (``board_data``) under the element key ``key``; a click calls ``on_square(square)``, which
     changes the session state and returns None, or returns what was wrong (shown under the board while it shows
     that position). Runs before the page's script (a callback), so the one run that follows draws the new
-    position."""
+    position. ``shown_now`` (the moves into the game the session is at) refuses a click made on the browser's
+    painting of an earlier click the server never received (Streamlit keeps the newest of two it has not yet
+    run): it would be applied to another position than the one it was made on. ``on_square=None``: a board
+    to look at."""
     ss = st.session_state
     handled = ss.setdefault(CLICKS, {})
     if on_square is None:  # a board to look at: nothing to report
@@ -330,11 +340,17 @@ def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | No
         return
 
     def clicked() -> None:
-        square = getattr(ss.get(key), "square", None)
-        if square is None or not 0 <= int(square) < 64:
+        click = getattr(ss.get(key), "square", None)  # {square, seq: the browser's click number, shown}
+        if not isinstance(click, dict) or not 0 <= int(click.get("square", -1)) < 64:
             return
-        handled[key] = handled.get(key, 0) + 1
-        message = on_square(int(square))
+        # Streamlit keeps only the newest of two clicks that reach it before a run takes them: the browser's
+        # click number (not a count here) lets it show the server's board at once when one was dropped
+        handled[key] = max(handled.get(key, 0), int(click.get("seq", 0)))
+        if shown_now is not None and click.get("shown") != shown_now():  # made on a painting of a lost click
+            ss[ERRORS] = (key, data["position"], "A click was lost (two came faster than the server took them): "
+                                                 "the board shows the position the server has. Click again.")
+            return
+        message = on_square(int(click["square"]))
         if message:
             ss[ERRORS] = (key, data["position"], message)
         else:

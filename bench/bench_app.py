@@ -3,7 +3,7 @@
     python -m bench.bench_app [--clicks 40]      (from the repository root: it drives the app in tests/)
 
 1. cold start: server start -> first board rendered in the browser;
-2. N consecutive clicks as a person makes them (the pointer moves onto the square, plotly's hover
+2. N consecutive clicks as a person makes them (the pointer moves onto the square, the board
    names it, then press and release): click -> updated board (median), with the real model and with
    the model call replaced by a no-op (bench/noop_model), their ratio (target <= 1.2x), and the
    clicks dropped (pressed but not played; target 0);
@@ -34,7 +34,7 @@ def click_latencies(url: str, moves: list[int], browser) -> tuple[float, list[fl
     for i, square in enumerate(moves):
         wait_for_app(page)
         page.wait_for_selector(play_board(i), timeout=60_000)
-        for attempt in range(3):  # a click that lands while the chart re-mounts is lost: retry
+        for attempt in range(3):  # a click the server never ran (lost) is pressed again
             point_at_square(page, square, play_board(i))  # onto the square first, as a person does
             start = time.perf_counter()
             page.mouse.down()

@@ -6,7 +6,7 @@ Debian's chromium (playwright).
 
 Each round opens a fresh page on each server and plays the same line, alternating floor and app so
 a change in the machine's load falls on both. Per click, as a person makes it (the pointer moves onto
-the square, plotly's hover names it, then press and release):
+the square, the board names it under the pointer, then press and release):
 
 - floor: click -> updated board;
 - Play: click -> the move painted on its live board (by the browser, ``app.live_board``), click -> the server's

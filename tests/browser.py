@@ -108,8 +108,8 @@ def is_live(selector: str) -> bool:
 
 
 def board_locator(page, selector: str):
-    """The board's drag layer, found by the chart's element key (``.st-key-…``): several plotly
-    charts draw in any order, so "the first chart" is sometimes another one."""
+    """A board by its element key (``.st-key-…``): a plotly board's drag layer or a live board's SVG (several
+    charts draw in any order, so "the first chart" is sometimes another one)."""
     return page.locator(selector)
 
 
@@ -130,7 +130,7 @@ def board_cell_centre(page, square: int, selector: str) -> tuple[float, float]:
 
 def point_at_square(page, square: int, selector: str) -> None:
     """As a person does: move the pointer onto the square and wait until the board shows it is over
-    that square (plotly's hover label names it; hover is throttled, so pressing at once can land on
+    that square (plotly's hover label or the live board's ``data-hover`` names it; hover is throttled, so pressing at once can land on
     a square the pointer crossed on the way)."""
     from othello_core.rules.notation import square_to_name
     x, y = board_cell_centre(page, square, selector)

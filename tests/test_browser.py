@@ -267,23 +267,23 @@ def test_the_live_board_paints_each_move_by_the_rules_before_the_server_draws_it
         page.evaluate(RECORD_LIVE_BOARD, "play_board")
         press_square(page, square, play_board(i))
         wait_for_board(page, play_board(i + 1))
-        states = page.evaluate("() => window.__states")
+        states = [s for s in page.evaluate("() => window.__states") if s[1] == i + 1]  # the new position's
         cells, legal = board_arrays(replay(moves[:i + 1]).board)
         truth = ("".join(str(int(c)) for c in cells), "".join(str(int(x)) for x in legal))
-        assert states[0][:2] == ["painted", i + 1], states  # painted first, at the click
+        assert states[0][:2] == ["painted", i + 1], states  # painted first, at the click, before the server's
         assert tuple(states[0][2:4]) == truth, f"the painting after {format_moves(moves[:i + 1])} breaks the rules"
         assert states[-1][:2] == ["server", i + 1] and tuple(states[-1][2:4]) == truth
     assert page.locator(painted_board(20)).count() == 1
 
 
 def test_a_refused_click_on_the_live_board_keeps_the_position_and_says_why(server, page):
+    from .browser import wait_for_text
     page.goto(server + "/?moves=f5d6")
     board = play_board(2)
     wait_for_board(page, board)
     before = page.locator(board).get_attribute("data-cells")
     press_square(page, name_to_square("d6"), board)  # occupied
-    page.wait_for_function("() => document.body.innerText.includes('d6')"
-                           " && document.querySelector('[data-testid=\"stAlert\"]') !== null", timeout=60_000)
+    wait_for_text(page, "d6 is already occupied")
     wait_for_app(page)
     assert page.locator(board).get_attribute("data-cells") == before
     assert page.locator(board).get_attribute("data-source") == "server"

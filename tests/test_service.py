@@ -105,6 +105,7 @@ def test_two_sessions_never_see_each_others_edits(service):
 def test_a_line_one_move_longer_runs_one_token_and_equals_the_whole_forward(service, source):
     """Playing a move extends the last analysis (the new token reads the kept keys and values): the predictions,
     streams and attention equal a fresh service's whole forward, at every length up to the model's context."""
+    from othello_core.analysis.service import PREFIXES_KEPT
     from othello_core.rules.games import random_games
     if source == "bundled":
         service = ModelService.load("bundled")
@@ -124,7 +125,9 @@ def test_a_line_one_move_longer_runs_one_token_and_equals_the_whole_forward(serv
         for field in ("legal", "board", "relative", "flipped", "to_move"):
             assert np.array_equal(getattr(got, field), getattr(want, field)), field
     assert service.extended - before == 6  # 2, 3, 20, 21, 58, 59 extended; 1 and 60 (past the context) whole
-    assert not got.move_probs.flags.writeable  # kept to extend: read-only
+    for k in range(PREFIXES_KEPT + 1):  # only the latest lines are kept
+        service.analyze(line[:k + 1])
+    assert len(service._prefixes) == PREFIXES_KEPT and line[:1] not in service._prefixes
 
 
 def test_the_whole_forward_with_keys_and_values_kept_is_the_plain_forward(service):

@@ -1,5 +1,6 @@
 """The training command end to end at tiny scale, resume included."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -122,6 +123,13 @@ def test_data_parallel_training_through_torchrun(tmp_path):
            "--batch-size", "8", "--warmup-steps", "2", "--eval-every", "10", "--eval-games", "20",
            "--save-every", "10", "--workers", "0", "--threads", "1", "--no-progress"]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    if out.returncode != 0 and "exitcode: -6" in out.stderr:
+        # seen once in a whole suite on the loaded 2-core machine (a gloo rank aborted, SIGABRT; the same test
+        # alone passed): a rank killed by a signal is run once more, a Python error in a rank is not
+        shutil.rmtree(run, ignore_errors=True)
+        first = out.stderr[-1000:]
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, first + "\n--- again ---\n" + out.stderr[-1000:]
     assert out.returncode == 0, out.stderr[-2000:]
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["games_seen"] == 10 * 8 * 2

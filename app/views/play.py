@@ -56,7 +56,8 @@ with left:  # the board depends on the rules alone: drawn before the model runs
     mover = 1 if board.to_move == BLACK else 2
     live_board(board_data(cells, legal, to_move=mover, last_move=last, flipped=flips,
                           size=side, shown=cursor, position=f"{len(ss['line'])}_{cursor}",
-                          title="Board · click a ringed square to play"), "play_board", play)
+                          title="Board · click a ringed square to play"), "play_board", play,
+               shown_now=lambda: ss["cursor"])
 analysis, position = common.analysed_position()
 has_prediction = position is not None
 with right:
@@ -73,7 +74,7 @@ with right:
                   "probability": [f"{p:.4f}" for _, p, _ in top],
                   "legal": ["yes" if ok else "NO" for _, _, ok in top]}, border="horizontal")
     elif cursor == 0:  # the same board, empty of heat, until the first move: the page does not jump at it
-        live_board(board_data(cells, legal, to_move=mover, heat=np.zeros(64), zmax=1.0, size=side, position="0_0",
+        live_board(board_data(cells, legal, to_move=mover, heat=np.zeros(64), zmax=1.0, size=side, position=f"{len(ss['line'])}_0",
                               title="Model: no prediction yet<br>it reads the moves played: play the first one"),
                    "prediction_board")
     else:

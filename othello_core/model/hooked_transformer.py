@@ -49,13 +49,10 @@ def tl_config(shape: ModelShape, device: str = "cpu", dtype: torch.dtype = torch
 
 def key_value_cache(model: HookedTransformer):
     """An empty key/value cache for one sequence of ``model`` (TransformerLens's, filled by a forward given it as
-    ``past_kv_cache``; a later forward of the next tokens then computes only those). TransformerLens 3.2 calls it
-    ``TransformerLensKeyValueCache``, 3.9 ``HookedTransformerKeyValueCache``."""
-    try:
-        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache as Cache
-    except ImportError:  # TransformerLens 3.9
-        from transformer_lens.past_key_value_caching import HookedTransformerKeyValueCache as Cache
-    return Cache.init_cache(model.cfg, model.cfg.device, 1)
+    ``past_kv_cache``; a later forward of the next tokens then computes only those). TransformerLens 3.2 and 3.9
+    both name it ``transformer_lens.cache.key_value_cache.TransformerLensKeyValueCache``."""
+    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+    return TransformerLensKeyValueCache.init_cache(model.cfg, next(model.parameters()).device, 1)
 
 
 def default_device() -> str:

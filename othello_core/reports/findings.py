@@ -714,7 +714,7 @@ def features_finding(folder: Path) -> dict | None:
     last_move = next((r for r in rows if r["name"].startswith("baseline: the last 1 move")), None)
     if control_sae:  # how often the control SAE's best feature for a property fires (median over properties)
         raw = next(r for r in stored["rows"] if r["name"] == control_sae["name"])["board"]["coverage"]
-        control_sae["median_best_firing_rate"] = round(raw.get("median_best_firing_rate", float("nan")), 4)
+        control_sae = control_sae | {"median_best_firing_rate": round(raw.get("median_best_firing_rate", float("nan")), 4)}
     probe_f1 = np.asarray(report["probe_properties"]["f1"][64:192], dtype=float)  # the mine, then theirs squares
     out = {"rows": rows, "sae": sae, "best_neurons": best, "block5_neurons": block5, "control_neurons": control,
            "control_sae": control_sae, "always_fires": always, "last_move": last_move,
@@ -744,14 +744,17 @@ def _features_sentence(out: dict) -> str:
     if out.get("control_sae") and out.get("always_fires") and out.get("last_move"):
         c, a, m = out["control_sae"], out["always_fires"], out["last_move"]
         rate = c["median_best_firing_rate"]
+        near = abs(c["reconstruction"] - m["reconstruction"]) <= 0.01
         text += (f"Coverage has a floor that knows no board: one feature firing on every position scores "
                  f"{a['coverage']:.3f} (the F1 of always answering yes; a feature blind to the board scores less the "
-                 f"rarer it fires) and reconstructs nothing. The "
-                 f"random-init control's SAE reaches {c['coverage']:.3f} coverage, below that floor"
+                 f"rarer it fires) and reconstructs {a['reconstruction']:.3f}. The random-init control's SAE reaches "
+                 f"{c['coverage']:.3f} coverage, {'below' if c['coverage'] < a['coverage'] else 'above'} that floor"
                  + (f" (its best features fire on a median {rate:.0%} of positions)" if rate == rate else "")
-                 + f", and reconstructs {c['reconstruction']:.3f}, as the last move one-hot does "
-                 f"({m['reconstruction']:.3f}); the trained SAE's coverage is {out['sae_above_floor']:.3f} "
-                 f"above the floor. ")
+                 + f", and reconstructs {c['reconstruction']:.3f}, "
+                 + ("about as much as" if near else "more than" if c["reconstruction"] > m["reconstruction"]
+                    else "less than")
+                 + f" the last move one-hot ({m['reconstruction']:.3f}); the trained SAE's coverage is "
+                 f"{abs(out['sae_above_floor']):.3f} {'above' if out['sae_above_floor'] >= 0 else 'below'} the floor. ")
     text += (f"The linear mine/theirs probe {stream_label(probe['stream'])}, one detector per property, reads them at a "
              f"mean F1 of {probe['mean_f1']:.3f}. Published: the best trained SAEs {pub['best_coverage']:.3f} coverage "
              f"and {pub['best_reconstruction']:.3f} reconstruction, block {pub['neuron_block']}'s neurons {pub['neuron_coverage']:.3f} / "
