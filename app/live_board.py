@@ -5,8 +5,8 @@ A plotly board answers a click only after the server has run the page and sent t
 2.3-4x a bare Streamlit board's round trip, bench/RESULTS.md). Here the browser applies the move itself, by the
 game's rules (place the disc, flip the bracketed runs, ring the next player's legal moves, pass when they have
 none), paints it in the same frame, then reports the square; the server's board replaces the painting when the
-run for that click arrives (``clicks``: the server's count of handled clicks, so a board sent before the click
-does not undo the painting). A click the server refuses is shown under the board and the server's board stays.
+run for that click arrives (``clicks``: the number of the last click the server handled, so a board sent before
+the click does not undo the painting). A click the server refuses is shown under the board and the server's board stays.
 
 Markers keep the one meaning they have on every plotly board (``app.figures.MARKERS``: same symbol, colour and
 size as a fraction of a square), and the legend lists the ones drawn. The ``data-…`` attributes on the SVG
@@ -24,7 +24,7 @@ import streamlit as st
 from app.figures import BOARD_GREEN, MARKERS, RINGED, colour_scale
 
 ERRORS = "live_board_error"  # session key: (board key, position, message) of the last refused click
-CLICKS = "live_board_clicks"  # session key: {board key: clicks handled}
+CLICKS = "live_board_clicks"  # session key: {board key: the browser's number of the last click handled}
 
 _CSS = """
 .live-board svg { display: block; user-select: none; -webkit-user-select: none; }
@@ -32,7 +32,8 @@ _CSS = """
 .live-board .sq.legal { cursor: pointer; }
 .live-board .sq.legal:hover { stroke: #fff; stroke-width: 2; }
 .live-board { position: relative; display: inline-block; }
-.live-board .tools { position: absolute; top: 0; right: 0; display: flex; gap: 2px; opacity: 0; transition: opacity .2s; }
+.live-board .tools { position: absolute; top: 0; right: 0; display: flex; gap: 2px; opacity: 0;
+                     transition: opacity .2s; }
 .live-board:hover .tools { opacity: 1; }
 .live-board .tools button { font: 600 10px sans-serif; color: rgba(68, 68, 68, .6); background: #fff;
                             border: 1px solid #ddd; border-radius: 3px; padding: 1px 4px; cursor: pointer; }
@@ -135,7 +136,8 @@ function draw(root, board) {
   const legendH = kinds.length ? font + 14 : 6;
   const top = titleH + labels, height = top + side + legendH;
   const svg = el('svg', {xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
-                         'aria-label': d.title ? d.title.replace(/<br>/g, ' · ') : 'Othello board', 'font-family': 'Source Sans Pro, sans-serif'});
+                         'aria-label': d.title ? d.title.replace(/<br>/g, ' · ') : 'Othello board',
+                         'font-family': 'Source Sans Pro, sans-serif'});
   (d.title ? d.title.split('<br>') : []).forEach((line, i) => {
     el('text', {x: 0, y: (i + 1) * (font + 5) - 1, 'font-size': font + 1}, svg).textContent = line;
   });
@@ -241,7 +243,8 @@ function tools(svg) {
     };
     img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(text());
   });
-  button('SVG', 'Download the board as an SVG', () => save(new Blob([text()], {type: 'image/svg+xml'}), 'othello-gpt.svg'));
+  button('SVG', 'Download the board as an SVG',
+         () => save(new Blob([text()], {type: 'image/svg+xml'}), 'othello-gpt.svg'));
   return bar;
 }
 
@@ -289,7 +292,7 @@ def toggle_data(original: np.ndarray, edited: np.ndarray, editable: np.ndarray, 
 
 def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: int | None = None,
                flipped: np.ndarray | None = None, title: str | None = None, size: int = 420, shown: int = 0,
-               position: str = "", clicks: int = 0, clickable: bool = True, paint: str | None = "play",
+               position: str = "", paint: str | None = "play",
                extra: dict[str, list[int]] | None = None, font: int = 13, toggle: dict | None = None,
                heat: np.ndarray | None = None, heat_label: str = "P(move)", zmax: float | None = None,
                colorscale: str = "Blues") -> dict:
@@ -318,7 +321,7 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
             "extra": {k: [int(s) for s in v] for k, v in (extra or {}).items()},
             "markers": {k: list(v) for k, v in MARKERS.items()}, "ringed": list(RINGED), "green": BOARD_GREEN,
             "title": title, "size": int(size), "font": font, "shown": int(shown), "position": position,
-            "clicks": int(clicks), "clickable": clickable, "paint": paint, "toggle": toggle,
+            "paint": paint, "toggle": toggle,
             "heat": None if heat is None else [round(float(v), 5) for v in heat], "heat_label": heat_label,
             "zmin": 0.0, "zmax": float(zmax if zmax is not None else max(float(np.max(heat)), 1e-6))
             if heat is not None else 1.0, "scale": colour_scale(colorscale)}
@@ -336,7 +339,7 @@ def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | No
     ss = st.session_state
     handled = ss.setdefault(CLICKS, {})
     if on_square is None:  # a board to look at: nothing to report
-        _live_board(key=key, data=data | {"clickable": False, "paint": None}, width="content")
+        _live_board(key=key, data=data | {"clickable": False, "paint": None, "clicks": 0}, width="content")
         return
 
     def clicked() -> None:
@@ -356,7 +359,7 @@ def live_board(data: dict, key: str, on_square: Callable[[int], str | None] | No
         else:
             ss.pop(ERRORS, None)
 
-    _live_board(key=key, data=data | {"clicks": handled.get(key, 0)}, on_square_change=clicked,
+    _live_board(key=key, data=data | {"clickable": True, "clicks": handled.get(key, 0)}, on_square_change=clicked,
                 width="content")
     error = ss.get(ERRORS)
     if error and error[:2] == (key, data["position"]):

@@ -74,7 +74,8 @@ with right:
                   "probability": [f"{p:.4f}" for _, p, _ in top],
                   "legal": ["yes" if ok else "NO" for _, _, ok in top]}, border="horizontal")
     elif cursor == 0:  # the same board, empty of heat, until the first move: the page does not jump at it
-        live_board(board_data(cells, legal, to_move=mover, heat=np.zeros(64), zmax=1.0, size=side, position=f"{len(ss['line'])}_0",
+        live_board(board_data(cells, legal, to_move=mover, heat=np.zeros(64), zmax=1.0, size=side,
+                              position=f"{len(ss['line'])}_0",
                               title="Model: no prediction yet<br>it reads the moves played: play the first one"),
                    "prediction_board")
     else:

@@ -145,15 +145,18 @@ class ModelService:
                     self.model.reset_hooks(including_permanent=False)
 
     @torch.inference_mode()
-    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=()):
-        """One forward under the lock; hooks (if any) are removed before it returns."""
+    def run(self, tokens: torch.Tensor, names: list[str] | None = None, fwd_hooks=(), kv=None):
+        """One forward under the lock; hooks (if any) are removed before it returns. ``kv``: a key/value cache
+        (``key_value_cache``) of the tokens before these, which the forward reads and extends."""
         tokens = tokens.to(self.device)
+        extra = {} if kv is None else {  # no padding: every token is real
+            "past_kv_cache": kv, "attention_mask": torch.ones(tokens.shape, dtype=torch.long, device=self.device)}
         with self.hooked(fwd_hooks) as model:
             if names:
                 wanted = set(names)
-                logits, cache = model.run_with_cache(tokens, names_filter=wanted.__contains__)
+                logits, cache = model.run_with_cache(tokens, names_filter=wanted.__contains__, **extra)
                 return logits, {n: cache[n] for n in names}
-            return model(tokens), {}
+            return model(tokens, **extra), {}
 
     @torch.inference_mode()
     def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=()) -> torch.Tensor:
@@ -182,7 +185,7 @@ class ModelService:
             kv = copy.deepcopy(prefix[1]) if prefix else key_value_cache(self.model)
             self.extended += bool(prefix)
             new = tokens[:, n - 1:] if prefix else tokens  # [1, new positions]
-            logits, cache = self._run_kv(new, hooks + pattern_names, kv)
+            logits, cache = self.run(new, names=hooks + pattern_names, kv=kv)
         probs = token_probs_to_squares(move_log_probs(logits[0]).exp().cpu().numpy())  # [new, 64]
         resid = torch.stack([cache[h][0] for h in hooks]).float().cpu().numpy()  # [streams, new, d]
         patterns = torch.stack([cache[h][0] for h in pattern_names]).float().cpu().numpy()  # [L, H, new, n]
@@ -204,16 +207,6 @@ class ModelService:
                 while len(self._prefixes) > PREFIXES_KEPT:
                     self._prefixes.popitem(last=False)
         return analysis
-
-    @torch.inference_mode()
-    def _run_kv(self, tokens: torch.Tensor, names: list[str], kv):
-        """A forward of ``tokens`` after the tokens whose keys and values ``kv`` holds (it appends theirs), under
-        the lock with no hooks: (logits, cache of ``names``) for these tokens only."""
-        with self.hooked() as model:
-            mask = torch.ones(tokens.shape, dtype=torch.long, device=self.device)  # no padding: every token is real
-            logits, cache = model.run_with_cache(tokens.to(self.device), past_kv_cache=kv, attention_mask=mask,
-                                                 names_filter=set(names).__contains__)
-            return logits, {n: cache[n] for n in names}
 
     def probe_position(self, analysis: Analysis, position: int) -> dict:
         """Every probe's reconstruction of one position at every layer:
