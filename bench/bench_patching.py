@@ -2,7 +2,10 @@
 (one whole forward per layer and kind, every position a row): seconds at several positions, one
 torch thread (the app's setting).
 
-    python -m bench.bench_patching [--positions 10,20,30,40]
+    python -m bench.bench_patching [--positions 10,20,30,40] [--groups 4] [--whole]
+
+``--groups 1,2,4,8``: the positions one batched forward patches (``attribution.PATCH_GROUP`` is the page's);
+``--whole`` times the earlier way beside it.
 """
 
 import argparse
@@ -37,6 +40,8 @@ def whole_forwards(service, clean, corrupt) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--positions", default="10,20,30,40")
+    parser.add_argument("--groups", default=str(A.PATCH_GROUP))
+    parser.add_argument("--whole", action="store_true", help="time the 24 whole forwards too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     service = ModelService.load("bundled")
@@ -46,15 +51,16 @@ def main() -> None:
         clean = game[:n]
         index = next(i for i in range(n // 2, -1, -1) if A.corrupt_one_move(clean, i))
         corrupt = A.corrupt_one_move(clean, index)
-        start = time.perf_counter()
-        A.activation_patching(service, clean, corrupt)
-        now = time.perf_counter() - start
-        start = time.perf_counter()
-        whole_forwards(service, clean, corrupt)
-        before = time.perf_counter() - start
-        print(f"position {n:2d} (corrupt move {index + 1}): patching {now:5.2f} s; 24 whole forwards {before:5.2f} s "
-              f"({before / now:.1f}x); target <= 3 s", flush=True)
-
+        line = f"position {n:2d} (corrupt move {index + 1}):"
+        for group in (int(g) for g in args.groups.split(",")):
+            start = time.perf_counter()
+            A.activation_patching(service, clean, corrupt, group=group)
+            line += f" group {group}: {time.perf_counter() - start:5.2f} s;"
+        if args.whole:
+            start = time.perf_counter()
+            whole_forwards(service, clean, corrupt)
+            line += f" 24 whole forwards {time.perf_counter() - start:5.2f} s;"
+        print(line + " target <= 3 s", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -65,8 +65,11 @@ def test_patching_a_corrupted_game_recovers_at_the_last_resid(service):
     assert result["recovered"]["resid_pre"][0, index] == pytest.approx(1.0, abs=1e-3) or abs(denom) < 1e-6
 
 
-def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(service):
-    """The definition, cell by cell: the clean activation at (layer, position) put into a full corrupted forward."""
+@pytest.mark.parametrize("group", [1, 3, A.PATCH_GROUP])
+def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(service, group):
+    """The definition, cell by cell: the clean activation at (layer, position) put into a full corrupted forward,
+    whatever number of positions one batched forward patches (each forward reads its earlier positions' keys and
+    values from the corrupted run)."""
     from othello_core.rules.games import game_labels
     from othello_core.rules.hooks import BLOCK_OUTPUTS
     from othello_core.rules.notation import SQUARE_TO_TOKEN
@@ -76,7 +79,8 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
         return c is not None and (game_labels(c)["legal"][end] != game_labels(MOVES)["legal"][end]).any()
     index, corrupt = next((i, c) for i in range(len(MOVES)) if changes_the_end(c := A.corrupt_one_move(MOVES, i)))
     steps = []
-    result = A.activation_patching(service, MOVES, corrupt, progress=lambda done, total: steps.append((done, total)))
+    result = A.activation_patching(service, MOVES, corrupt, progress=lambda done, total: steps.append((done, total)),
+                                   group=group)
     assert steps == [(1, 2), (2, 2)]
     clean, corrupted = torch.tensor([moves_to_tokens(MOVES)]), torch.tensor([moves_to_tokens(corrupt)])
     legal = {name: game_labels(moves)["legal"][len(MOVES) - 1] for name, moves in (("clean", MOVES), ("corrupt", corrupt))}
@@ -91,7 +95,7 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
     for kind, hook in BLOCK_OUTPUTS.items():
         _, cache = service.run(clean, names=[hook(l) for l in range(2)])
         for layer in range(2):
-            for pos in sorted({0, index, len(MOVES) - 1}):  # before the corrupted move too (exactly 0)
+            for pos in range(len(MOVES)):  # before the corrupted move too (exactly 0)
                 def put(act, hook, saved=cache[hook(layer)], pos=pos):
                     act = act.clone()
                     act[:, pos] = saved[:, pos]
@@ -99,7 +103,20 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
                 patched = metric(service.run(corrupted, fwd_hooks=[(hook(layer), put)])[0])
                 assert result["effects"][kind][layer, pos] == pytest.approx(patched - result["corrupted_metric"], abs=1e-4)
                 checked += 1
-    assert checked == 6 * len({0, index, len(MOVES) - 1}) and index > 0
+    assert checked == 6 * len(MOVES) and index > 0
+
+
+def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service):
+    """The metric read at move 6 of 8: the same as patching the first 6 moves alone (the model is causal), and the
+    later positions, which cannot reach it, exactly 0."""
+    index, corrupt = next((i, c) for i in range(1, 5) if (c := A.corrupt_one_move(MOVES, i)))
+    at = A.activation_patching(service, MOVES, corrupt, position=5)
+    cut = A.activation_patching(service, MOVES[:6], corrupt[:6])
+    assert abs(cut["clean_metric"] - cut["corrupted_metric"]) > 1e-3  # the corruption moves the metric at move 6
+    for kind, grid in at["effects"].items():
+        assert np.allclose(grid[:, :6], cut["effects"][kind], atol=1e-4)
+        assert not grid[:, 6:].any()
+    assert at["effects"]["resid_pre"][0, index] == pytest.approx(cut["clean_metric"] - cut["corrupted_metric"], abs=1e-4)
 
 
 def test_edit_diff_accounts_for_the_whole_change(service):

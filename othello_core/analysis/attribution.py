@@ -21,9 +21,10 @@ import torch
 
 from othello_core.analysis.interventions import edit_hook, apply_edit, rows_for_game
 from othello_core.model.evaluate import move_log_probs
+from othello_core.model.hooked_transformer import frozen_prefix
 from othello_core.rules.board import replay
 from othello_core.rules.games import game_labels
-from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_out, attn_z, mlp_out, mlp_post, resid_pre, stream_hooks
+from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_k, attn_out, attn_v, attn_z, mlp_out, mlp_post, resid_pre, stream_hooks
 from othello_core.rules.notation import MODEL_CONTEXT, MoveError, SQUARE_TO_TOKEN, square_to_name
 from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
@@ -231,9 +232,13 @@ def corrupt_one_move(moves, index: int) -> tuple[int, ...] | None:
     return None
 
 
+# Patched positions a forward: fewer forwards against shorter sequences (``bench/bench_patching.py --group``).
+PATCH_GROUP = 4
+
+
 @torch.inference_mode()
 def activation_patching(service, clean_moves, corrupt_moves, position: int | None = None,
-                        progress=None) -> dict:
+                        progress=None, group: int = PATCH_GROUP) -> dict:
     """Patch clean activations into the corrupted run, one (layer, position) at a time.
 
     Metric at ``position`` (default: the last): mean logit of moves legal only in the clean game
@@ -241,12 +246,14 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``[layers, positions]`` for resid_pre / attn_out / mlp_out and the normalised recovery
     ``(patched - corrupted) / (clean - corrupted)`` where the denominator is not ~0.
 
-    One forward a layer: every kind and every position from the first differing move on patched at once
-    (a row each; before that move the two runs are the same, so the effect there is exactly 0), started at
-    that layer from the corrupted stream entering it (the layers before it are the corrupted run's). The
-    work is about 3 x 4.5 / (24 x 8) = 56% of patching each cell by a whole forward, times the share of
-    positions from the corrupted move on; the service's lock is free between layers (a click waits for
-    one layer at most). ``progress(done, total)`` is called after each layer.
+    The model is causal, so a patch at position p leaves every position before p as the corrupted run has it:
+    before the first differing move the two runs are the same (the effect is exactly 0), after ``position`` a patch
+    cannot reach the metric (0 too). A forward patches ``group`` consecutive positions from p0 on, a row per
+    (kind, position), started at the layer from the corrupted stream entering it and computing positions p0 ..
+    ``position`` alone: the positions before p0 are read as the corrupted run's keys and values. The work is about
+    half of running every row over the whole line, and none is spent before the corrupted move. The service's lock
+    is free between forwards (a click waits for one of them at most). ``progress(done, total)`` is called after
+    each layer.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -263,26 +270,32 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     layers = service.n_layers
     kinds = BLOCK_OUTPUTS  # resid_pre, attn_out, mlp_out
     clean_logits, clean_cache = service.run(_tokens(clean_moves), names=[h(l) for h in kinds.values() for l in range(layers)])
-    corrupt_logits, corrupt_cache = service.run(_tokens(corrupt_moves), names=[resid_pre(l) for l in range(layers)])
+    keys, values = [attn_k(l) for l in range(layers)], [attn_v(l) for l in range(layers)]
+    corrupt_logits, corrupt_cache = service.run(_tokens(corrupt_moves),
+                                                names=[resid_pre(l) for l in range(layers)] + keys + values)
     m_clean = float(metric(clean_logits[:, position])[0])
     m_corrupt = float(metric(corrupt_logits[:, position])[0])
     effects = {kind: np.zeros((layers, n)) for kind in kinds}
-    # before the first differing move both runs are the same (the model is causal): patching there changes nothing
     first = next((i for i in range(n) if clean_moves[i] != corrupt_moves[i]), n)
-    where = torch.arange(first, n)  # the positions patched, a row each
-    rows = len(where)
-    for layer in range(layers if rows else 0):
-        hooks = []
-        for k, hook in enumerate(kinds.values()):
-            def patch(act, hook, saved=clean_cache[hook(layer)][0], offset=k * rows):
-                act = act.clone()
-                act[offset + torch.arange(rows), where] = saved[where].to(act.dtype)  # a row patches its position
-                return act
-            hooks.append((hook(layer), patch))
-        start = corrupt_cache[resid_pre(layer)].expand(len(kinds) * rows, -1, -1)
-        change = (metric(service.run_from(layer, start, fwd_hooks=hooks)[:, position]) - m_corrupt).cpu().numpy()
-        for k, kind in enumerate(kinds):
-            effects[kind][layer, first:] = change[k * rows:(k + 1) * rows]
+    end = position + 1
+    for layer in range(layers if first < end else 0):
+        for start in range(first, end, group):
+            where = torch.arange(start, min(start + group, end))  # the positions patched, a row each
+            rows, batch = len(where), len(kinds) * len(where)
+            hooks = []
+            for k, hook in enumerate(kinds.values()):
+                def patch(act, hook, saved=clean_cache[hook(layer)][0], offset=k * rows):
+                    act = act.clone()
+                    act[offset + torch.arange(rows), where - start] = saved[where].to(act.dtype)
+                    return act
+                hooks.append((hook(layer), patch))
+            prefix = frozen_prefix([corrupt_cache[h][:, :start].expand(batch, -1, -1, -1) for h in keys],
+                                   [corrupt_cache[h][:, :start].expand(batch, -1, -1, -1) for h in values])
+            resid = corrupt_cache[resid_pre(layer)][:, start:end].expand(batch, -1, -1)
+            logits = service.run_from(layer, resid, fwd_hooks=hooks, prefix=prefix)
+            change = (metric(logits[:, position - start]) - m_corrupt).cpu().numpy()
+            for k, kind in enumerate(kinds):
+                effects[kind][layer, where.numpy()] = change[k * rows:(k + 1) * rows]
         if progress is not None:
             progress(layer + 1, layers)
     denom = m_clean - m_corrupt

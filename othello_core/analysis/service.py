@@ -159,11 +159,13 @@ class ModelService:
             return model(tokens, **extra), {}
 
     @torch.inference_mode()
-    def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=()) -> torch.Tensor:
+    def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=(), prefix=None) -> torch.Tensor:
         """Logits of the model run from block ``block`` on, given the stream entering it (``[batch, pos,
-        d_model]``, as ``blocks.{block}.hook_resid_pre``): one forward under the lock, hooks removed after."""
+        d_model]``, as ``blocks.{block}.hook_resid_pre``): one forward under the lock, hooks removed after.
+        ``prefix``: the keys and values of the positions before ``resid``'s first (``frozen_prefix``), read, not
+        changed (``resid`` then holds the later positions alone, their position embeddings included)."""
         with self.hooked(fwd_hooks) as model:
-            return model(resid.to(self.device), start_at_layer=block)
+            return model(resid.to(self.device), start_at_layer=block, past_kv_cache=prefix)
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position.

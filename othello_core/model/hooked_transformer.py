@@ -55,6 +55,14 @@ def key_value_cache(model: HookedTransformer):
     return TransformerLensKeyValueCache.init_cache(model.cfg, next(model.parameters()).device, 1)
 
 
+def frozen_prefix(keys: list[torch.Tensor], values: list[torch.Tensor]) -> list:
+    """A read-only key/value cache, one entry a block, of the positions before a forward's first: ``keys[b]`` /
+    ``values[b]`` ``[batch, prefix, head, d_head]`` as ``blocks.{b}.attn.hook_k`` / ``hook_v`` hold them. A forward
+    given it (``past_kv_cache``) reads it and leaves it as it was, so one prefix serves many forwards."""
+    from transformer_lens.cache.key_value_cache_entry import TransformerLensKeyValueCacheEntry
+    return [TransformerLensKeyValueCacheEntry(k, v, frozen=True) for k, v in zip(keys, values)]
+
+
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 

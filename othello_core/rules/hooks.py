@@ -102,6 +102,16 @@ def attn_z(block: int) -> str:
     return f"blocks.{block}.attn.hook_z"
 
 
+def attn_k(block: int) -> str:
+    """Block ``block``'s attention keys ``[batch, pos, head, d_head]`` (what a key/value cache keeps)."""
+    return f"blocks.{block}.attn.hook_k"
+
+
+def attn_v(block: int) -> str:
+    """Block ``block``'s attention values ``[batch, pos, head, d_head]``."""
+    return f"blocks.{block}.attn.hook_v"
+
+
 def attn_out(block: int) -> str:
     return f"blocks.{block}.hook_attn_out"
 
