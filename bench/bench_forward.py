@@ -4,14 +4,18 @@
 
 For the bundled model and for the paper's shape (random weights): median latency of one
 59-token game, games/s at B=256, and each as a ratio to the FLOP bound
-2 x params x tokens / (matmul peak measured in this same run). Prints figures only.
+2 x params x tokens / (matmul peak measured in this same run); then the bundled model's one-token forward (the
+click that plays a move, keys and values of the line kept) as loaded and with ``inference_layout`` (the
+attention weights stored as TransformerLens's forward reads them). Prints figures only.
 """
 import argparse
 
 import torch
 
 
-from othello_core.model.hooked_transformer import build_model, load_model
+import copy
+
+from othello_core.model.hooked_transformer import build_model, inference_layout, key_value_cache, load_model
 from othello_core.model.weights import PAPER_SHAPE, n_parameters
 from othello_core.rules.games import random_games
 from timing import median_time
@@ -54,6 +58,17 @@ def main() -> None:
         print(f"{name:>22}: {params:>11,} params | B=1 {one * 1000:8.1f} ms "
               f"({one / bound_one:5.1f}x FLOP bound) | B={len(tokens)} {len(tokens) / many:9,.0f} games/s "
               f"({many / bound_many:5.2f}x FLOP bound)")
+    model = models["bundled"]
+    kv = key_value_cache(model)
+    with torch.inference_mode():
+        model(tokens[:1, :30], past_kv_cache=kv, attention_mask=torch.ones(1, 30, dtype=torch.long, device=device))
+    mask = torch.ones(1, 1, dtype=torch.long, device=device)
+    step = lambda: model(tokens[:1, 30:31], past_kv_cache=copy.deepcopy(kv), attention_mask=mask)  # noqa: E731
+    as_loaded = median_time(torch.inference_mode()(step), 21, warmup=2, device=device)
+    inference_layout(model)
+    restrided = median_time(torch.inference_mode()(step), 21, warmup=2, device=device)
+    print(f"one-token forward after 30 tokens: {as_loaded * 1000:.1f} ms as loaded, {restrided * 1000:.1f} ms with "
+          f"inference_layout ({as_loaded / restrided:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,23 @@ def test_training_twin_computes_the_same_logits(tokens):
     torch.testing.assert_close(hooked(tokens), twin(tokens), atol=2e-5, rtol=1e-5)
 
 
+def test_inference_layout_keeps_the_logits_and_makes_the_forward_s_weight_rearrangements_views(tokens):
+    import einops
+    model = M.state_dict_to_model(random_twin().state_dict(), device="cpu")
+    with torch.inference_mode():
+        before, digest = model(tokens), W.model_hash(model)
+        attn = model.blocks[0].attn
+        assert einops.rearrange(attn.W_Q, "h m d -> (h d) m").data_ptr() != attn.W_Q.data_ptr()  # a copy, as loaded
+        M.inference_layout(model)
+        assert torch.equal(model(tokens), before) and W.model_hash(model) == digest
+        for block in model.blocks:  # the rearrangements TransformerLens's attention makes every forward
+            for w in (block.attn.W_Q, block.attn.W_K, block.attn.W_V):
+                assert einops.rearrange(w, "h m d -> (h d) m").data_ptr() == w.data_ptr()
+            w_o = block.attn.W_O
+            assert einops.rearrange(w_o, "h d m -> m (h d)").contiguous().data_ptr() == w_o.data_ptr()
+        assert model.unembed.W_U.T.contiguous().data_ptr() == model.unembed.W_U.data_ptr()
+
+
 def test_hooked_state_dict_file_round_trip(tmp_path, tokens):
     source = M.build_model(SMALL, device="cpu", seed=3)
     path = tmp_path / "ckpt.pth"

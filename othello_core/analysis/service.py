@@ -25,7 +25,7 @@ import torch
 
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
-from othello_core.model.hooked_transformer import key_value_cache, load_model
+from othello_core.model.hooked_transformer import inference_layout, key_value_cache, load_model
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
 from othello_core.paths import artifact_folder
 from othello_core.rules.games import game_labels
@@ -84,14 +84,14 @@ class ModelService:
                  probe_report: dict | None = None, card: str | None = None,
                  probe_error: str | None = None, weights_hash: str | None = None):
         """``weights_hash``: the model's ``model_hash`` when the caller has computed it already."""
-        self.model = model
+        self.hash = weights_hash or model_hash(model)
+        self.model = inference_layout(model)
         self.name = name
         self.probes = probes
         self.probe_report = probe_report
         self.probe_error = probe_error
         self.card = card
         self.folder: Path | None = None  # where its probes, reports and findings live
-        self.hash = weights_hash or model_hash(model)
         self.lock = threading.RLock()
         self.n_layers = model.cfg.n_layers
         self.device = str(next(model.parameters()).device)

@@ -55,6 +55,27 @@ def key_value_cache(model: HookedTransformer):
     return TransformerLensKeyValueCache.init_cache(model.cfg, next(model.parameters()).device, 1)
 
 
+@torch.no_grad()
+def inference_layout(model: HookedTransformer) -> HookedTransformer:
+    """Stores the attention and unembedding weights in the memory order TransformerLens's forward rearranges them
+    to (``W_Q/W_K/W_V`` as ``[(head d_head), d_model]``, ``W_O`` as ``[d_model, (head d_head)]``, ``W_U`` as
+    ``[d_vocab, d_model]``), so those rearrangements are views rather than copies of the weights on every
+    forward; shapes and values are unchanged (strides alone differ). A one-token forward of the paper-size model
+    copied 4 MB of weights a block this way (``bench/bench_forward.py``). For inference: an optimiser would keep
+    the strides it finds."""
+    def restride(param: torch.nn.Parameter, order: tuple[int, ...]) -> None:
+        # a contiguous tensor laid out as the dims of `order`, seen through the inverse permutation
+        base = param.data.permute(*order).contiguous()
+        param.data = base.permute(*sorted(range(len(order)), key=order.__getitem__))
+    for block in model.blocks:
+        attn = block.attn
+        for name in ("W_Q", "W_K", "W_V"):  # [head, d_model, d_head] read as [(head d_head), d_model]
+            restride(getattr(attn, name), (0, 2, 1))
+        restride(attn.W_O, (2, 0, 1))  # [head, d_head, d_model] read as [d_model, (head d_head)]
+    restride(model.unembed.W_U, (1, 0))  # [d_model, d_vocab] read as W_U.T, [d_vocab, d_model]
+    return model
+
+
 def frozen_prefix(keys: list[torch.Tensor], values: list[torch.Tensor]) -> list:
     """A read-only key/value cache, one entry a block, of the positions before a forward's first: ``keys[b]`` /
     ``values[b]`` ``[batch, prefix, head, d_head]`` as ``blocks.{b}.attn.hook_k`` / ``hook_v`` hold them. A forward
