@@ -1,28 +1,39 @@
 """A room on one server: N visitors (browser contexts in one Debian chromium, playwright) each play a
 12-move line on the Play page at once, as fast as the page allows, with and without one more visitor
-running activation patching of a new corrupted move after another on Circuits.
+running activation patching of one new game after another on Circuits (each run computes: none is kept yet).
 
-    python -m bench.bench_room [--visitors 1,4,8] [--moves 12]
+    python -m bench.bench_room [--visitors 1,4,8] [--moves 12] [--clients browser|protocol]
 
 Per N: median and p95 click -> the server's updated board (not the browser's painting) over every visitor's clicks, clicks lost (pressed, not
 played within 30 s: pressed again), the server's peak RSS, and its CPU seconds per click (from
 ``/proc``: the robust figure, since the browsers share the machine's cores and the latencies are upper
 bounds). The load average is printed with each row.
+
+``--clients protocol``: each visitor is a ``bench.protocol_visitor.Visitor`` instead of a chromium page: it sends
+the websocket messages a browser sends and reads the server's answer, drawing nothing, so the server has the
+machine's cores to itself as it would in a room where each visitor brings a laptop (with chromium pages on the
+same 2 cores, eight browsers drawing each run are most of the load). It also reports click -> the end of the run
+(the prediction drawn).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import threading
 import time
 
+from urllib.parse import quote
+
+from othello_core.analysis.attribution import corrupt_one_move
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import chromium_path, painted_board, play_board, streamlit_process
 from bench.bench_floor import cpu_seconds
+from bench.protocol_visitor import Visitor
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -92,20 +103,77 @@ async def player(browser, url: str, moves: list[int], times: list[float], painte
     return lost
 
 
+def patching_queries(length: int):
+    """Circuits' activation patching, each time of a new game (``length`` moves) and a move of it that has a
+    corruption (the nearest to the middle), so that every run computes: a result once computed is kept."""
+    for seed in itertools.count(100):
+        moves = random_games(1, seed=seed).squares[0, :length].tolist()
+        index = min((i for i in range(length) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2),
+                    default=None)
+        if index is not None:
+            yield (f"moves={quote(format_moves(moves))}&circuits_tab=Activation+patching&patch_move={index + 1}")
+
+
 async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
-    """Opens Circuits' activation patching at one corrupted move after another until told to stop."""
+    """Opens Circuits' activation patching of one new game and corrupted move after another until told to stop
+    (``moves``: the line's length is the games')."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    index = 2
-    while not stop.is_set():
+    for query in patching_queries(len(moves)):
+        if stop.is_set():
+            break
         start = time.perf_counter()
-        await page.goto(f"{url}/circuits?moves={format_moves(moves)}&circuits_tab=Activation+patching"
-                        f"&patch_move={index}")
+        await page.goto(f"{url}/circuits?{query}")
         await page.wait_for_selector(".st-key-patching .main-svg, .stAlert", timeout=180_000)
         await settle(page)
         runs.append(time.perf_counter() - start)
-        index = index % (len(moves) - 2) + 2
     await context.close()
+
+
+async def protocol_player(url: str, moves: list[int], times: list[float], ended: list[float]) -> int:
+    """``player`` without a browser: click -> the server's updated board, and click -> the end of the run."""
+    visitor = await Visitor.open(url, "moves=")
+    lost = 0
+    for i, square in enumerate(moves):
+        for attempt in range(3):
+            board, run = await visitor.click("play_board", square, f"{i + 1}_{i + 1}")
+            if board is None:
+                lost += 1
+                continue
+            if attempt == 0:
+                times.append(board)
+                ended.append(run)
+            break
+    await visitor.close()
+    return lost
+
+
+async def protocol_patcher(url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
+    """``patcher`` without a browser."""
+    for query in patching_queries(len(moves)):
+        if stop.is_set():
+            break
+        start = time.perf_counter()
+        visitor = await Visitor.open(url, query, page="circuits")
+        await visitor.close()
+        runs.append(time.perf_counter() - start)
+
+
+async def protocol_room(url: str, n: int, moves: list[int], game: list[int], patching: bool
+                        ) -> tuple[list[float], list[float], int, list[float]]:
+    """``room`` with protocol visitors: (click -> board, click -> end of the run, lost, patching runs)."""
+    times: list[float] = []
+    ended: list[float] = []
+    runs: list[float] = []
+    stop = asyncio.Event()
+    background = asyncio.create_task(protocol_patcher(url, game, stop, runs)) if patching else None
+    if patching:
+        await asyncio.sleep(5)
+    lost = sum(await asyncio.gather(*(protocol_player(url, moves, times, ended) for _ in range(n))))
+    stop.set()
+    if background:
+        await background
+    return times, ended, lost, runs
 
 
 async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool
@@ -137,23 +205,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--visitors", default="1,4,8")
     parser.add_argument("--moves", type=int, default=12)
+    parser.add_argument("--clients", choices=["browser", "protocol"], default="browser")
     args = parser.parse_args()
+    protocol = args.clients == "protocol"
+    run_room = protocol_room if protocol else room
+    second = "click -> run ended (prediction)" if protocol else "click -> move painted"
     batch = random_games(1, seed=11)
     game = batch.squares[0, :int(batch.lengths[0])].tolist()
     moves = game[:args.moves]
     with streamlit_process() as (url, proc):
-        asyncio.run(room(url, 1, moves[:2], game[:30], False))  # the model loads, caches warm: not counted
+        asyncio.run(run_room(url, 1, moves[:2], game[:30], False))  # the model loads, caches warm: not counted
         rows = {}
         for patching in (False, True):
             for n in (int(v) for v in args.visitors.split(",")):
                 before, peak = cpu_seconds(proc.pid), PeakRss(proc.pid)
-                times, painted, lost, runs = asyncio.run(room(url, n, moves, game[:30], patching))
+                times, painted, lost, runs = asyncio.run(run_room(url, n, moves, game[:30], patching))
                 cpu = (cpu_seconds(proc.pid) - before) / max(1, len(times))
                 rows[n, patching] = statistics.median(times), p95(times)
                 load = os.getloadavg()[0]
                 print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
                       f"{rows[n, patching][0] * 1000:5.0f} ms, p95 {rows[n, patching][1] * 1000:5.0f} ms "
-                      f"({len(times)} clicks); click -> move painted median {statistics.median(painted) * 1000:.0f} ms, "
+                      f"({len(times)} clicks); {second} median {statistics.median(painted) * 1000:.0f} ms, "
                       f"p95 {p95(painted) * 1000:.0f} ms; lost {lost}, server peak RSS {peak.stop():.0f} MB, server CPU "
                       f"{cpu * 1000:.0f} ms a click{' (patching included)' if patching else ''}"
                       + (f", {len(runs)} patching runs, median {statistics.median(runs):.1f} s" if runs else "")

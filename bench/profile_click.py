@@ -1,8 +1,9 @@
-"""Where the server's time goes on a Play click: py-spy samples the Streamlit server while a browser plays a
-12-move line, then the functions holding the most samples (inclusive, idle waits left out) are printed with
+"""Where the server's time goes on a Play click: py-spy samples the Streamlit server while a visitor plays a
+line (``bench.protocol_visitor``: the browser's websocket messages, so neither a page load nor a browser's
+drawing is sampled), then the functions holding the most samples (inclusive, idle waits left out) are printed with
 the server's CPU seconds per click.
 
-    pip install py-spy && python -m bench.profile_click [--clicks 12] [--top 40]
+    pip install py-spy && python -m bench.profile_click [--clicks 24] [--top 40]
 
 This is how the post-run ``gc.collect(2)`` (43% of the samples) and the two-thread forward were found.
 """
@@ -10,6 +11,7 @@ This is how the post-run ``gc.collect(2)`` (43% of the samples) and the two-thre
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -18,9 +20,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.bench_floor import cpu_seconds, play_round
+from bench.bench_floor import cpu_seconds
+from bench.protocol_visitor import Visitor
 from othello_core.rules.games import random_games
-from tests.browser import chromium, streamlit_process
+from tests.browser import streamlit_process
 
 IDLE = ("Condition.wait", "Queue.get", "select", "_worker (concurrent", "epoll",
         "polling_path_watcher.py:90")  # waits: the last one is the config watcher's time.sleep between polls
@@ -42,9 +45,16 @@ def inclusive(raw: Path) -> tuple[int, Counter]:
     return busy, totals
 
 
+async def play(url: str, moves: list[int]) -> None:
+    visitor = await Visitor.open(url, "moves=")
+    for i, square in enumerate(moves):
+        await visitor.click("play_board", square, f"{i + 1}_{i + 1}")
+    await visitor.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clicks", type=int, default=12)
+    parser.add_argument("--clicks", type=int, default=24)
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -53,13 +63,13 @@ def main() -> None:
     batch = random_games(1, seed=11)
     moves = batch.squares[0, :args.clicks].tolist()
     raw = Path(tempfile.mkdtemp()) / "server.txt"
-    with chromium() as browser, streamlit_process() as (url, proc):
-        play_round(browser, url, moves[:2])  # the model loads, the caches warm: not profiled
+    with streamlit_process() as (url, proc):
+        asyncio.run(play(url, moves[:2]))  # the model loads, the caches warm: not profiled
         sampler = subprocess.Popen([spy, "record", "-p", str(proc.pid), "-o", str(raw), "--format", "raw", "-r", "200",
                                     "--threads"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)
         before = cpu_seconds(proc.pid)
-        play_round(browser, url, moves)
+        asyncio.run(play(url, moves))
         cpu = (cpu_seconds(proc.pid) - before) / len(moves)
         sampler.send_signal(2)
         sampler.wait(60)

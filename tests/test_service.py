@@ -130,6 +130,26 @@ def test_a_line_one_move_longer_runs_one_token_and_equals_the_whole_forward(serv
     assert len(service._prefixes) == PREFIXES_KEPT and line[:1] not in service._prefixes
 
 
+def test_two_moves_played_from_one_kept_line_each_equal_the_whole_forward(service):
+    """Going back a move and playing another extends the same kept line again: the first extension left its keys
+    and values as they were (``fork_cache``)."""
+    from othello_core.rules.board import replay
+    from othello_core.rules.games import random_games
+    line = tuple(int(s) for s in random_games(1, seed=3).squares[0, :10])
+    alternatives = replay(line).board.legal_moves()[:2]
+    assert len(alternatives) == 2
+    service.analyze(line)
+    fresh = ModelService(service.model, "fresh")
+    before = service.extended
+    for move in alternatives:
+        got = service.analyze(line + (move,))
+        fresh._prefixes.clear()
+        want = fresh.analyze(line + (move,))
+        np.testing.assert_allclose(got.move_probs, want.move_probs, atol=2e-5)
+        np.testing.assert_allclose(got.resid, want.resid, atol=2e-4, rtol=1e-4)
+    assert service.extended - before == 2
+
+
 def test_the_whole_forward_with_keys_and_values_kept_is_the_plain_forward(service):
     """The analysis forward keeps keys and values (an attention mask of ones): the same logits as the plain
     forward that the reference-logits test pins."""

@@ -12,7 +12,6 @@ layer, and attention patterns.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections import OrderedDict
@@ -25,7 +24,7 @@ import torch
 
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
-from othello_core.model.hooked_transformer import inference_layout, key_value_cache, load_model
+from othello_core.model.hooked_transformer import fork_cache, inference_layout, key_value_cache, load_model
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
 from othello_core.paths import artifact_folder
 from othello_core.rules.games import game_labels
@@ -184,7 +183,7 @@ class ModelService:
         pattern_names = [attn_pattern(l) for l in range(self.n_layers)]
         with self.lock:
             prefix = self._prefixes.get(moves[:-1]) if len(moves) == n else None
-            kv = copy.deepcopy(prefix[1]) if prefix else key_value_cache(self.model)
+            kv = fork_cache(prefix[1]) if prefix else key_value_cache(self.model)
             self.extended += bool(prefix)
             new = tokens[:, n - 1:] if prefix else tokens  # [1, new positions]
             logits, cache = self.run(new, names=hooks + pattern_names, kv=kv)

@@ -56,6 +56,15 @@ def key_value_cache(model: HookedTransformer):
 
 
 @torch.no_grad()
+def fork_cache(kv):
+    """A key/value cache that a forward can extend while ``kv`` stays as it is, without copying a tensor:
+    TransformerLens extends a cache by concatenating into new tensors (``torch.cat``) and rebinding its fields, so
+    new entry objects over the same tensors are enough (``copy.deepcopy`` copied every key and value)."""
+    from dataclasses import replace
+    return replace(kv, entries=[replace(entry) for entry in kv.entries])
+
+
+@torch.no_grad()
 def inference_layout(model: HookedTransformer) -> HookedTransformer:
     """Stores the attention and unembedding weights in the memory order TransformerLens's forward rearranges them
     to (``W_Q/W_K/W_V`` as ``[(head d_head), d_model]``, ``W_O`` as ``[d_model, (head d_head)]``, ``W_U`` as
