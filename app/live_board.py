@@ -22,6 +22,7 @@ import numpy as np
 import streamlit as st
 
 from app.figures import BOARD_GREEN, MARKERS, RINGED, colour_scale
+from app.live_svg import TOOLS_JS, tools_css
 
 ERRORS = "live_board_error"  # session key: (board key, position, message) of the last refused click
 CLICKS = "live_board_clicks"  # session key: {board key: the browser's number of the last click handled}
@@ -32,14 +33,9 @@ _CSS = """
 .live-board .sq.legal { cursor: pointer; }
 .live-board .sq.legal:hover { stroke: #fff; stroke-width: 2; }
 .live-board { position: relative; display: inline-block; }
-.live-board .tools { position: absolute; top: 0; right: 0; display: flex; gap: 2px; opacity: 0;
-                     transition: opacity .2s; }
-.live-board:hover .tools { opacity: 1; }
-.live-board .tools button { font: 600 10px sans-serif; color: rgba(68, 68, 68, .6); background: #fff;
-                            border: 1px solid #ddd; border-radius: 3px; padding: 1px 4px; cursor: pointer; }
-"""
+""" + tools_css(".live-board")
 
-_JS = """
+_JS = TOOLS_JS + """
 const NS = 'http://www.w3.org/2000/svg';
 const DIRS = [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]];
 const FILES = 'abcdefgh';
@@ -207,45 +203,6 @@ function draw(root, board) {
     root.setTrigger('square', {square: Number(s), seq: root.sent, shown});
   });
   root.replaceChildren(svg, tools(svg));
-}
-
-// Download what is drawn, as the plotly charts' camera and SVG buttons do (app/charts.py): an SVG, or a PNG at 2x.
-function tools(svg) {
-  const bar = document.createElement('div');
-  bar.className = 'tools';
-  const save = (blob, name) => {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-  };
-  const text = () => new XMLSerializer().serializeToString(svg);
-  const button = (label, title, act) => {
-    const b = document.createElement('button');
-    b.textContent = label;
-    b.title = title;
-    b.addEventListener('click', act);
-    bar.appendChild(b);
-  };
-  button('PNG', 'Download the board as a PNG', () => {
-    const img = new Image(), w = Number(svg.getAttribute('width')), h = Number(svg.getAttribute('height'));
-    img.onload = () => {
-      const canvas = document.createElement('canvas');
-      canvas.width = 2 * w;
-      canvas.height = 2 * h;
-      const ctx = canvas.getContext('2d');
-      ctx.fillStyle = '#fff';
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-      ctx.scale(2, 2);
-      ctx.drawImage(img, 0, 0, w, h);
-      canvas.toBlob((blob) => save(blob, 'othello-gpt.png'), 'image/png');
-    };
-    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(text());
-  });
-  button('SVG', 'Download the board as an SVG',
-         () => save(new Blob([text()], {type: 'image/svg+xml'}), 'othello-gpt.svg'));
-  return bar;
 }
 
 function markedSquares(board, kind) {

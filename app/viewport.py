@@ -31,6 +31,15 @@ def viewport_size() -> tuple[int, int] | None:
 SIDEBAR, PADDING, GAP, SCALE = 300, 160, 16, 86
 
 
+def content_width(viewport: tuple[int, int] | None) -> int:
+    """The main column's width in pixels in a window ``viewport`` (1280x720 before the browser reports it).
+
+    >>> content_width((1920, 1080)), content_width((1024, 768)), content_width(None)
+    (1460, 564, 820)
+    """
+    return (viewport or (1280, 720))[0] - SIDEBAR - PADDING
+
+
 def boards_in_row(viewport: tuple[int, int] | None, boards: int = 3, largest: int = 360,
                   smallest: int = 260) -> tuple[int, int]:
     """(boards a row, board side in pixels) so that ``boards`` heat boards, each with its colour bar, fit the main
@@ -43,7 +52,7 @@ def boards_in_row(viewport: tuple[int, int] | None, boards: int = 3, largest: in
     >>> [boards_in_row(size, boards=2, largest=420) for size in ((1920, 1080), (1280, 720), (1024, 768))]  # Play
     [(2, 420), (2, 316), (1, 420)]
     """
-    width = (viewport or (1280, 720))[0] - SIDEBAR - PADDING
+    width = content_width(viewport)
     for per_row in range(boards, 0, -1):
         side = int((width - GAP * (per_row - 1)) / per_row) - SCALE
         if side >= smallest or per_row == 1:

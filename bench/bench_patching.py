@@ -49,7 +49,8 @@ def main() -> None:
     game = tuple(batch.squares[0, :batch.lengths[0]].tolist())
     for n in (int(p) for p in args.positions.split(",")):
         clean = game[:n]
-        index = next(i for i in range(n // 2, -1, -1) if A.corrupt_one_move(clean, i))
+        # the nearest corruption at or before the middle (as the earlier figures), else after it
+        index = next(i for i in [*range(n // 2, -1, -1), *range(n // 2 + 1, n)] if A.corrupt_one_move(clean, i))
         corrupt = A.corrupt_one_move(clean, index)
         line = f"position {n:2d} (corrupt move {index + 1}):"
         for group in (int(g) for g in args.groups.split(",")):

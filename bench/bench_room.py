@@ -103,10 +103,13 @@ async def player(browser, url: str, moves: list[int], times: list[float], painte
     return lost
 
 
+SEEDS = itertools.count(100)  # one sequence for the whole run: no room repeats another's game
+
+
 def patching_queries(length: int):
     """Circuits' activation patching, each time of a new game (``length`` moves) and a move of it that has a
     corruption (the nearest to the middle), so that every run computes: a result once computed is kept."""
-    for seed in itertools.count(100):
+    for seed in SEEDS:
         moves = random_games(1, seed=seed).squares[0, :length].tolist()
         index = min((i for i in range(length) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2),
                     default=None)

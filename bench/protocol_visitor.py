@@ -38,6 +38,7 @@ class Visitor:
         self.boards: dict[str, tuple[str, dict]] = {}  # element key -> (element id, the board's data)
         self.clicks: dict[str, int] = {}
         self.elements: list[str] = []  # every element type the last run sent, in order
+        self.alerts: list[str] = []  # the text of every alert (st.error, st.info, ...) the last run sent
 
     @classmethod
     async def open(cls, url: str, query: str = "", page: str = "", timeout: float = 180.0) -> "Visitor":
@@ -66,7 +67,7 @@ class Visitor:
             state.json_trigger_value = json.dumps([{"event": "square", "value": value}])
         start = time.perf_counter()
         await self.socket.send(msg.SerializeToString())
-        seen, self.elements = None, []
+        seen, self.elements, self.alerts = None, [], []
         async with asyncio.timeout(timeout):
             while True:
                 forward = ForwardMsg()
@@ -86,6 +87,8 @@ class Visitor:
     def read(self, element) -> None:
         kind = element.WhichOneof("type")
         self.elements.append(kind or "")
+        if kind == "alert":
+            self.alerts.append(element.alert.body)
         if kind == "bidi_component" and element.bidi_component.component_name == BOARD:
             board = element.bidi_component
             self.boards[board.id.rsplit("-", 1)[-1]] = (board.id, json.loads(board.json))

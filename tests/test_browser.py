@@ -398,11 +398,15 @@ def test_every_chart_downloads_as_png_and_as_svg(server, page):
     assert text.lstrip().startswith("<svg") and "linear mine/theirs" in text  # the chart, its legend too
     page.goto(server + "/?moves=f5d6c3d3c4")
     wait_for_app(page)
-    strip = page.locator(".st-key-legal_strip .js-plotly-plot").first
+    strip = page.locator(".st-key-legal_strip svg[data-moves]")  # drawn without plotly (app.live_svg)
     strip.hover()
-    page.locator(".st-key-legal_strip .othello-svg").wait_for(state="attached", timeout=30_000)
-    titles = page.locator(".st-key-legal_strip .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
-    assert titles == ["Download plot as a PNG", "Download plot as an SVG"]
+    with page.expect_download(timeout=30_000) as svg:
+        page.locator('.st-key-legal_strip button:has-text("SVG")').click()
+    with page.expect_download(timeout=30_000) as png:
+        page.locator('.st-key-legal_strip button:has-text("PNG")').click()
+    text = open(svg.value.path(), encoding="utf-8").read()
+    assert text.startswith("<svg") and text.count("<rect") == 5 and 'data-current="5"' in text
+    assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_live_board_downloads_as_png_and_as_svg(server, page):
@@ -442,3 +446,29 @@ def test_the_prediction_board_is_a_live_board_coloured_by_the_models_probabiliti
     legal = parse_game("f5 d6 c3").board.legal_moves()
     rings = page.locator(f"{board}").get_attribute("data-legal")
     assert [s for s in range(64) if rings[s] == "1"] == sorted(legal)  # the true legal moves ringed
+
+
+def test_a_click_on_the_painting_of_a_lost_click_is_refused_and_the_position_kept(server):
+    """Streamlit keeps the newest of two clicks it has not yet run, so a click can be lost while the browser
+    painted it; a second click made on that painting names a position the server never reached. Sent as the
+    browser sends it (``bench.protocol_visitor``): the first click plays, the second (made on a painting of move 2
+    while the server is at move 1) is refused with the message and leaves the game as it was."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from bench.protocol_visitor import Visitor
+    from othello_core.rules.notation import parse_moves
+    f5, d6 = parse_moves("f5 d6")
+
+    async def visit():
+        visitor = await Visitor.open(server, "moves=")
+        board, _ = await visitor.click("play_board", f5, "1_1")
+        assert board is not None and "moves=f5" in visitor.query
+        board, _ = await visitor.click("play_board", d6, "2_2", shown=2)
+        assert board is None and visitor.boards["play_board"][1]["position"] == "1_1"
+        assert any("A click was lost" in alert for alert in visitor.alerts), visitor.alerts
+        assert "moves=f5&" in visitor.query + "&"  # the link still holds the one move played
+        board, _ = await visitor.click("play_board", d6, "2_2")  # clicked again on the server's board: played
+        assert board is not None and "moves=f5d6" in visitor.query
+        await visitor.close()
+    with ThreadPoolExecutor(1) as pool:  # playwright's sync API holds this thread's event loop
+        pool.submit(asyncio.run, visit()).result(timeout=120)

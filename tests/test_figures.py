@@ -1,9 +1,11 @@
 """The figures say what the data says: squares where the data puts them."""
+import re
+
 import numpy as np
 
 from othello_core.rules.board import parse_game
-from app.figures import (LATE_GAME_SERIES, accuracy_figure, board_figure, error_by_move_figure,
-                                late_game_figure, legal_strip_figure, probe_by_move_figure, training_figure)
+from app.figures import (ILLEGAL, LATE_GAME_SERIES, LEGAL, NO_PREDICTION, accuracy_figure, board_figure, error_by_move_figure,
+                                late_game_figure, legal_strip_svg, probe_by_move_figure, training_figure)
 
 
 def traces(fig, name):
@@ -42,9 +44,14 @@ def test_board_figure_is_a_valid_plotly_figure_with_one_marker_per_meaning_and_a
                 for t in drawn.values()}) == len(MARKERS)  # no two meanings look alike
     assert [(x, y) for x, y in zip(drawn["edited square"].x, drawn["edited square"].y)] == [("d", "4")]
     assert [(x, y) for x, y in zip(drawn["probe reads it wrong"].x, drawn["probe reads it wrong"].y)] == [("e", "4")]
-    strip = legal_strip_figure(np.array([1, 1, 0, 1]), current=2)
-    assert same(go.Figure(strip.to_dict())) == same(strip) and list(strip.data[0].z[0]) == [1, 1, 0, 1]
-    assert strip.layout.shapes[0].x0 == 3  # the line marks move 3 (position 2)
+    strip = legal_strip_svg(np.array([1, 1, 0, 1, np.nan]), current=2)
+    moves = re.findall(r'<rect x="([0-9.]+)"[^>]*fill="([^"]+)"><title>([^<]+)</title>', strip)
+    assert [fill for _, fill, _ in moves] == [LEGAL, LEGAL, ILLEGAL, LEGAL, NO_PREDICTION]
+    assert moves[2][2] == "after move 3: top-1 illegal" and "game is over" in moves[4][2]
+    xs = [float(x) for x, _, _ in moves]
+    line = float(re.search(r'<line x1="([0-9.]+)"', strip).group(1))
+    assert xs[2] < line < xs[3]  # the line marks move 3 (position 2)
+    assert "<line" not in legal_strip_svg(np.array([1.0, 0.0]))  # no move shown: no line
     plain = board_figure(cells)
     assert not plain.layout.showlegend and all(not t.showlegend for t in plain.data)  # nothing drawn: no legend
 

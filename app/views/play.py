@@ -9,11 +9,11 @@ from othello_core.rules.board import BLACK
 from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
-from app.charts import chart
 from app import common
 from app.live_board import board_data, live_board
-from app.figures import legal_strip_figure
-from app.viewport import boards_in_row, viewport_size
+from app.figures import legal_strip_svg
+from app.live_svg import live_svg
+from app.viewport import boards_in_row, content_width, viewport_size
 
 ss = st.session_state
 st.title("Play")
@@ -46,7 +46,8 @@ def play(square: int) -> str | None:
 
 
 st.markdown(f"**{status_line()}**")
-per_row, side = boards_in_row(viewport_size(), boards=2, largest=420)  # side by side where both fit unsqueezed
+viewport = viewport_size()
+per_row, side = boards_in_row(viewport, boards=2, largest=420)  # side by side where both fit unsqueezed
 left, right = st.columns(2) if per_row == 2 else (st.container(), st.container())
 
 with left:  # the board depends on the rules alone: drawn before the model runs
@@ -82,8 +83,8 @@ with right:
         st.info("No prediction here: the game is over (or past the model's 59-move context).")
 
 if analysis is not None:
-    chart(legal_strip_figure(analysis.top1_legal(), current=position),
-          key="legal_strip")
+    live_svg(legal_strip_svg(analysis.top1_legal(), current=position, width=content_width(viewport)),
+             key="legal_strip", what="legal strip")
 if has_prediction:
     common.reproduce_expander(play_snippet(ss["line"], position, common.service().name),
                               tl_snippets.play_snippet(ss["line"], position, common.service().name))
