@@ -252,14 +252,14 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
                position: str = "", paint: str | None = "play",
                extra: dict[str, list[int]] | None = None, font: int = 13, toggle: dict | None = None,
                heat: np.ndarray | None = None, heat_label: str = "P(move)", zmax: float | None = None,
-               colorscale: str = "Blues") -> dict:
+               colorscale: str = "Blues", zmin: float = 0.0) -> dict:
     """What the browser draws: ``cells`` [64] (0 empty / 1 black / 2 white), the ``legal`` moves [64] of the
     player ``to_move`` (1 black / 2 white), the ``last_move`` and the discs it ``flipped``, other markers by
     name (``extra``: squares per ``MARKERS`` name); ``shown`` moves into the game, ``position`` the server's
     name for what it draws. ``paint`` says what a click paints before the server answers: "play" (a legal move,
     by the rules), "toggle" (a square in or out of an edit, as ``toggle``: ``toggle_data``) or None (nothing).
-    ``heat`` [64] colours the squares on ``colorscale`` from 0 to ``zmax`` (default its largest value), with a
-    colour bar named ``heat_label``, as ``board_figure``'s heat boards.
+    ``heat`` [64] colours the squares on ``colorscale`` from ``zmin`` to ``zmax`` (default its largest value),
+    with a colour bar named ``heat_label``, as ``board_figure``'s heat boards.
 
     >>> d = board_data(np.zeros(64, int), np.zeros(64, bool), to_move=1, last_move=None)
     >>> d["last"], d["markers"]["legal move"][:2], d["ringed"]
@@ -280,7 +280,7 @@ def board_data(cells: np.ndarray, legal: np.ndarray, to_move: int, last_move: in
             "title": title, "size": int(size), "font": font, "shown": int(shown), "position": position,
             "paint": paint, "toggle": toggle,
             "heat": None if heat is None else [round(float(v), 5) for v in heat], "heat_label": heat_label,
-            "zmin": 0.0, "zmax": float(zmax if zmax is not None else max(float(np.max(heat)), 1e-6))
+            "zmin": float(zmin), "zmax": float(zmax if zmax is not None else max(float(np.max(heat)), 1e-6))
             if heat is not None else 1.0, "scale": colour_scale(colorscale)}
 
 

@@ -67,12 +67,9 @@ def timed_click(page, square: int, board: str, *arrivals, before_press=None) -> 
     return times
 
 
-def wait_for_title(page, key: str, text: str, whole_line: bool = False, timeout_ms: int = 60_000) -> None:
-    """Until the chart under element key ``key`` has a title holding ``text`` (``whole_line``: a line that is it)."""
-    page.wait_for_function(
-        """([key, text, whole]) => [...document.querySelectorAll(`.st-key-${key} .gtitle${whole ? ' tspan' : ''}`)]
-                                   .some(e => whole ? e.textContent === text : e.textContent.includes(text))""",
-        arg=[key, text, whole_line], timeout=timeout_ms)
+def wait_for_title(page, key: str, first_line: str, timeout_ms: int = 60_000) -> None:
+    """Until the live board under element key ``key`` has a title whose first line is ``first_line``."""
+    page.wait_for_selector(f'.st-key-{key} svg[aria-label^="{first_line} · "]', timeout=timeout_ms)
 
 
 def wait_for_prediction(page, moves: int, timeout_ms: int = 60_000) -> None:
@@ -158,7 +155,7 @@ def edit_round(browser, url: str, moves: list[int], at: int, squares: list[int])
         board = edit_board("edit_board", at - 1, "".join(square_to_name(s) for s in sorted(chosen)))
         chosen = chosen + [square] if adding else [s for s in chosen if s != square]
         shown = "After editing " + " ".join(square_to_name(s) for s in sorted(chosen))
-        took = timed_click(page, square, board, lambda: wait_for_title(page, "edit_after", shown, whole_line=True))
+        took = timed_click(page, square, board, lambda: wait_for_title(page, "edit_after", shown))
         if took is None:
             lost += 1
             break

@@ -191,20 +191,18 @@ def test_interventions_page_toggles_a_live_edit():
         == [True] * 3
     # the "before" board is the true board: its discs are the game's, not the edit's
     board = parse_game("f5d6c3d3c4f4c5b3").board
-    before = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_before"))
-    spec = json.loads(before.proto.spec)
-    discs = {t["name"]: sorted(a + b for a, b in zip(t["x"], t["y"])) for t in spec["data"] if t.get("name") in ("black", "white")}
-    assert discs["black"] == sorted(n for n in (square_to_name(s) for s in range(64)) if board.cell(parse_moves(n)[0]) == 1)
-    assert discs["white"] == sorted(n for n in (square_to_name(s) for s in range(64)) if board.cell(parse_moves(n)[0]) == -1)
+    before = live_board_data(at, "edit_before")
+    assert before["cells"] == [{1: 1, -1: 2, 0: 0}[board.cell(s)] for s in range(64)] and before["paint"] is None
     at.selectbox(key="edit_method").set_value("set").run()
-    after_chart = lambda: next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-edit_after"))  # noqa: E731
-    assert "After edit" in after_chart().proto.spec
-    heat = lambda key: np.array(json.loads(next(c for c in at.get("plotly_chart")  # noqa: E731
-                                                if c.proto.id.endswith(key)).proto.spec)["data"][0]["z"])
-    change = heat("-edit_change")  # the delta board: the edited prediction minus the clean one, square by square
-    assert np.allclose(change, heat("-edit_after") - heat("-edit_before"), atol=1e-6) and np.abs(change).max() > 0
+    after = lambda: live_board_data(at, "edit_after")  # noqa: E731
+    assert after()["title"].startswith("After editing") and after()["extra"]["edited square"]
+    heat = lambda key: np.array(live_board_data(at, key)["heat"])  # noqa: E731
+    change = heat("edit_change")  # the delta board: the edited prediction minus the clean one, square by square
+    assert np.allclose(change, heat("edit_after") - heat("edit_before"), atol=2e-5) and np.abs(change).max() > 0
+    bound = np.abs(change).max()
+    assert live_board_data(at, "edit_change")["zmin"] == pytest.approx(-bound, abs=2e-5)  # a scale centred on 0
     at.button(key="edit_toggle").click().run()  # the E key presses this button
-    assert not at.exception and "Edit off" in after_chart().proto.spec
+    assert not at.exception and after()["title"].startswith("Edit off")
     assert at.query_params["edit_on"] == "0" and at.query_params["edit_method"] == "set"
     at.multiselect(key="edit_layers").set_value([]).run()
     assert any("and one layer" in i.value for i in at.info)

@@ -11,12 +11,13 @@ from othello_core.analysis.interventions import Edit, single_layer_grid
 from othello_core.reports.sweep import sweep_caption, sweep_table
 from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import interventions_snippet
+from othello_core.rules.board import BLACK
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
 from othello_core.rules.hooks import stream_label
 from app.charts import chart
 from app import common, edit_panel, edit_state
-from app.figures import board_figure
+from app.live_board import board_data, live_board
 from app.viewport import boards_in_row, viewport_size
 
 ss = st.session_state
@@ -82,26 +83,29 @@ def edit_body() -> None:
     probs = result.edited_probs if enabled else result.clean_probs
     cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
     zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
+    mover = 1 if to_move == BLACK else 2
+    before_cells = relative_to_colour(result.board_before, to_move)
     with b2:  # the true board: the edit lives in the model's stream, not on this board
-        chart(board_figure(relative_to_colour(result.board_before, to_move), heat=result.clean_probs,
-                           legal=result.legal_before, size=side, zmax=zmax,
-                           title="Before (the true board)<br>P(move) · rings: the true legal moves"),
-              key="edit_before", width="content")
+        live_board(board_data(before_cells, result.legal_before, to_move=mover, heat=result.clean_probs, size=side,
+                              zmax=zmax, paint=None, position=f"edit_before_{position}",
+                              title="Before (the true board)<br>P(move) · rings: the true legal moves"), "edit_before")
     names = " ".join(square_to_name(s) for s in edit.squares)
     legal = result.legal_after if enabled else result.legal_before  # the legal moves of the board shown
-    edited = np.isin(np.arange(64), edit.squares)
+    marked = {"edited square": [int(s) for s in edit.squares]}
+    shown = f"{position}_{'on' if enabled else 'off'}_{''.join(square_to_name(s) for s in edit.squares)}"
     with b3:  # the title names the edit (a test waits for it)
-        chart(board_figure(cells, heat=probs, legal=legal, size=side, zmax=zmax, edited=edited,
-                           title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
-                                  if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
-              key="edit_after", width="content")
+        live_board(board_data(cells, legal, to_move=mover, heat=probs, size=side, zmax=zmax, extra=marked, paint=None,
+                              position=f"edit_after_{shown}",
+                              title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
+                                     if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
+                   "edit_after")
     with b4:  # the delta board: where the edit moved the prediction
         change = probs - result.clean_probs
         bound = max(float(np.abs(change).max()), 1e-6)
-        chart(board_figure(cells, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r", size=side,
-                           heat_label="ΔP", legal=legal, edited=edited,
-                           title="Change: P(move) after − before<br>red: more likely · blue: less"),
-              key="edit_change", width="content")
+        live_board(board_data(cells, legal, to_move=mover, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r",
+                              size=side, heat_label="ΔP", extra=marked, paint=None, position=f"edit_change_{shown}",
+                              title="Change: P(move) after − before<br>red: more likely · blue: less"),
+                   "edit_change")
 
     e = result.errors
     m1, m2, m3 = st.columns(3)
