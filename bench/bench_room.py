@@ -70,7 +70,7 @@ async def point(page, square: int, selector: str) -> None:
     """Onto the square of Play's live board, until the board names it under the pointer (as a person does)."""
     box = await page.locator(f'{selector} rect[data-square="{square}"]').bounding_box()
     await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
-    await page.wait_for_selector(f'{selector}[data-hover="{square_to_name(square)}"]', timeout=15_000)
+    await page.wait_for_selector(f'{selector}[data-hover="{square_to_name(square)}"]', timeout=60_000)
 
 
 async def player(browser, url: str, moves: list[int], times: list[float], painted: list[float]) -> int:
