@@ -14,8 +14,7 @@ from app import common
 from app import edit_state as E
 from othello_core.analysis.interventions import Edit, apply_edit, edited_classes
 from othello_core.rules.notation import square_to_name
-from app.live_board import board_data, live_board, toggle_data
-from othello_core.rules.board import BLACK
+from app.live_board import board_data, live_board, player_code, toggle_data
 from othello_core.rules.vocab import relative_to_colour, stream_title
 
 ss = st.session_state
@@ -111,6 +110,6 @@ def clickable_board(prefix: str, position: int, relative: np.ndarray, to_move: i
             store(new)
         return message
 
-    live_board(board_data(cells, np.zeros(64, bool), to_move=1 if to_move == BLACK else 2, size=size, title=title,
+    live_board(board_data(cells, np.zeros(64, bool), to_move=player_code(to_move), size=size, title=title,
                           position=E.board_key(prefix, position, spec, squares), paint="toggle",
                           extra={"edited square": list(squares)}, toggle=paint, font=font), prefix, toggle)

@@ -230,9 +230,10 @@ def legal_strip_svg(top1_legal: np.ndarray, current: int | None = None, width: i
     """
     values = np.asarray(top1_legal, float)
     n, left, top, height = len(values), 10.0, 22.0, 36.0
+    current = current if current is not None and 0 <= current < n else None
     cell = (width - 2 * left) / max(n, 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 78" data-moves="{n}" '
-             f'data-current="{"" if current is None else current + 1}" font-family="sans-serif">',
+             f'data-current="{"" if current is None else current + 1}" font-family="Source Sans Pro, sans-serif">',
              f'<text x="{left}" y="14" font-size="12" fill="#333">top-1 legal, move by move '
              f'(green legal, red illegal, grey no prediction)</text>']
     for i, value in enumerate(values):
@@ -243,7 +244,7 @@ def legal_strip_svg(top1_legal: np.ndarray, current: int | None = None, width: i
     for move in range(5, n + 1, 5):
         parts.append(f'<text x="{left + (move - 0.5) * cell:.2f}" y="{top + height + 14}" font-size="11" '
                      f'fill="#555" text-anchor="middle">{move}</text>')
-    if current is not None and 0 <= current < n:
+    if current is not None:
         x = left + (current + 0.5) * cell
         parts.append(f'<line x1="{x:.2f}" x2="{x:.2f}" y1="{top - 3}" y2="{top + height + 3}" stroke="black" '
                      f'stroke-width="2"/>')

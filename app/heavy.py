@@ -4,7 +4,8 @@ at most ``HEAVY_JOBS`` at a time per server, each result computed once per key a
 stops waiting and says so (the job finishes in the background and is kept).
 
 Clicks are never queued behind a heavy job for more than one of its steps: the jobs take the model's
-lock step by step (patching: a layer at a time) or use their own copy of the model (graphs).
+lock step by step (patching: one batched forward of up to four positions at a time) or use their own copy of
+the model (graphs).
 """
 
 from __future__ import annotations

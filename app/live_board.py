@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
+from othello_core.rules.board import BLACK
 from app.figures import BOARD_GREEN, MARKERS, RINGED, colour_scale
 from app.live_svg import TOOLS_JS, tools_css
 
@@ -238,6 +239,11 @@ export default function(component) {
 """
 
 _live_board = st.components.v2.component("othello_live_board", js=_JS, css=_CSS)
+
+
+def player_code(to_move: int) -> int:
+    """The board's code of the player to move (1 black, 2 white) from the rules' ``BLACK`` / ``WHITE``."""
+    return 1 if to_move == BLACK else 2
 
 
 def toggle_data(original: np.ndarray, edited: np.ndarray, editable: np.ndarray, on: bool) -> dict:

@@ -92,5 +92,6 @@ _live_svg = st.components.v2.component("othello_live_svg", js=_JS, css=_CSS)
 
 def live_svg(svg: str, key: str, what: str = "chart") -> None:
     """Show ``svg`` (one ``<svg>`` element, scaled to the width of its place) under the element key ``key``;
-    ``what`` names it in the download buttons' titles."""
+    ``what`` names it in the download buttons' titles. The browser inserts it as markup: only SVG this app builds
+    (numbers and its own text, any other text escaped), never text a visitor typed."""
     _live_svg(key=key, data={"svg": svg, "what": what}, width="stretch")

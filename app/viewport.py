@@ -32,12 +32,13 @@ SIDEBAR, PADDING, GAP, SCALE = 300, 160, 16, 86
 
 
 def content_width(viewport: tuple[int, int] | None) -> int:
-    """The main column's width in pixels in a window ``viewport`` (1280x720 before the browser reports it).
+    """The main column's width in pixels in a window ``viewport`` (1280x720 before the browser reports it; at
+    least 320, where a narrow window hides the sidebar).
 
-    >>> content_width((1920, 1080)), content_width((1024, 768)), content_width(None)
-    (1460, 564, 820)
+    >>> content_width((1920, 1080)), content_width((1024, 768)), content_width(None), content_width((400, 800))
+    (1460, 564, 820, 320)
     """
-    return (viewport or (1280, 720))[0] - SIDEBAR - PADDING
+    return max(320, (viewport or (1280, 720))[0] - SIDEBAR - PADDING)
 
 
 def boards_in_row(viewport: tuple[int, int] | None, boards: int = 3, largest: int = 360,

@@ -13,9 +13,8 @@ import argparse
 import torch
 
 
-import copy
-
-from othello_core.model.hooked_transformer import build_model, inference_layout, key_value_cache, load_model
+from othello_core.model.hooked_transformer import (build_model, fork_cache, inference_layout, key_value_cache,
+                                                   load_model)
 from othello_core.model.weights import PAPER_SHAPE, n_parameters
 from othello_core.rules.games import random_games
 from timing import median_time
@@ -63,7 +62,7 @@ def main() -> None:
     with torch.inference_mode():
         model(tokens[:1, :30], past_kv_cache=kv, attention_mask=torch.ones(1, 30, dtype=torch.long, device=device))
     mask = torch.ones(1, 1, dtype=torch.long, device=device)
-    step = lambda: model(tokens[:1, 30:31], past_kv_cache=copy.deepcopy(kv), attention_mask=mask)  # noqa: E731
+    step = lambda: model(tokens[:1, 30:31], past_kv_cache=fork_cache(kv), attention_mask=mask)  # noqa: E731
     as_loaded = median_time(torch.inference_mode()(step), 21, warmup=2, device=device)
     inference_layout(model)
     restrided = median_time(torch.inference_mode()(step), 21, warmup=2, device=device)

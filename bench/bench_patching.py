@@ -1,17 +1,15 @@
-"""Activation patching of a new corrupted move, as the Circuits page runs it, against the earlier way
-(one whole forward per layer and kind, every position a row): seconds at several positions, one
-torch thread (the app's setting).
+"""Activation patching of a new corrupted move, as the Circuits page runs it: seconds at several positions
+(the corrupted move the nearest at or before the middle of the line), one torch thread (the app's setting).
 
     python -m bench.bench_patching [--positions 10,20,30,40] [--groups 4] [--whole]
 
 ``--groups 1,2,4,8``: the positions one batched forward patches (``attribution.PATCH_GROUP`` is the page's);
-``--whole`` times the earlier way beside it.
+``--whole`` times the first way beside it (one whole forward per layer and kind, every position a row).
 """
 
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from othello_core.analysis import attribution as A

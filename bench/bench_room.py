@@ -110,7 +110,8 @@ def patching_queries(length: int):
     """Circuits' activation patching, each time of a new game (``length`` moves) and a move of it that has a
     corruption (the nearest to the middle), so that every run computes: a result once computed is kept."""
     for seed in SEEDS:
-        moves = random_games(1, seed=seed).squares[0, :length].tolist()
+        batch = random_games(1, seed=seed)
+        moves = batch.squares[0, :min(length, int(batch.lengths[0]))].tolist()  # a game may end sooner
         index = min((i for i in range(length) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2),
                     default=None)
         if index is not None:
@@ -119,7 +120,7 @@ def patching_queries(length: int):
 
 async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
     """Opens Circuits' activation patching of one new game and corrupted move after another until told to stop
-    (``moves``: the line's length is the games')."""
+    (the games as long as ``moves``)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     for query in patching_queries(len(moves)):

@@ -121,8 +121,12 @@ def wait_for_board(page, selector: str, timeout_ms: int = 90_000) -> None:
 def board_cell_centre(page, square: int, selector: str) -> tuple[float, float]:
     """Screen coordinates of a square's centre on the board the selector names."""
     if is_live(selector):
-        box = page.locator(f'{selector} rect[data-square="{square}"]').bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for _ in range(50):  # None while a redraw (the same position at a new size) replaces the squares: again
+            box = page.locator(f'{selector} rect[data-square="{square}"]').bounding_box()
+            if box is not None:
+                return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.wait_for_timeout(100)
+        raise AssertionError(f"square {square} of {selector} was not drawn within 5 s")
     box = board_locator(page, selector).bounding_box()
     col, row = square % 8, square // 8
     return box["x"] + (col + 0.5) * box["width"] / 8, box["y"] + (row + 0.5) * box["height"] / 8

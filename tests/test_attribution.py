@@ -65,37 +65,37 @@ def test_patching_a_corrupted_game_recovers_at_the_last_resid(service):
     assert result["recovered"]["resid_pre"][0, index] == pytest.approx(1.0, abs=1e-3) or abs(denom) < 1e-6
 
 
-@pytest.mark.parametrize("group", [1, 3, A.PATCH_GROUP])
-def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(service, group):
+@pytest.mark.parametrize("group, at", [(1, 7), (3, 7), (A.PATCH_GROUP, 7), (A.PATCH_GROUP, 5)])
+def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(service, group, at):
     """The definition, cell by cell: the clean activation at (layer, position) put into a full corrupted forward,
-    whatever number of positions one batched forward patches (each forward reads its earlier positions' keys and
-    values from the corrupted run)."""
+    the metric read at move ``at + 1``, whatever number of positions one batched forward patches (each forward
+    reads its earlier positions' keys and values from the corrupted run; the attention and MLP rows start a layer
+    later; cells that cannot reach the metric are 0)."""
     from othello_core.rules.games import game_labels
     from othello_core.rules.hooks import BLOCK_OUTPUTS
     from othello_core.rules.notation import SQUARE_TO_TOKEN
     from othello_core.rules.vocab import moves_to_tokens
-    def changes_the_end(c):
-        end = len(MOVES) - 1
-        return c is not None and (game_labels(c)["legal"][end] != game_labels(MOVES)["legal"][end]).any()
-    index, corrupt = next((i, c) for i in range(len(MOVES)) if changes_the_end(c := A.corrupt_one_move(MOVES, i)))
+    def changes_the_metric(c):
+        return c is not None and (game_labels(c)["legal"][at] != game_labels(MOVES)["legal"][at]).any()
+    index, corrupt = next((i, c) for i in range(at) if changes_the_metric(c := A.corrupt_one_move(MOVES, i)))
     steps = []
-    result = A.activation_patching(service, MOVES, corrupt, progress=lambda done, total: steps.append((done, total)),
-                                   group=group)
+    result = A.activation_patching(service, MOVES, corrupt, position=at, group=group,
+                                   progress=lambda done, total: steps.append((done, total)))
     assert steps == [(1, 2), (2, 2)]
     clean, corrupted = torch.tensor([moves_to_tokens(MOVES)]), torch.tensor([moves_to_tokens(corrupt)])
-    legal = {name: game_labels(moves)["legal"][len(MOVES) - 1] for name, moves in (("clean", MOVES), ("corrupt", corrupt))}
+    legal = {name: game_labels(moves)["legal"][at] for name, moves in (("clean", MOVES), ("corrupt", corrupt))}
     up = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal["clean"] & ~legal["corrupt"])]
     down = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal["corrupt"] & ~legal["clean"])]
-    assert up or down  # the corruption changes what is legal at the end
+    assert up or down  # the corruption changes what is legal there
 
     def metric(logits):  # as defined: a side with no move counts 0
-        return float((logits[0, -1, up].mean() if up else 0) - (logits[0, -1, down].mean() if down else 0))
+        return float((logits[0, at, up].mean() if up else 0) - (logits[0, at, down].mean() if down else 0))
     assert result["corrupted_metric"] == pytest.approx(metric(service.run(corrupted)[0]), abs=1e-5)
     checked = 0
     for kind, hook in BLOCK_OUTPUTS.items():
         _, cache = service.run(clean, names=[hook(l) for l in range(2)])
         for layer in range(2):
-            for pos in range(len(MOVES)):  # before the corrupted move too (exactly 0)
+            for pos in range(len(MOVES)):  # before the corrupted move and after the metric's too (exactly 0)
                 def put(act, hook, saved=cache[hook(layer)], pos=pos):
                     act = act.clone()
                     act[:, pos] = saved[:, pos]
@@ -104,6 +104,7 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
                 assert result["effects"][kind][layer, pos] == pytest.approx(patched - result["corrupted_metric"], abs=1e-4)
                 checked += 1
     assert checked == 6 * len(MOVES) and index > 0
+    assert np.abs(result["effects"]["attn_out"]).max() > 1e-3 and np.abs(result["effects"]["mlp_out"]).max() > 1e-3
 
 
 def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service):
@@ -116,7 +117,6 @@ def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service)
     for kind, grid in at["effects"].items():
         assert np.allclose(grid[:, :6], cut["effects"][kind], atol=1e-4)
         assert not grid[:, 6:].any()
-    assert at["effects"]["resid_pre"][0, index] == pytest.approx(cut["clean_metric"] - cut["corrupted_metric"], abs=1e-4)
 
 
 def test_edit_diff_accounts_for_the_whole_change(service):

@@ -76,7 +76,7 @@ def pick_neuron(layer: int, neuron: int) -> None:
     ss["circuits_tab"] = "Neuron explorer"
 
 
-# Lazy tabs: only the open one runs (activation patching alone is 24 patched forwards).
+# Lazy tabs: only the open one runs (activation patching alone is a batched forward per layer and 4 positions).
 TABS = ["Direct logit attribution", "Logit lens", "Neuron explorer", "Head roles", "Activation patching"]
 common.take_setting("circuits_tab", TABS)
 tab_dla, tab_lens, tab_neuron, tab_heads, tab_patch = st.tabs(TABS, key="circuits_tab", on_change="rerun")

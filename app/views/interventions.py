@@ -11,13 +11,12 @@ from othello_core.analysis.interventions import Edit, single_layer_grid
 from othello_core.reports.sweep import sweep_caption, sweep_table
 from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import interventions_snippet
-from othello_core.rules.board import BLACK
 from othello_core.rules.notation import square_to_name
 from othello_core.rules.vocab import relative_to_colour
 from othello_core.rules.hooks import stream_label
 from app.charts import chart
 from app import common, edit_panel, edit_state
-from app.live_board import board_data, live_board
+from app.live_board import board_data, live_board, player_code
 from app.viewport import boards_in_row, viewport_size
 
 ss = st.session_state
@@ -83,7 +82,7 @@ def edit_body() -> None:
     probs = result.edited_probs if enabled else result.clean_probs
     cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
     zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
-    mover = 1 if to_move == BLACK else 2
+    mover = player_code(to_move)
     before_cells = relative_to_colour(result.board_before, to_move)
     with b2:  # the true board: the edit lives in the model's stream, not on this board
         live_board(board_data(before_cells, result.legal_before, to_move=mover, heat=result.clean_probs, size=side,
@@ -92,7 +91,8 @@ def edit_body() -> None:
     names = " ".join(square_to_name(s) for s in edit.squares)
     legal = result.legal_after if enabled else result.legal_before  # the legal moves of the board shown
     marked = {"edited square": [int(s) for s in edit.squares]}
-    shown = f"{position}_{'on' if enabled else 'off'}_{''.join(square_to_name(s) for s in edit.squares)}"
+    shown = (f"{position}_{'on' if enabled else 'off'}_{''.join(square_to_name(s) for s in edit.squares)}_{edit.target}"
+             f"_{edit.method}_{'-'.join(map(str, edit.layers))}_{edit.positions}_{edit.scale:g}")  # the edit, whole
     with b3:  # the title names the edit (a test waits for it)
         live_board(board_data(cells, legal, to_move=mover, heat=probs, size=side, zmax=zmax, extra=marked, paint=None,
                               position=f"edit_after_{shown}",

@@ -10,7 +10,7 @@ from othello_core.rules.games import load_eothello, random_games
 from othello_core.rules.notation import MoveError, square_to_name
 from othello_core.rules.user_input import MAX_MOVES_TEXT, InputError, escape_markdown, parse_int, shown
 from app import common
-from app.live_board import board_data, live_board
+from app.live_board import board_data, live_board, player_code
 from app.figures import legal_strip_svg
 from app.live_svg import live_svg
 from app.viewport import boards_in_row, content_width, viewport_size
@@ -54,7 +54,7 @@ with left:  # the board depends on the rules alone: drawn before the model runs
     last = game.moves[-1] if game.moves else None
     flips = np.array([bool(game.flipped[-1] >> s & 1) for s in range(64)]) if game.flipped else None
     cells, legal = common.board_arrays(board)
-    mover = 1 if board.to_move == BLACK else 2
+    mover = player_code(board.to_move)
     live_board(board_data(cells, legal, to_move=mover, last_move=last, flipped=flips,
                           size=side, shown=cursor, position=f"{len(ss['line'])}_{cursor}",
                           title="Board · click a ringed square to play"), "play_board", play,

@@ -24,7 +24,8 @@ from othello_core.model.evaluate import move_log_probs
 from othello_core.model.hooked_transformer import frozen_prefix
 from othello_core.rules.board import replay
 from othello_core.rules.games import game_labels
-from othello_core.rules.hooks import BLOCK_OUTPUTS, attn_k, attn_out, attn_v, attn_z, mlp_out, mlp_post, resid_pre, stream_hooks
+from othello_core.rules.hooks import (BLOCK_OUTPUTS, attn_k, attn_out, attn_v, attn_z, mlp_out, mlp_post, resid_mid,
+                                       resid_post, resid_pre, stream_hooks)
 from othello_core.rules.notation import MODEL_CONTEXT, MoveError, SQUARE_TO_TOKEN, square_to_name
 from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
@@ -248,12 +249,14 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
 
     The model is causal, so a patch at position p leaves every position before p as the corrupted run has it:
     before the first differing move the two runs are the same (the effect is exactly 0), after ``position`` a patch
-    cannot reach the metric (0 too). A forward patches ``group`` consecutive positions from p0 on, a row per
-    (kind, position), started at the layer from the corrupted stream entering it and computing positions p0 ..
-    ``position`` alone: the positions before p0 are read as the corrupted run's keys and values. The work is about
-    half of running every row over the whole line, and none is spent before the corrupted move. The service's lock
-    is free between forwards (a click waits for one of them at most). ``progress(done, total)`` is called after
-    each layer.
+    cannot reach the metric (0 too), and the embedding of a move both games share is the same (0). A patch of
+    ``attn_out`` or ``mlp_out`` in layer L changes layer L's output at p alone, so its row starts at layer L + 1
+    from the corrupted stream with position p's value put in (that layer's MLP run on the one position, for
+    ``attn_out``); a ``resid_pre`` row starts at its layer. A forward runs the rows that start at one layer for
+    ``group`` consecutive positions from p0 on and computes positions p0 .. ``position`` alone, reading the earlier
+    positions as the corrupted run's keys and values: about 0.4 of running every row over the whole line from its
+    layer. The service's lock is free between forwards (a click waits for one of them at most).
+    ``progress(done, total)`` is called after each layer.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -269,35 +272,61 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
 
     layers = service.n_layers
     kinds = BLOCK_OUTPUTS  # resid_pre, attn_out, mlp_out
-    clean_logits, clean_cache = service.run(_tokens(clean_moves), names=[h(l) for h in kinds.values() for l in range(layers)])
+    clean_logits, clean = service.run(_tokens(clean_moves), names=[h(l) for h in kinds.values() for l in range(layers)])
     keys, values = [attn_k(l) for l in range(layers)], [attn_v(l) for l in range(layers)]
-    corrupt_logits, corrupt_cache = service.run(_tokens(corrupt_moves),
-                                                names=[resid_pre(l) for l in range(layers)] + keys + values)
+    corrupt_logits, corrupt = service.run(_tokens(corrupt_moves), names=[resid_pre(l) for l in range(layers)] + [
+        resid_mid(l) for l in range(layers)] + [resid_post(layers - 1)] + keys + values)
     m_clean = float(metric(clean_logits[:, position])[0])
     m_corrupt = float(metric(corrupt_logits[:, position])[0])
     effects = {kind: np.zeros((layers, n)) for kind in kinds}
     first = next((i for i in range(n) if clean_moves[i] != corrupt_moves[i]), n)
     end = position + 1
-    for layer in range(layers if first < end else 0):
-        for start in range(first, end, group):
-            where = torch.arange(start, min(start + group, end))  # the positions patched, a row each
-            rows, batch = len(where), len(kinds) * len(where)
-            hooks = []
-            for k, hook in enumerate(kinds.values()):
-                def patch(act, hook, saved=clean_cache[hook(layer)][0], offset=k * rows):
-                    act = act.clone()
-                    act[offset + torch.arange(rows), where - start] = saved[where].to(act.dtype)
-                    return act
-                hooks.append((hook(layer), patch))
-            prefix = frozen_prefix([corrupt_cache[h][:, :start].expand(batch, -1, -1, -1) for h in keys],
-                                   [corrupt_cache[h][:, :start].expand(batch, -1, -1, -1) for h in values])
-            resid = corrupt_cache[resid_pre(layer)][:, start:end].expand(batch, -1, -1)
-            logits = service.run_from(layer, resid, fwd_hooks=hooks, prefix=prefix)
-            change = (metric(logits[:, position - start]) - m_corrupt).cpu().numpy()
-            for k, kind in enumerate(kinds):
-                effects[kind][layer, where.numpy()] = change[k * rows:(k + 1) * rows]
-        if progress is not None:
-            progress(layer + 1, layers)
+    if first >= end:  # the runs are the same up to the metric's move: every patch is a no-op
+        return _patching_result(m_clean, m_corrupt, position, effects)
+
+    def block_output(layer: int, kind: str, where: list[int]) -> torch.Tensor:
+        """[len(where), d_model] layer's output (the stream after it) at ``where`` with ``kind`` patched there."""
+        if kind == "mlp_out":  # resid_post = resid_mid + mlp_out
+            return corrupt[resid_mid(layer)][0, where] + clean[mlp_out(layer)][0, where]
+        mid = corrupt[resid_pre(layer)][0, where] + clean[attn_out(layer)][0, where]  # resid_mid = resid_pre + attn_out
+        block = service.model.blocks[layer]
+        return mid + service.call(lambda _: block.apply_mlp(block.ln2(mid[None])))[0]
+
+    def rows_from(start_layer: int, where: list[int]) -> list[tuple[str, int, int, torch.Tensor]]:
+        """(kind, layer, position, the stream entering ``start_layer`` at that position) of each row that starts
+        there, patched at a position in ``where``."""
+        rows = []
+        if start_layer < layers:
+            patched = [p for p in where if start_layer or clean_moves[p] != corrupt_moves[p]]  # same move: same embedding
+            rows += [("resid_pre", start_layer, p, v) for p, v in zip(patched, clean[resid_pre(start_layer)][0, patched])]
+        if start_layer:
+            if start_layer == layers:  # past the last layer a position reaches no other: only the metric's counts
+                where = [p for p in where if p == position]
+            for kind in ("attn_out", "mlp_out"):
+                if where:
+                    rows += [(kind, start_layer - 1, p, v) for p, v in zip(where, block_output(start_layer - 1, kind, where))]
+        return rows
+
+    for start_layer in range(layers, -1, -1):  # after the last layer first (one position), then from the top
+        stream = corrupt[resid_pre(start_layer) if start_layer < layers else resid_post(layers - 1)][0]
+        for p0 in range(first, end, group):
+            rows = rows_from(start_layer, list(range(p0, min(p0 + group, end))))
+            if not rows:
+                continue
+            resid = stream[p0:end].repeat(len(rows), 1, 1)  # [rows, positions p0.., d_model]
+            for r, (_, _, p, value) in enumerate(rows):
+                resid[r, p - p0] = value
+            prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
+                                   [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
+            change = (metric(service.run_from(start_layer, resid, prefix=prefix)[:, position - p0]) - m_corrupt)
+            for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
+                effects[kind][layer, p] = value
+        if progress is not None and start_layer < layers:
+            progress(layers - start_layer, layers)
+    return _patching_result(m_clean, m_corrupt, position, effects)
+
+
+def _patching_result(m_clean: float, m_corrupt: float, position: int, effects: dict) -> dict:
     denom = m_clean - m_corrupt
     return {"clean_metric": m_clean, "corrupted_metric": m_corrupt, "position": position,
             "effects": effects,

@@ -82,7 +82,9 @@ class ModelService:
     def __init__(self, model, name: str, probes: ProbeSet | None = None,
                  probe_report: dict | None = None, card: str | None = None,
                  probe_error: str | None = None, weights_hash: str | None = None):
-        """``weights_hash``: the model's ``model_hash`` when the caller has computed it already."""
+        """``weights_hash``: the model's ``model_hash`` when the caller has computed it already. The service
+        restrides ``model``'s attention and unembedding weights in place for inference (``inference_layout``: values
+        unchanged)."""
         self.hash = weights_hash or model_hash(model)
         self.model = inference_layout(model)
         self.name = name
@@ -156,6 +158,13 @@ class ModelService:
                 logits, cache = model.run_with_cache(tokens, names_filter=wanted.__contains__, **extra)
                 return logits, {n: cache[n] for n in names}
             return model(tokens, **extra), {}
+
+    @torch.inference_mode()
+    def call(self, fn):
+        """``fn(model)`` under the lock, with no hook attached (every forward adds its hooks under the lock and
+        removes them before it lets go): for a part of the model run on its own, such as one block's MLP."""
+        with self.lock:
+            return fn(self.model)
 
     @torch.inference_mode()
     def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=(), prefix=None) -> torch.Tensor:

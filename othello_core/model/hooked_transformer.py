@@ -85,12 +85,17 @@ def inference_layout(model: HookedTransformer) -> HookedTransformer:
     return model
 
 
-def frozen_prefix(keys: list[torch.Tensor], values: list[torch.Tensor]) -> list:
+def frozen_prefix(keys: list[torch.Tensor], values: list[torch.Tensor]):
     """A read-only key/value cache, one entry a block, of the positions before a forward's first: ``keys[b]`` /
     ``values[b]`` ``[batch, prefix, head, d_head]`` as ``blocks.{b}.attn.hook_k`` / ``hook_v`` hold them. A forward
-    given it (``past_kv_cache``) reads it and leaves it as it was, so one prefix serves many forwards."""
+    given it (``past_kv_cache``) reads it and leaves it as it was (TransformerLens's frozen cache), so one prefix
+    serves many forwards."""
+    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
     from transformer_lens.cache.key_value_cache_entry import TransformerLensKeyValueCacheEntry
-    return [TransformerLensKeyValueCacheEntry(k, v, frozen=True) for k, v in zip(keys, values)]
+    batch, prefix = keys[0].shape[:2]
+    return TransformerLensKeyValueCache(
+        entries=[TransformerLensKeyValueCacheEntry(k, v, frozen=True) for k, v in zip(keys, values)],
+        previous_attention_mask=torch.ones(batch, prefix, dtype=torch.long, device=keys[0].device), frozen=True)
 
 
 def default_device() -> str:
