@@ -48,6 +48,34 @@ def test_scale_zero_is_no_edit_and_hooks_leave_no_trace(service):
     assert torch.equal(after, clean)  # bit for bit once the hooks are gone
 
 
+def test_an_edit_of_the_last_move_runs_one_token_from_a_kept_line_and_equals_the_whole_forward(service):
+    """With the line's keys and values kept (Play or Interventions analysed it), an edit of the last position runs
+    that token alone, clean and edited: the same predictions as the whole forwards of a service that keeps nothing,
+    for every method; an edit of every position runs the whole line."""
+    fresh = ModelService(service.model, "fresh", probes=service.probes)
+    service.analyze(MOVES)
+    assert service.kept_prefix(MOVES, 7) is not None and fresh.kept_prefix(MOVES, 7) is None
+    assert service.kept_prefix(MOVES[:6] + (MOVES[7],), 7) is None  # another line
+    lengths = []
+    run = service.run
+    service.run = lambda tokens, **kw: (lengths.append(tokens.shape[1]), run(tokens, **kw))[1]
+    try:
+        for method in I.METHODS:
+            change = I.Edit((D4,), "flip", (1, 2), method=method, steps=5, scale=0.5)
+            got, want = I.apply_edit(service, MOVES, 7, change), I.apply_edit(fresh, MOVES, 7, change)
+            np.testing.assert_allclose(got.clean_probs, want.clean_probs, atol=2e-5)
+            np.testing.assert_allclose(got.edited_probs, want.edited_probs, atol=2e-5)
+            assert not np.allclose(got.edited_probs, got.clean_probs, atol=1e-4)  # the edit does something
+        assert lengths == [1, 1] * len(I.METHODS)  # clean and edited: one token each
+        every = I.Edit((D4,), "flip", (1,), positions="all", scale=0.5)
+        lengths.clear()
+        assert np.array_equal(I.apply_edit(service, MOVES, 7, every).edited_probs,
+                              I.apply_edit(fresh, MOVES, 7, every).edited_probs)
+        assert lengths and min(lengths) == 8  # the whole line
+    finally:
+        del service.run
+
+
 def test_every_method_runs_and_the_ground_truth_follows_the_rules(service):
     for method in I.METHODS:
         result = I.apply_edit(service, MOVES, 7, I.Edit((D4,), "flip", (2,), method=method, steps=5))

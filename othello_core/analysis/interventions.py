@@ -120,8 +120,9 @@ def _direction_vectors(probes, stream: int, squares: np.ndarray, src: np.ndarray
     return vec / vec.norm(dim=-1, keepdim=True).clamp(min=1e-8)
 
 
-def edit_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Generator):
-    """The hook editing one stream for every row of the batch."""
+def edit_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Generator, first: int = 0):
+    """The hook editing one stream for every row of the batch; ``first``: the game position of the forward's first
+    token (a forward of the later tokens alone, the earlier ones read from a key/value cache)."""
 
     def hook(resid, hook):  # resid [B, pos, d]
         resid = resid.clone()
@@ -129,14 +130,16 @@ def edit_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Genera
             p = int(rows.pos[b])
             positions = [p] if edit.positions == "last" else list(range(p + 1))
             for q in positions:
+                if q < first:
+                    raise ValueError(f"position {q} is before the forward's first token ({first}): it is in the cache")
                 before = rows.relative[b, q]
                 after = edited_classes(before, rows.squares[b], edit.target)
                 changed = [s for s in rows.squares[b] if after[s] != before[s]]
                 if not changed:
                     continue
-                x = resid[b, q]
+                x = resid[b, q - first]
                 if edit.method == "gradient":
-                    resid[b, q] = _gradient_edit(x, probes, stream, after, edit)
+                    resid[b, q - first] = _gradient_edit(x, probes, stream, after, edit)
                     continue
                 sq = np.array(changed)
                 dirs = _direction_vectors(probes, stream, sq, before[sq], after[sq],
@@ -147,7 +150,7 @@ def edit_hook(edit: Edit, probes, stream: int, rows: EditRows, gen: torch.Genera
                         x = x + edit.scale * norm * d
                     else:
                         x = x + (edit.scale * norm - x @ d) * d
-                resid[b, q] = x
+                resid[b, q - first] = x
         return resid
 
     return hook
@@ -192,6 +195,19 @@ def run_rows(service, rows: EditRows, edit: Edit | None, seed: int = 0, chunks: 
         at = logits[torch.arange(len(part.pos)), torch.as_tensor(part.pos)]
         out[index] = token_probs_to_squares(move_log_probs(at).exp().cpu().numpy())
     return out
+
+
+def _run_last(service, rows: EditRows, edit: Edit | None, prefix, seed: int = 0) -> np.ndarray:
+    """``run_rows`` for one row whose edit (None: clean) touches its last position only, given the keys and values
+    of the positions before it (``ModelService.kept_prefix``): one token's forward. The earlier positions are the clean
+    run's (causal attention), so this is the whole edited forward to float rounding (``tests/test_interventions.py``)."""
+    p = int(rows.pos[0])
+    gen = torch.Generator().manual_seed(seed)
+    names = stream_hooks(service.n_layers)
+    hooks = [] if edit is None else [(names[s], edit_hook(edit, service.probes, s, rows, gen, first=p))
+                                     for s in edit.layers]
+    logits, _ = service.run(rows.tokens[:1, p:p + 1], fwd_hooks=hooks, kv=prefix)
+    return token_probs_to_squares(move_log_probs(logits[:, 0]).exp().cpu().numpy())[0]
 
 
 def legality_changes(legal_before: np.ndarray, legal_after: np.ndarray) -> dict[str, np.ndarray]:
@@ -255,8 +271,11 @@ def apply_edit(service, moves, position: int, edit: Edit,
         raise RuntimeError("edits need the model's probes: train them with "
                            "`python -m othello_core probes train`")
     rows, before, after, legal_before, legal_after = edited_board(moves, position, edit)
-    clean = run_rows(service, rows, None)[0] if clean_probs is None else np.asarray(clean_probs)
-    edited = run_rows(service, rows, edit)[0]
+    # an edit of the last position alone leaves the earlier ones as they were: from a kept line, one token runs
+    prefix = service.kept_prefix(moves, position) if edit.positions == "last" and position > 0 else None
+    run = (lambda e: run_rows(service, rows, e)[0]) if prefix is None else (lambda e: _run_last(service, rows, e, prefix))
+    clean = run(None) if clean_probs is None else np.asarray(clean_probs)
+    edited = run(edit)
     nanda, li = error_counts(edited, legal_after)
     nanda0, li0 = error_counts(clean, legal_after)
     return EditResult(position, tuple(edit.squares), clean, edited, legal_before, legal_after,

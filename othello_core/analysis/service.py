@@ -24,7 +24,8 @@ import torch
 
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
-from othello_core.model.hooked_transformer import fork_cache, inference_layout, key_value_cache, load_model
+from othello_core.model.hooked_transformer import (fork_cache, frozen_prefix, inference_layout, key_value_cache,
+                                                   load_model)
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
 from othello_core.paths import artifact_folder
 from othello_core.rules.games import game_labels
@@ -158,6 +159,18 @@ class ModelService:
                 logits, cache = model.run_with_cache(tokens, names_filter=wanted.__contains__, **extra)
                 return logits, {n: cache[n] for n in names}
             return model(tokens, **extra), {}
+
+    def kept_prefix(self, moves, length: int):
+        """The keys and values of the first ``length`` moves of ``moves``, read-only (``frozen_prefix``), if a line
+        kept for extension (``analyze``) starts with them; else None. A forward given them runs the later tokens
+        alone."""
+        wanted = tuple(int(m) for m in moves[:length])
+        with self.lock:
+            for line, (_, kv) in reversed(self._prefixes.items()):
+                if len(wanted) == length <= min(len(line), MODEL_CONTEXT) and line[:length] == wanted:
+                    return frozen_prefix([e.past_keys[:, :length] for e in kv.entries],
+                                         [e.past_values[:, :length] for e in kv.entries])
+        return None
 
     @torch.inference_mode()
     def call(self, fn):
