@@ -152,6 +152,19 @@ def from_query(params: dict, n_layers: int = 8) -> tuple[EditSpec | None, tuple[
     return spec, tuple(notes)
 
 
+def result_key(prefix: str, position: int, edit: Edit, on: bool) -> str:
+    """The name of what a board of the edit's result shows (its live board's ``position``): the whole edit, so a
+    change of any of its settings names a new board.
+
+    >>> result_key("edit_after", 7, Edit((28,), layers=(5,), scale=0.5), True)
+    'edit_after_7_on_flip_e4_add_L4_last_0.5'
+    """
+    names = "".join(square_to_name(s) for s in edit.squares) or "none"
+    layers = "-".join(layer_param(s) for s in edit.layers)
+    return (f"{prefix}_{position}_{'on' if on else 'off'}_{edit.target}_{names}_{edit.method}_{layers}_{edit.positions}"
+            f"_{edit.scale:g}")
+
+
 def board_key(prefix: str, position: int, spec: EditSpec, squares: tuple[int, ...]) -> str:
     """The name of what a "board as edited" shows (its live board's ``position``): it changes with every
     click's outcome, so a test or bench can wait for the server's board after a click."""

@@ -68,11 +68,11 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
                  title: str | None = None, heat_label: str = "P(move)", size: int = 420,
                  zmax: float | None = None,
                  colorscale: str = "Blues", font: int = 13, edited: np.ndarray | None = None,
-                 wrong: np.ndarray | None = None, legend: bool = True, zmin: float = 0.0) -> go.Figure:
+                 wrong: np.ndarray | None = None, legend: bool = True) -> go.Figure:
     """The one board: discs from ``board`` (0 empty / 1 black / 2 white), an optional heatmap on the
     squares, and markers with one meaning each (``MARKERS``): ``legal`` moves ringed, the ``last_move``,
     the discs it ``flipped``, the squares an edit changed (``edited``), the squares a probe reads
-    ``wrong``; a legend names the ones drawn. A signed ``heat`` takes ``zmin`` below 0. (The board a
+    ``wrong``; a legend names the ones drawn. (The board a
     person clicks is ``app.live_board``: the same markers, drawn in the browser.)
 
     Built as one plain spec and wrapped without plotly's per-property validation (about 20x faster,
@@ -89,7 +89,7 @@ def board_figure(board: np.ndarray, heat: np.ndarray | None = None, legal: np.nd
     grid = np.array(names).reshape(8, 8).tolist()
     if heat is not None:
         z = _grid(heat).tolist()
-        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=colour_scale(colorscale), zmin=zmin,
+        traces = [dict(type="heatmap", z=z, x=FILES, y=RANKS, colorscale=colour_scale(colorscale), zmin=0.0,
                        zmax=zmax if zmax is not None else max(float(np.max(heat)), 1e-6), customdata=grid,
                        xgap=2, ygap=2, hovertemplate="%{customdata}: %{z:.3f}<extra>" + heat_label + "</extra>",
                        colorbar=dict(title=dict(text=heat_label, font=dict(size=font)), tickfont=dict(size=font),

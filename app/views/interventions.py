@@ -80,10 +80,10 @@ def edit_body() -> None:
         return
     enabled = spec.on
     probs = result.edited_probs if enabled else result.clean_probs
-    cells = relative_to_colour(result.board_after if enabled else result.board_before, to_move)
+    before_cells = relative_to_colour(result.board_before, to_move)
+    cells = relative_to_colour(result.board_after, to_move) if enabled else before_cells
     zmax = float(max(result.clean_probs.max(), probs.max()))  # both boards on one colour scale
     mover = player_code(to_move)
-    before_cells = relative_to_colour(result.board_before, to_move)
     with b2:  # the true board: the edit lives in the model's stream, not on this board
         live_board(board_data(before_cells, result.legal_before, to_move=mover, heat=result.clean_probs, size=side,
                               zmax=zmax, paint=None, position=f"edit_before_{position}",
@@ -91,11 +91,9 @@ def edit_body() -> None:
     names = " ".join(square_to_name(s) for s in edit.squares)
     legal = result.legal_after if enabled else result.legal_before  # the legal moves of the board shown
     marked = {"edited square": [int(s) for s in edit.squares]}
-    shown = (f"{position}_{'on' if enabled else 'off'}_{''.join(square_to_name(s) for s in edit.squares)}_{edit.target}"
-             f"_{edit.method}_{'-'.join(map(str, edit.layers))}_{edit.positions}_{edit.scale:g}")  # the edit, whole
     with b3:  # the title names the edit (a test waits for it)
         live_board(board_data(cells, legal, to_move=mover, heat=probs, size=side, zmax=zmax, extra=marked, paint=None,
-                              position=f"edit_after_{shown}",
+                              position=edit_state.result_key("edit_after", position, edit, enabled),
                               title=(f"After editing {names}<br>P(move) · rings: the edited board's legal moves"
                                      if enabled else f"Edit off ({names})<br>P(move) · rings: the true legal moves")),
                    "edit_after")
@@ -103,7 +101,8 @@ def edit_body() -> None:
         change = probs - result.clean_probs
         bound = max(float(np.abs(change).max()), 1e-6)
         live_board(board_data(cells, legal, to_move=mover, heat=change, zmin=-bound, zmax=bound, colorscale="RdBu_r",
-                              size=side, heat_label="ΔP", extra=marked, paint=None, position=f"edit_change_{shown}",
+                              size=side, heat_label="ΔP", extra=marked, paint=None,
+                              position=edit_state.result_key("edit_change", position, edit, enabled),
                               title="Change: P(move) after − before<br>red: more likely · blue: less"),
                    "edit_change")
 
