@@ -310,8 +310,12 @@ def reproduce_expander(code: str, tl_code: str | None = None) -> None:
     """The "Reproduce in a notebook" expander: the few lines of ``othello_core`` (from
     ``othello_core.reports.snippets``) that compute what the page shows, and beside them the same numbers in
     TransformerLens terms (``othello_core.reports.tl_snippets``) where the page runs the model; both end in
-    ``result``."""
-    with st.expander("Reproduce in a notebook", icon=":material/code:"):
+    ``result``. Its contents are drawn only while it is open (opening it reruns the page, or the fragment it is
+    in), since every element drawn costs the browser time on every click."""
+    box = st.expander("Reproduce in a notebook", icon=":material/code:", key="reproduce", on_change="rerun")
+    if not box.open:  # drawn when opened: the code blocks are not re-sent and re-rendered with every click
+        return
+    with box:
         if tl_code is None:
             st.code(code, language="python")
         else:

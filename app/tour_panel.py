@@ -73,8 +73,12 @@ def _html(tour: T.Tour) -> str:
 def tour_panel(url_path: str) -> None:
     tour = current()
     # a stable key (and on_change): adding a slide changes the label, and must not fold the panel away
-    with st.expander(f"Tour · {len(tour.slides)} slide{'s' * (len(tour.slides) != 1)}", icon=":material/slideshow:",
-                     key="tour_panel", on_change="rerun", expanded=bool(ss.get("tour_panel"))):
+    # its contents are drawn only while it is open: a click on any page re-renders every element drawn
+    box = st.expander(f"Tour · {len(tour.slides)} slide{'s' * (len(tour.slides) != 1)}", icon=":material/slideshow:",
+                      key="tour_panel", on_change="rerun", expanded=bool(ss.get("tour_panel")))
+    if not box.open:
+        return
+    with box:
         s1, s2 = st.columns([3, 1])
         s1.selectbox("Shipped tours", T.shipped_names(), index=None, key="tour_shipped_pick",
                      placeholder="open a shipped tour…", label_visibility="collapsed")

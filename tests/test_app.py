@@ -336,8 +336,16 @@ def test_a_shipped_tour_opens_by_url_and_steps_through_its_slides():
     assert at.session_state["view"].probe == "black_white" and at.query_params["slide"] == "3"
 
 
+def open_tour_panel(at: AppTest) -> AppTest:
+    """Open the sidebar's tour panel (its contents are drawn only while it is open)."""
+    at.session_state["tour_panel"] = True
+    return at.run()
+
+
 def test_add_the_current_state_as_a_slide_from_a_page():
     at = app("f5d6c3d3", layer="L2").switch_page("views/probes.py").run()
+    assert "tour_caption" not in [t.key for t in at.text_area]  # closed: its contents are not drawn
+    open_tour_panel(at)
     at.text_area(key="tour_caption").set_value("Layer {probes.figures.best_layer}").run()
     at.button(key="tour_add").click().run()
     tour = at.session_state["tour"]
@@ -346,7 +354,7 @@ def test_add_the_current_state_as_a_slide_from_a_page():
 
 
 def test_tour_slides_reorder_delete_and_present():
-    at = app("f5d6c3d3")
+    at = open_tour_panel(app("f5d6c3d3"))
     for caption in ("first", "second"):
         at.text_area(key="tour_caption").set_value(caption).run()
         at.button(key="tour_add").click().run()

@@ -221,6 +221,11 @@ def expander_code(at, which: int = 0) -> str:
     model shows both, in two tabs)."""
     found = [e for e in at.expander if e.label == LABEL]
     assert len(found) == 1, [e.label for e in at.expander]
+    if not at.session_state["reproduce"]:  # drawn only while open: closed, it holds nothing; open it
+        assert not found[0].code
+        at.session_state["reproduce"] = True
+        at.run()
+        found = [e for e in at.expander if e.label == LABEL]
     codes = found[0].code
     assert len(codes) in (1, 2) and which < len(codes)
     compile(codes[which].value, "snippet", "exec")
