@@ -184,11 +184,10 @@ def test_presentation_steps_with_its_buttons():
 def test_interventions_page_toggles_a_live_edit():
     at = app("f5d6c3d3c4f4c5b3").switch_page("views/interventions.py").run()
     assert not at.exception
-    errors_on = [m.value for m in at.metric]
-    assert len(errors_on) == 6 and "changes the legality" in at.caption[0].value
-    labels = [m.label for m in at.metric]
-    assert [any(what in label for label in labels) for what in ("the edit makes legal", "makes illegal", "still legal")] \
-        == [True] * 3
+    table = next(m.value for m in at.markdown if m.value.startswith("| | clean model | edited model |"))
+    assert [what in table for what in ("Errors vs the edited board", "the edit makes legal", "makes illegal",
+                                       "still legal")] == [True] * 4
+    assert any("changes the legality" in c.value for c in at.caption)
     # the "before" board is the true board: its discs are the game's, not the edit's
     board = parse_game("f5d6c3d3c4f4c5b3").board
     before = live_board_data(at, "edit_before")

@@ -107,6 +107,34 @@ def test_legality_mass_sums_the_probability_on_moves_the_edit_makes_legal_and_il
     assert mass["kept_legal"] == pytest.approx({"squares": 2, "before": 0.49, "after": 0.8})
 
 
+def test_the_outcome_table_states_each_error_count_and_mass_with_its_change_coloured_by_direction():
+    from othello_core.reports.edit_report import outcome_caption, outcome_rows, outcome_table
+    legal_before, legal_after = np.zeros(64, bool), np.zeros(64, bool)
+    legal_before[[1, 2, 3]] = True
+    legal_after[[2, 3, 9, 10]] = True
+    clean, edited = np.zeros(64), np.zeros(64)
+    clean[[1, 2, 3, 9]] = [0.5, 0.3, 0.19, 0.01]
+    edited[[1, 2, 3, 9, 10]] = [0.05, 0.4, 0.4, 0.1, 0.05]
+    errors = {"clean_vs_edited_board": {"nanda": 5, "li": 2}, "edited_vs_edited_board": {"nanda": 1, "li": 2},
+              "clean_vs_true_board": {"nanda": 1}}
+    result = I.EditResult(0, (), clean, edited, legal_before, legal_after, np.zeros(64), np.zeros(64), errors)
+    rows = outcome_rows(result)
+    assert rows[0][1:] == ("5", "1", ":green[-4]")  # fewer errors: the way a working edit goes
+    assert rows[1][1:] == ("2", "2", "+0")
+    assert rows[2] == ("P on the 2 moves the edit makes legal", "0.010", "0.150", ":green[+0.140]")
+    assert rows[3] == ("P on the 1 move the edit makes illegal", "0.500", "0.050", ":green[-0.450]")
+    assert rows[4][3] == ":green[+0.310]"
+    result.edited_probs[[2, 3]] = 0.0  # the moves still legal lose their probability: red
+    assert outcome_rows(result)[4][2:] == ("0.000", ":red[-0.490]")
+    assert outcome_table(result).count("\n") == 6 and "| P on the 2 moves the edit makes legal |" in outcome_table(result)
+    assert "b1 (now illegal), b2 (now legal), c2 (now legal)" in outcome_caption(result)
+    none = I.EditResult(0, (), clean, clean, legal_before, legal_before, np.zeros(64), np.zeros(64), errors)
+    assert outcome_rows(none)[2] == ("P on the moves the edit makes legal (none)", "—", "—", "—")
+    assert "no move" in outcome_caption(none)
+    none.edited_probs = clean - 1e-6  # a change that rounds to nothing reads +0.000, not -0.000
+    assert outcome_rows(none)[4][3] == "+0.000"
+
+
 def test_the_before_board_is_the_true_board_for_20_random_edits(service):
     from othello_core.rules.games import game_labels, random_games
     rng = np.random.default_rng(0)

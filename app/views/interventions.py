@@ -8,6 +8,7 @@ import streamlit as st
 
 from othello_core.analysis.attribution import edit_diff, summarize_edit_diff
 from othello_core.analysis.interventions import Edit, single_layer_grid
+from othello_core.reports.edit_report import outcome_caption, outcome_table
 from othello_core.reports.sweep import sweep_caption, sweep_table
 from othello_core.reports import tl_snippets
 from othello_core.reports.snippets import interventions_snippet
@@ -106,26 +107,8 @@ def edit_body() -> None:
                               title="Change: P(move) after − before<br>red: more likely · blue: less"),
                    "edit_change")
 
-    e = result.errors
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Errors vs edited board, edited model (FP+FN)", e["edited_vs_edited_board"]["nanda"],
-              delta=e["edited_vs_edited_board"]["nanda"] - e["clean_vs_edited_board"]["nanda"],
-              delta_color="inverse")
-    m2.metric("Li et al. errors (FP in top-N)", e["edited_vs_edited_board"]["li"],
-              delta=e["edited_vs_edited_board"]["li"] - e["clean_vs_edited_board"]["li"], delta_color="inverse")
-    m3.metric("Clean model vs true board (FP+FN)", e["clean_vs_true_board"]["nanda"])
-    mass = result.legality_mass()
-    for col, name, what in zip(st.columns(3), ("made_legal", "made_illegal", "kept_legal"),
-                               ("moves the edit makes legal", "moves the edit makes illegal", "moves still legal")):
-        m = mass[name]
-        col.metric(f"P on the {m['squares']} {what}", f"{m['after']:.3f}" if m["squares"] else "—",
-                   delta=f"{m['after'] - m['before']:+.3f} (before {m['before']:.3f})" if m["squares"] else None,
-                   delta_color="inverse" if name == "made_illegal" else "normal",
-                   help="Summed probability of the edited model (after) and the clean model (before) on these moves.")
-    flips = ", ".join(f"{square_to_name(s)} ({'now legal' if result.legal_after[s] else 'now illegal'})"
-                      for s in result.flipped_legality) or "no move"
-    st.caption(f"The edit changes the legality of: {flips}. Errors count the top-N predictions "
-               "(N = number of legal moves on the edited board) against the edited board's legal moves.")
+    st.markdown(outcome_table(result))  # the clean model against the edited one
+    st.caption(outcome_caption(result))
 
     st.subheader("Where does the logit change come from?")
     decompose = st.toggle("Decompose this edit (direct logit attribution of the difference + composition test)",
