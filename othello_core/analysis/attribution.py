@@ -318,7 +318,7 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
                 resid[r, p - p0] = value
             prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
                                    [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
-            change = (metric(service.run_from(start_layer, resid, prefix=prefix)[:, position - p0]) - m_corrupt)
+            change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix)) - m_corrupt  # at position
             for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
                 effects[kind][layer, p] = value
         if progress is not None and start_layer < layers:

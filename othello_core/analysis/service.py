@@ -25,7 +25,7 @@ import torch
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
 from othello_core.model.hooked_transformer import (fork_cache, frozen_prefix, inference_layout, key_value_cache,
-                                                   load_model)
+                                                   last_position_logits, load_model)
 from othello_core.model.weights import UNVERIFIED, model_hash, n_parameters
 from othello_core.paths import artifact_folder
 from othello_core.rules.games import game_labels
@@ -187,6 +187,14 @@ class ModelService:
         changed (``resid`` then holds the later positions alone, their position embeddings included)."""
         with self.hooked(fwd_hooks) as model:
             return model(resid.to(self.device), start_at_layer=block, past_kv_cache=prefix)
+
+    @torch.inference_mode()
+    def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
+        """``run_from(block, resid, prefix=prefix)[:, -1]``, the logits at ``resid``'s last position alone
+        (``[batch, d_vocab]``), with the last block computing only the keys and values of the other positions
+        (``last_position_logits``): for a metric read at one position."""
+        with self.hooked(()) as model:
+            return last_position_logits(model, resid.to(self.device), block, prefix)
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position.

@@ -98,6 +98,27 @@ def frozen_prefix(keys: list[torch.Tensor], values: list[torch.Tensor]):
         previous_attention_mask=torch.ones(batch, prefix, dtype=torch.long, device=keys[0].device), frozen=True)
 
 
+def last_position_logits(model: HookedTransformer, resid: torch.Tensor, start_at_layer: int, prefix=None
+                         ) -> torch.Tensor:
+    """``model(resid, start_at_layer=..., past_kv_cache=prefix)[:, -1]`` (``[batch, d_vocab]``) with the last block
+    doing only what the last position's logits read: the other positions' keys and values there (no query,
+    attention output or MLP of theirs), then the last position alone through the block and the unembedding. The
+    last block of a forward over many positions is about a fifth of it (bench/bench_patching.py)."""
+    last = model.cfg.n_layers - 1
+    if start_at_layer > last:
+        return model(resid[:, -1:], start_at_layer=start_at_layer)[:, 0]
+    if start_at_layer < last:
+        resid = model(resid, start_at_layer=start_at_layer, stop_at_layer=last, past_kv_cache=prefix)
+    block = model.blocks[last]
+    normed = block.ln1(resid[:, :-1])
+    _, keys, values = block.attn.calculate_qkv_matrices(normed, normed, normed)  # [batch, pos - 1, head, d_head]
+    if prefix is not None:
+        keys = torch.cat([prefix.entries[last].past_keys, keys], dim=1)
+        values = torch.cat([prefix.entries[last].past_values, values], dim=1)
+    earlier = frozen_prefix([keys] * (last + 1), [values] * (last + 1))  # the last block's entry alone is read
+    return model(resid[:, -1:], start_at_layer=last, past_kv_cache=earlier)[:, 0]
+
+
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
