@@ -161,3 +161,26 @@ def test_the_whole_forward_with_keys_and_values_kept_is_the_plain_forward(servic
     logits, _ = service.run(torch.tensor([moves_to_tokens(moves, len(moves))]))
     plain = token_probs_to_squares(move_log_probs(logits[0]).exp().numpy())
     np.testing.assert_allclose(analysis.move_probs, plain, atol=1e-6)
+
+
+def test_the_last_positions_logits_from_any_block_equal_the_whole_forwards():
+    """``run_from_to_last``: from every block (and past the last), over the whole line or its later positions with
+    the earlier ones' keys and values given, even one position: the whole forward's logits at that position."""
+    from othello_core.model.hooked_transformer import frozen_prefix
+    from othello_core.rules.hooks import attn_k, attn_v, resid_post, resid_pre
+    from othello_core.rules.vocab import moves_to_tokens
+    service = ModelService(build_model(ModelShape(n_layers=3, d_model=32, n_heads=4, d_mlp=64), device="cpu", seed=2),
+                           "tiny3")
+    moves = parse_moves("f5 d6 c3 d3 c4 f4 c5 b3 c2 e3")
+    layers = service.n_layers
+    names = ([resid_pre(l) for l in range(layers)] + [resid_post(layers - 1)] + [attn_k(l) for l in range(layers)]
+             + [attn_v(l) for l in range(layers)])
+    logits, cache = service.run(torch.tensor([moves_to_tokens(moves, len(moves))]), names=names)
+    for block in range(layers + 1):
+        stream = cache[resid_pre(block) if block < layers else resid_post(layers - 1)]
+        for start, end in ((0, 10), (4, 10), (9, 10), (3, 7), (0, 1)):
+            prefix = frozen_prefix([cache[attn_k(l)][:, :start].expand(2, -1, -1, -1) for l in range(layers)],
+                                   [cache[attn_v(l)][:, :start].expand(2, -1, -1, -1) for l in range(layers)])
+            got = service.run_from_to_last(block, stream[:, start:end].repeat(2, 1, 1), prefix=prefix if start else None)
+            assert got.shape == (2, logits.shape[-1])
+            torch.testing.assert_close(got, logits[0, end - 1].expand(2, -1), atol=2e-5, rtol=0)

@@ -180,18 +180,12 @@ class ModelService:
             return fn(self.model)
 
     @torch.inference_mode()
-    def run_from(self, block: int, resid: torch.Tensor, fwd_hooks=(), prefix=None) -> torch.Tensor:
-        """Logits of the model run from block ``block`` on, given the stream entering it (``[batch, pos,
-        d_model]``, as ``blocks.{block}.hook_resid_pre``): one forward under the lock, hooks removed after.
-        ``prefix``: the keys and values of the positions before ``resid``'s first (``frozen_prefix``), read, not
-        changed (``resid`` then holds the later positions alone, their position embeddings included)."""
-        with self.hooked(fwd_hooks) as model:
-            return model(resid.to(self.device), start_at_layer=block, past_kv_cache=prefix)
-
-    @torch.inference_mode()
     def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
-        """``run_from(block, resid, prefix=prefix)[:, -1]``, the logits at ``resid``'s last position alone
-        (``[batch, d_vocab]``), with the last block computing only the keys and values of the other positions
+        """The logits at ``resid``'s last position alone (``[batch, d_vocab]``) of the model run from block ``block``
+        on, given the stream entering it (``[batch, pos, d_model]``, as ``blocks.{block}.hook_resid_pre``): one
+        forward under the lock, no hooks. ``prefix``: the keys and values of the positions before ``resid``'s first
+        (``frozen_prefix``), read, not changed (``resid`` then holds the later positions alone, their position
+        embeddings included). The last block computes only the keys and values of the other positions
         (``last_position_logits``): for a metric read at one position."""
         with self.hooked(()) as model:
             return last_position_logits(model, resid.to(self.device), block, prefix)
