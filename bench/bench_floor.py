@@ -36,11 +36,30 @@ from tests.browser import (chromium, edit_board, painted_board, play_board, poin
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants alive now (a room server's replicas are its children: ``app.replicas``)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            with open(f"/proc/{pids[i]}/task/{pids[i]}/children") as fh:
+                pids += [int(child) for child in fh.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """User + system CPU seconds so far of a process and its descendants alive now."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            with open(f"/proc/{each}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # exited since it was listed
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 def timed_click(page, square: int, board: str, *arrivals, before_press=None) -> list[float] | None:

@@ -32,15 +32,22 @@ from othello_core.analysis.attribution import corrupt_one_move
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import chromium_path, painted_board, play_board, streamlit_process
-from bench.bench_floor import cpu_seconds
+from bench.bench_floor import cpu_seconds, process_tree
 from bench.protocol_visitor import Visitor
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+    """Resident memory of a process and its descendants (a room server's replicas), in MB."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            with open(f"/proc/{each}/status") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+        except (OSError, StopIteration):  # exited since it was listed
+            continue
+    return total / 1024
 
 
 class PeakRss:
@@ -210,6 +217,8 @@ def main() -> None:
     parser.add_argument("--visitors", default="1,4,8")
     parser.add_argument("--moves", type=int, default=12)
     parser.add_argument("--clients", choices=["browser", "protocol"], default="browser")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="serve the room as `python -m app.replicas --replicas N` (1: one streamlit process)")
     args = parser.parse_args()
     protocol = args.clients == "protocol"
     run_room = protocol_room if protocol else room
@@ -217,7 +226,8 @@ def main() -> None:
     batch = random_games(1, seed=11)
     game = batch.squares[0, :int(batch.lengths[0])].tolist()
     moves = game[:args.moves]
-    with streamlit_process() as (url, proc):
+    with streamlit_process(replicas=args.replicas) as (url, proc):
+        print(f"server: {args.replicas} replica(s)", flush=True)
         asyncio.run(run_room(url, 1, moves[:2], game[:30], False))  # the model loads, caches warm: not counted
         rows = {}
         for patching in (False, True):

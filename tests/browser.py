@@ -31,15 +31,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None):
-    """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check."""
+def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None, replicas: int = 1):
+    """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check.
+    ``replicas`` > 1: the dashboard served by ``app.replicas`` (that many Streamlit processes, children of the
+    yielded one, behind its port)."""
     port = free_port()
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / f"server-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", entry, "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    options = ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    command = ([sys.executable, "-m", "streamlit", "run", entry, "--server.address", "127.0.0.1", "--server.port",
+                str(port), *options] if replicas == 1 else
+               [sys.executable, "-m", "app.replicas", "--replicas", str(replicas), "--port", str(port), *options])
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120

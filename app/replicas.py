@@ -1,0 +1,209 @@
+"""A room's server: N copies (replicas) of the dashboard behind one port, so that a room's clicks use every core.
+
+    python -m app.replicas [--replicas 2] [--address 127.0.0.1] [--port 8501]
+
+One Streamlit server runs every session's script in one Python process, and a click's run holds the interpreter:
+with 8 visitors clicking, each click queues behind the others' on one core while the other core idles
+(bench/RESULTS.md). Here each replica is a whole ``streamlit run`` on a loopback port, and this process forwards
+the page's requests and its websocket (Starlette and uvicorn, which Streamlit runs on; httpx and websockets).
+
+A visitor stays on one replica: Streamlit keeps a session's state, its XSRF secret, its uploads and its media in
+the process that served it. The first request without the ``othello_replica`` cookie goes to the replica with the
+fewest open sessions, and the cookie sends every later request there (the page, its websocket, files). A
+replica that exits is started again; its visitors' pages reconnect to it, as after a server restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+COOKIE = "othello_replica"
+ROOT = Path(__file__).resolve().parent.parent
+# headers that describe one connection, not the message: never forwarded
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "content-length"}
+
+
+class Replicas:
+    """Which replica serves whom: the visitor's cookie, else the replica with the fewest open sessions."""
+
+    def __init__(self, ports: list[int]):
+        self.ports = ports
+        self.sessions = [0] * len(ports)  # open websockets per replica
+        self._turn = 0
+
+    def pick(self, cookie: str | None) -> tuple[int, bool]:
+        """(replica, whether the visitor is new to it and needs the cookie)."""
+        if cookie is not None and cookie.isdigit() and int(cookie) < len(self.ports):
+            return int(cookie), False
+        fewest = min(self.sessions)
+        free = [i for i, n in enumerate(self.sessions) if n == fewest]
+        self._turn += 1
+        return free[self._turn % len(free)], True
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """A websocket opened by a page this server served (or by a client that sends no Origin, like the benches):
+    the check Streamlit makes itself, made here because the replica sees the proxy's connection."""
+    return origin is None or urlparse(origin).netloc == host
+
+
+def proxy_app(replicas: Replicas):
+    """The Starlette app that forwards every request and the websocket to the visitor's replica."""
+    import httpx
+    import websockets
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    client = httpx.AsyncClient(timeout=httpx.Timeout(600.0), follow_redirects=False)
+
+    async def forward(request: Request) -> Response:
+        index, new = replicas.pick(request.cookies.get(COOKIE))
+        url = f"http://127.0.0.1:{replicas.ports[index]}{request.url.path}"
+        headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
+        try:
+            upstream = await client.send(client.build_request(
+                request.method, url, params=request.url.query.encode() or None, headers=headers,
+                content=await request.body()), stream=True)
+            body = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as sent: compressed stays compressed
+            await upstream.aclose()
+        except httpx.HTTPError as err:
+            return PlainTextResponse(f"The dashboard's replica {index} did not answer ({type(err).__name__}); "
+                                     "it is being restarted: reload the page in a few seconds.", status_code=502)
+        response = Response(body if request.method != "HEAD" else b"", status_code=upstream.status_code)
+        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        response.raw_headers.append((b"content-length", str(len(body)).encode()))
+        if new:
+            response.set_cookie(COOKIE, str(index), httponly=True, samesite="lax")
+        return response
+
+    async def stream(browser: WebSocket) -> None:
+        if not same_origin(browser.headers.get("origin"), browser.headers.get("host")):
+            await browser.close(code=1008)
+            return
+        index, _ = replicas.pick(browser.cookies.get(COOKIE))
+        offered = [p.strip() for p in browser.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        cookie = browser.headers.get("cookie")
+        url = f"ws://127.0.0.1:{replicas.ports[index]}{browser.url.path}"
+        try:
+            upstream = await websockets.connect(url, subprotocols=offered or None, max_size=None, compression=None,
+                                                additional_headers={"Cookie": cookie} if cookie else None)
+        except (OSError, websockets.WebSocketException):
+            await browser.close(code=1013)  # try again later: the page reconnects
+            return
+        await browser.accept(subprotocol=upstream.subprotocol)
+        replicas.sessions[index] += 1
+
+        async def down() -> None:  # replica -> browser
+            async for message in upstream:
+                if isinstance(message, bytes):
+                    await browser.send_bytes(message)
+                else:
+                    await browser.send_text(message)
+
+        async def up() -> None:  # browser -> replica
+            while True:
+                message = await browser.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await upstream.send(message["bytes"] if message.get("bytes") is not None else message["text"])
+
+        tasks = [asyncio.create_task(down()), asyncio.create_task(up())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            replicas.sessions[index] -= 1
+            await upstream.close()
+            with contextlib.suppress(RuntimeError):
+                await browser.close()
+
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+    return Starlette(routes=[WebSocketRoute("/{path:path}", stream), Route("/{path:path}", forward, methods=methods)])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_replica(port: int, extra: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.headless",
+                             "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false", *extra], cwd=ROOT)
+
+
+def wait_healthy(port: int, timeout: float = 180.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with contextlib.suppress(OSError):
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        time.sleep(0.3)
+    raise SystemExit(f"replica on port {port} did not answer its health check within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicas", type=int, default=os.cpu_count() or 2,
+                        help="Streamlit processes (default: one a core)")
+    parser.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines (a room)")
+    parser.add_argument("--port", type=int, default=8501)
+    args, extra = parser.parse_known_args(argv)  # the rest goes to each `streamlit run` (--server.* options)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
+    import uvicorn
+    ports = [free_port() for _ in range(args.replicas)]
+    procs = [start_replica(port, extra) for port in ports]
+    for port in ports:
+        wait_healthy(port)
+    print(f"{args.replicas} replicas ready; serving http://{args.address}:{args.port}", flush=True)
+
+    async def keep_alive() -> None:  # a replica that exits is started again on its port
+        while True:
+            await asyncio.sleep(2)
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    print(f"replica {i} exited ({proc.returncode}); starting it again", flush=True)
+                    procs[i] = start_replica(ports[i], extra)
+
+    server = uvicorn.Server(uvicorn.Config(proxy_app(Replicas(ports)), host=args.address, port=args.port,
+                                           log_level="warning", ws_max_size=1 << 27))
+
+    async def serve() -> None:
+        watcher = asyncio.create_task(keep_alive())
+        try:
+            await server.serve()
+        finally:
+            watcher.cancel()
+
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    try:
+        asyncio.run(serve())
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""A room's server (``app.replicas``): visitors spread over the replicas and stay on theirs, and the dashboard works
+through the proxy as it does served alone (a real browser plays moves; the protocol visitor too)."""
+import asyncio
+import urllib.request
+
+import pytest
+
+from app.replicas import COOKIE, Replicas, same_origin
+from othello_core.rules.notation import name_to_square
+
+from .browser import chromium, chromium_path, play_board, press_square, streamlit_process, wait_for_app, wait_for_board
+
+
+def test_a_visitor_with_the_cookie_stays_and_a_new_one_goes_to_the_fewest_sessions():
+    room = Replicas([9001, 9002, 9003])
+    assert room.pick("2") == (2, False) and room.pick("0") == (0, False)
+    room.sessions = [3, 1, 2]
+    assert room.pick(None) == (1, True)
+    for bad in ("3", "-1", "x", ""):  # not a replica: treated as new
+        assert room.pick(bad) == (1, True)
+    room.sessions = [1, 1, 1]
+    assert {room.pick(None)[0] for _ in range(3)} == {0, 1, 2}  # ties taken in turn
+
+
+def test_only_pages_it_served_open_a_websocket():
+    assert same_origin("http://room.example:8501", "room.example:8501")
+    assert same_origin(None, "room.example:8501")  # no Origin header: not a browser page
+    assert not same_origin("http://evil.example", "room.example:8501")
+
+
+def cookie_of(url: str, cookie: str | None = None) -> str | None:
+    request = urllib.request.Request(url + "/", headers={"Cookie": f"{COOKIE}={cookie}"} if cookie else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
+        set_cookie = response.headers.get("Set-Cookie") or ""
+    return set_cookie.split(f"{COOKIE}=", 1)[1].split(";")[0] if COOKIE in set_cookie else None
+
+
+@pytest.fixture(scope="module")
+def room():
+    with streamlit_process(replicas=2) as (url, _):
+        yield url
+
+
+def test_new_visitors_are_spread_over_the_replicas_and_kept_on_theirs(room):
+    first, second = cookie_of(room), cookie_of(room)
+    assert {first, second} == {"0", "1"}
+    assert cookie_of(room, first) is None  # already placed: no new cookie
+
+
+def test_the_protocol_visitor_plays_through_the_proxy(room):
+    from bench.protocol_visitor import Visitor
+
+    async def play() -> tuple:
+        visitor = await Visitor.open(room, "moves=")
+        board, _ = await visitor.click("play_board", name_to_square("d3"), "1_1")
+        await visitor.close()
+        return board, visitor.query
+
+    board, query = asyncio.run(play())
+    assert board is not None and "moves=d3" in query
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed (./dev test installs it)")
+def test_a_browser_plays_through_the_proxy(room):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(room + "/")
+        wait_for_app(page)
+        wait_for_board(page, play_board(0))
+        press_square(page, name_to_square("d3"), play_board(0))
+        wait_for_board(page, play_board(1))
+        page.wait_for_function("() => document.body.innerText.includes('Top-1:')", timeout=60_000)
+        wait_for_app(page)
+        assert "moves=d3" in page.url
+        assert any(c["name"] == COOKIE for c in page.context.cookies())
