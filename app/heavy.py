@@ -22,9 +22,6 @@ HEAVY_JOBS = int(os.environ.get("OTHELLO_HEAVY_JOBS", "1"))  # heavy jobs at onc
 WAIT_S = float(os.environ.get("OTHELLO_HEAVY_WAIT_S", "30"))  # how long a request waits for a free slot
 LIMIT_S = float(os.environ.get("OTHELLO_HEAVY_LIMIT_S", "120"))  # how long a page waits for its job
 KEPT = 64  # results kept per kind
-# the worker thread's niceness (Linux: per thread): where the cores are all busy (replicas, app/replicas.py) the
-# clicks' short forwards run first and the heavy job takes the time they leave
-HEAVY_NICE = int(os.environ.get("OTHELLO_HEAVY_NICE", "10"))
 
 
 class Busy(RuntimeError):
@@ -109,8 +106,6 @@ def run(kind: str, key: tuple, compute: Callable[[Callable[[int, int], None]], o
     if started:
         def work() -> None:
             try:
-                if HEAVY_NICE and hasattr(os, "setpriority"):
-                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HEAVY_NICE)  # this thread alone
                 job.result = compute(job.progress)
                 with state.lock:
                     results = state.results.setdefault(kind, OrderedDict())
