@@ -67,7 +67,7 @@ def proxy_app(replicas: Replicas):
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket
+    from starlette.websockets import WebSocket, WebSocketDisconnect
 
     client = httpx.AsyncClient(timeout=httpx.Timeout(600.0), follow_redirects=False)
 
@@ -109,19 +109,23 @@ def proxy_app(replicas: Replicas):
         await browser.accept(subprotocol=upstream.subprotocol)
         replicas.sessions[index] += 1
 
+        closed = (websockets.ConnectionClosed, WebSocketDisconnect, RuntimeError)  # either side went away
+
         async def down() -> None:  # replica -> browser
-            async for message in upstream:
-                if isinstance(message, bytes):
-                    await browser.send_bytes(message)
-                else:
-                    await browser.send_text(message)
+            with contextlib.suppress(*closed):
+                async for message in upstream:
+                    if isinstance(message, bytes):
+                        await browser.send_bytes(message)
+                    else:
+                        await browser.send_text(message)
 
         async def up() -> None:  # browser -> replica
-            while True:
-                message = await browser.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                await upstream.send(message["bytes"] if message.get("bytes") is not None else message["text"])
+            with contextlib.suppress(*closed):
+                while True:
+                    message = await browser.receive()
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    await upstream.send(message["bytes"] if message.get("bytes") is not None else message["text"])
 
         tasks = [asyncio.create_task(down()), asyncio.create_task(up())]
         try:
@@ -169,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     args, extra = parser.parse_known_args(argv)  # the rest goes to each `streamlit run` (--server.* options)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
+    if any(arg.startswith(("--server.port", "--server.address")) for arg in extra):
+        parser.error("give the address and port as --address and --port: each replica listens on its own "
+                     "loopback port")
     import uvicorn
     ports = [free_port() for _ in range(args.replicas)]
     procs = [start_replica(port, extra) for port in ports]

@@ -28,6 +28,13 @@ def test_only_pages_it_served_open_a_websocket():
     assert not same_origin("http://evil.example", "room.example:8501")
 
 
+def test_the_replicas_own_port_and_address_are_refused_with_what_to_use_instead(capsys):
+    from app.replicas import main
+    with pytest.raises(SystemExit):
+        main(["--replicas", "2", "--server.port", "9000"])
+    assert "give the address and port as --address and --port" in capsys.readouterr().err
+
+
 def cookie_of(url: str, cookie: str | None = None) -> str | None:
     request = urllib.request.Request(url + "/", headers={"Cookie": f"{COOKIE}={cookie}"} if cookie else {})
     with urllib.request.urlopen(request, timeout=30) as response:

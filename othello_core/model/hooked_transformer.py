@@ -102,8 +102,8 @@ def last_position_logits(model: HookedTransformer, resid: torch.Tensor, start_at
                          ) -> torch.Tensor:
     """``model(resid, start_at_layer=..., past_kv_cache=prefix)[:, -1]`` (``[batch, d_vocab]``) with the last block
     doing only what the last position's logits read: the other positions' keys and values there (no query,
-    attention output or MLP of theirs), then the last position alone through the block and the unembedding. The
-    last block of a forward over many positions is about a fifth of it (bench/bench_patching.py)."""
+    attention output or MLP of theirs), then the last position alone through the block and the unembedding
+    (activation patching at position 50: about a tenth faster, bench/RESULTS.md)."""
     last = model.cfg.n_layers - 1
     if start_at_layer > last:
         return model(resid[:, -1:], start_at_layer=start_at_layer)[:, 0]

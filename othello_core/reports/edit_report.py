@@ -28,8 +28,9 @@ def outcome_rows(result: EditResult) -> list[tuple[str, str, str, str]]:
     for key, what in (("nanda", "Errors vs the edited board (FP+FN)"), ("li", "Li et al. errors (FP in the top N)")):
         clean, edited = errors["clean_vs_edited_board"][key], errors["edited_vs_edited_board"][key]
         rows.append((what, str(clean), str(edited), _change(edited - clean, more_is_better=False, digits=0)))
+    masses = result.legality_mass()
     for key, what, more_is_better in MASS_ROWS:
-        mass = result.legality_mass()[key]
+        mass = masses[key]
         moves = f"{mass['squares']} move{'s' * (mass['squares'] != 1)}"
         if not mass["squares"]:
             rows.append((f"P on the moves {what} (none)", "—", "—", "—"))
