@@ -472,3 +472,16 @@ def test_a_click_on_the_painting_of_a_lost_click_is_refused_and_the_position_kep
         await visitor.close()
     with ThreadPoolExecutor(1) as pool:  # playwright's sync API holds this thread's event loop
         pool.submit(asyncio.run, visit()).result(timeout=120)
+
+
+def test_the_reproduce_expander_draws_its_code_when_opened(server, page):
+    """Drawn only while open (fewer elements re-rendered on each click): opening it in the browser reruns the page,
+    or Interventions' fragment, and the code appears."""
+    for path in ("/?moves=f5d6c3", "/interventions?moves=f5d6c3&edit=e4"):
+        page.goto(server + path)
+        wait_for_app(page)
+        page.get_by_text("Reproduce in a notebook").wait_for()
+        assert page.locator('[data-testid="stCode"]').count() == 0
+        page.get_by_text("Reproduce in a notebook").click()
+        page.locator('[data-testid="stCode"]').first.wait_for(state="visible", timeout=60_000)
+        assert "result = " in page.locator('[data-testid="stCode"]').first.inner_text()
