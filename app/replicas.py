@@ -31,6 +31,8 @@ from urllib.parse import urlparse
 COOKIE = "othello_replica"
 ROOT = Path(__file__).resolve().parent.parent
 # headers that describe one connection, not the message: never forwarded
+MAX_BODY = int(os.environ.get("OTHELLO_PROXY_MAX_BODY_MB", "32")) << 20  # a request body (a tour upload) at most
+NO_BODY = {204, 304}  # answers that carry no body: their Content-Length, if any, is the upstream's
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length"}
 
@@ -42,11 +44,12 @@ class Replicas:
         self.ports = ports
         self.sessions = [0] * len(ports)  # open websockets per replica
         self._turn = 0
+        self._names = {str(i): i for i in range(len(ports))}
 
     def pick(self, cookie: str | None) -> tuple[int, bool]:
         """(replica, whether the visitor is new to it and needs the cookie)."""
-        if cookie is not None and cookie.isdigit() and int(cookie) < len(self.ports):
-            return int(cookie), False
+        if cookie in self._names:  # only "0" .. "N-1": a visitor's cookie is never parsed as a number
+            return self._names[cookie], False
         fewest = min(self.sessions)
         free = [i for i, n in enumerate(self.sessions) if n == fewest]
         self._turn += 1
@@ -71,23 +74,46 @@ def proxy_app(replicas: Replicas):
 
     client = httpx.AsyncClient(timeout=httpx.Timeout(600.0), follow_redirects=False)
 
+    too_large = PlainTextResponse(f"The request is larger than this server takes ({MAX_BODY >> 20} MB).",
+                                  status_code=413)
+
+    async def read_body(request: Request) -> bytes | None:
+        """The request's body, or None past ``MAX_BODY`` (read no further: a visitor cannot fill the memory)."""
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def forward(request: Request) -> Response:
         index, new = replicas.pick(request.cookies.get(COOKIE))
-        url = f"http://127.0.0.1:{replicas.ports[index]}{request.url.path}"
+        body = await read_body(request)
+        if body is None:
+            return too_large
+        # the path and query as the browser sent them (still percent-encoded), not as Starlette decoded them
+        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        url = f"http://127.0.0.1:{replicas.ports[index]}{target}" + (f"?{query}" if query else "")
         headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
         try:
-            upstream = await client.send(client.build_request(
-                request.method, url, params=request.url.query.encode() or None, headers=headers,
-                content=await request.body()), stream=True)
-            body = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as sent: compressed stays compressed
-            await upstream.aclose()
+            async with client.stream(request.method, httpx.URL(url), headers=headers, content=body) as upstream:
+                answer = b"".join([c async for c in upstream.aiter_raw()])  # as sent: compressed stays compressed
+        except httpx.InvalidURL:
+            return PlainTextResponse("The request's address is not one this server can pass on.", status_code=400)
         except httpx.HTTPError as err:
             return PlainTextResponse(f"The dashboard's replica {index} did not answer ({type(err).__name__}); "
                                      "it is being restarted: reload the page in a few seconds.", status_code=502)
-        response = Response(body if request.method != "HEAD" else b"", status_code=upstream.status_code)
+        bodiless = request.method == "HEAD" or upstream.status_code in NO_BODY
+        response = Response(b"" if bodiless else answer, status_code=upstream.status_code)
         response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1"))
-                                for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
-        response.raw_headers.append((b"content-length", str(len(body)).encode()))
+                                for k, v in upstream.headers.multi_items()
+                                if k.lower() not in HOP_BY_HOP or (bodiless and k.lower() == "content-length")]
+        if not bodiless:
+            response.raw_headers.append((b"content-length", str(len(answer)).encode()))
         if new:
             response.set_cookie(COOKIE, str(index), httponly=True, samesite="lax")
         return response
@@ -106,7 +132,11 @@ def proxy_app(replicas: Replicas):
         except (OSError, websockets.WebSocketException):
             await browser.close(code=1013)  # try again later: the page reconnects
             return
-        await browser.accept(subprotocol=upstream.subprotocol)
+        try:
+            await browser.accept(subprotocol=upstream.subprotocol)
+        except Exception:
+            await upstream.close()
+            raise
         replicas.sessions[index] += 1
 
         closed = (websockets.ConnectionClosed, WebSocketDisconnect, RuntimeError)  # either side went away
@@ -139,19 +169,39 @@ def proxy_app(replicas: Replicas):
                 await browser.close()
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
-    return Starlette(routes=[WebSocketRoute("/{path:path}", stream), Route("/{path:path}", forward, methods=methods)])
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await client.aclose()
+
+    return Starlette(routes=[WebSocketRoute("/{path:path}", stream), Route("/{path:path}", forward, methods=methods)],
+                     lifespan=lifespan)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports (all bound before any is let go, so none comes back twice)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _die_with_parent() -> None:
+    """In a replica, before it runs: the kernel sends it SIGTERM when this process dies, even by SIGKILL."""
+    import ctypes
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def start_replica(port: int, extra: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.headless",
                              "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", *extra], cwd=ROOT)
+                             "--browser.gatherUsageStats", "false", *extra], cwd=ROOT,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
 def wait_healthy(port: int, timeout: float = 180.0) -> None:
@@ -166,8 +216,8 @@ def wait_healthy(port: int, timeout: float = 180.0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicas", type=int, default=os.cpu_count() or 2,
-                        help="Streamlit processes (default: one a core)")
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="Streamlit processes, each with its own model (at most one a core helps)")
     parser.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines (a room)")
     parser.add_argument("--port", type=int, default=8501)
     args, extra = parser.parse_known_args(argv)  # the rest goes to each `streamlit run` (--server.* options)
@@ -177,22 +227,27 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give the address and port as --address and --port: each replica listens on its own "
                      "loopback port")
     import uvicorn
-    ports = [free_port() for _ in range(args.replicas)]
-    procs = [start_replica(port, extra) for port in ports]
-    for port in ports:
-        wait_healthy(port)
-    print(f"{args.replicas} replicas ready; serving http://{args.address}:{args.port}", flush=True)
+    ports = free_ports(args.replicas)
+    procs: list[subprocess.Popen] = []
+    server = uvicorn.Server(uvicorn.Config(proxy_app(Replicas(ports)), host=args.address, port=args.port,
+                                           log_level="warning", ws_max_size=1 << 27))
+    stopping = []  # a SIGTERM before the proxy serves (replicas still starting) stops the start too
 
-    async def keep_alive() -> None:  # a replica that exits is started again on its port
+    def stop(*_) -> None:
+        stopping.append(True)
+        server.should_exit = True
+        if not server.started:
+            raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+
+    async def keep_alive() -> None:  # a replica that exits is started again on its port, 2 s later at the soonest
         while True:
             await asyncio.sleep(2)
             for i, proc in enumerate(procs):
-                if proc.poll() is not None:
+                if proc.poll() is not None and not stopping:
                     print(f"replica {i} exited ({proc.returncode}); starting it again", flush=True)
                     procs[i] = start_replica(ports[i], extra)
-
-    server = uvicorn.Server(uvicorn.Config(proxy_app(Replicas(ports)), host=args.address, port=args.port,
-                                           log_level="warning", ws_max_size=1 << 27))
 
     async def serve() -> None:
         watcher = asyncio.create_task(keep_alive())
@@ -201,8 +256,11 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             watcher.cancel()
 
-    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
-    try:
+    try:  # from the first replica on: whatever ends this process ends them (and they die with it: PDEATHSIG)
+        procs += [start_replica(port, extra) for port in ports]
+        for port in ports:
+            wait_healthy(port)
+        print(f"{args.replicas} replicas ready; serving http://{args.address}:{args.port}", flush=True)
         asyncio.run(serve())
     finally:
         for proc in procs:
@@ -210,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(10)
-
+            if proc.poll() is None:
+                proc.kill()
 
 if __name__ == "__main__":
     main()

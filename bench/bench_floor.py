@@ -38,13 +38,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants alive now (a room server's replicas are its children: ``app.replicas``)."""
+    import glob
     pids, i = [pid], 0
     while i < len(pids):
-        try:
-            with open(f"/proc/{pids[i]}/task/{pids[i]}/children") as fh:
-                pids += [int(child) for child in fh.read().split()]
-        except OSError:
-            pass
+        for children in glob.glob(f"/proc/{pids[i]}/task/*/children"):  # a child lists under the thread that made it
+            try:
+                with open(children) as fh:
+                    pids += [int(child) for child in fh.read().split() if int(child) not in pids]
+            except OSError:
+                pass
         i += 1
     return pids
 

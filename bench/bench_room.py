@@ -39,12 +39,15 @@ SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants (a room server's replicas), in MB."""
+    """Memory of a process and its descendants (a room server's replicas), in MB: resident for one process, and
+    for several the proportional set size (``Pss``: a page they share counted once, in parts)."""
+    tree = process_tree(pid)
+    field, name = ("Pss:", "smaps_rollup") if len(tree) > 1 else ("VmRSS:", "status")
     total = 0
-    for each in process_tree(pid):
+    for each in tree:
         try:
-            with open(f"/proc/{each}/status") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+            with open(f"/proc/{each}/{name}") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith(field))
         except (OSError, StopIteration):  # exited since it was listed
             continue
     return total / 1024

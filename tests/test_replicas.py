@@ -1,6 +1,10 @@
 """A room's server (``app.replicas``): visitors spread over the replicas and stay on theirs, and the dashboard works
 through the proxy as it does served alone (a real browser plays moves; the protocol visitor too)."""
 import asyncio
+import http.client
+import os
+import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -16,7 +20,7 @@ def test_a_visitor_with_the_cookie_stays_and_a_new_one_goes_to_the_fewest_sessio
     assert room.pick("2") == (2, False) and room.pick("0") == (0, False)
     room.sessions = [3, 1, 2]
     assert room.pick(None) == (1, True)
-    for bad in ("3", "-1", "x", ""):  # not a replica: treated as new
+    for bad in ("3", "-1", "x", "", "²", "1" * 5000):  # not a replica: treated as new, never parsed
         assert room.pick(bad) == (1, True)
     room.sessions = [1, 1, 1]
     assert {room.pick(None)[0] for _ in range(3)} == {0, 1, 2}  # ties taken in turn
@@ -45,8 +49,40 @@ def cookie_of(url: str, cookie: str | None = None) -> str | None:
 
 @pytest.fixture(scope="module")
 def room():
-    with streamlit_process(replicas=2) as (url, _):
+    from bench.bench_floor import process_tree
+    with streamlit_process(replicas=2) as (url, proxy):
+        replicas = process_tree(proxy.pid)[1:]
+        assert len(replicas) >= 2
         yield url
+    proxy.wait(30)
+    for pid in replicas:  # the replicas end with the proxy
+        for _ in range(100):
+            if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z":
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"replica {pid} outlived the proxy")
+
+
+def test_head_answers_without_a_body_and_a_body_over_the_limit_is_refused_unread(room):
+    from app.replicas import MAX_BODY
+    with urllib.request.urlopen(urllib.request.Request(room + "/", method="HEAD"), timeout=30) as response:
+        assert response.status == 200 and response.read() == b""
+    host = urllib.parse.urlparse(room).netloc
+    connection = http.client.HTTPConnection(host, timeout=30)  # says it will send too much, sends nothing yet
+    connection.putrequest("PUT", "/_stcore/upload_file/x/y")
+    connection.putheader("Content-Length", str(MAX_BODY + 1))
+    connection.endheaders()
+    assert connection.getresponse().status == 413
+    connection.close()
+    streamed = http.client.HTTPConnection(host, timeout=30)  # no length given: refused once past the limit
+    chunks = (b"0" * (1 << 20) for _ in range((MAX_BODY >> 20) + 2))
+    try:
+        streamed.request("PUT", "/_stcore/upload_file/x/y", body=chunks, encode_chunked=True)
+        assert streamed.getresponse().status == 413
+    except ConnectionResetError:  # refused before the last chunk was sent: also not read
+        pass
+    streamed.close()
 
 
 def test_new_visitors_are_spread_over_the_replicas_and_kept_on_theirs(room):
