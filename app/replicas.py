@@ -30,9 +30,9 @@ from urllib.parse import urlparse
 
 COOKIE = "othello_replica"
 ROOT = Path(__file__).resolve().parent.parent
-# headers that describe one connection, not the message: never forwarded
 MAX_BODY = int(os.environ.get("OTHELLO_PROXY_MAX_BODY_MB", "32")) << 20  # a request body (a tour upload) at most
 NO_BODY = {204, 304}  # answers that carry no body: their Content-Length, if any, is the upstream's
+# headers that describe one connection, not the message: never forwarded
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length"}
 
@@ -169,6 +169,7 @@ def proxy_app(replicas: Replicas):
                 await browser.close()
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
@@ -204,14 +205,16 @@ def start_replica(port: int, extra: list[str]) -> subprocess.Popen:
                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
-def wait_healthy(port: int, timeout: float = 180.0) -> None:
+def healthy(port: int, timeout: float = 180.0) -> bool:
+    """Whether the Streamlit server (or this proxy) on loopback ``port`` answers its health check within
+    ``timeout`` seconds."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(OSError):
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return
+                return True
         time.sleep(0.3)
-    raise SystemExit(f"replica on port {port} did not answer its health check within {timeout:.0f} s")
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -231,10 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     procs: list[subprocess.Popen] = []
     server = uvicorn.Server(uvicorn.Config(proxy_app(Replicas(ports)), host=args.address, port=args.port,
                                            log_level="warning", ws_max_size=1 << 27))
-    stopping = []  # a SIGTERM before the proxy serves (replicas still starting) stops the start too
-
-    def stop(*_) -> None:
-        stopping.append(True)
+    def stop(*_) -> None:  # a SIGTERM before the proxy serves (replicas still starting) stops the start too
         server.should_exit = True
         if not server.started:
             raise SystemExit(143)
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             await asyncio.sleep(2)
             for i, proc in enumerate(procs):
-                if proc.poll() is not None and not stopping:
+                if proc.poll() is not None and not server.should_exit:
                     print(f"replica {i} exited ({proc.returncode}); starting it again", flush=True)
                     procs[i] = start_replica(ports[i], extra)
 
@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     try:  # from the first replica on: whatever ends this process ends them (and they die with it: PDEATHSIG)
         procs += [start_replica(port, extra) for port in ports]
         for port in ports:
-            wait_healthy(port)
+            if not healthy(port):
+                raise SystemExit(f"the replica on port {port} did not answer its health check within 180 s")
         print(f"{args.replicas} replicas ready; serving http://{args.address}:{args.port}", flush=True)
         asyncio.run(serve())
     finally:
@@ -270,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
                 proc.wait(10)
             if proc.poll() is None:
                 proc.kill()
+
 
 if __name__ == "__main__":
     main()

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,34 +21,22 @@ def chromium_path() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None, replicas: int = 1):
     """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check.
     ``replicas`` > 1: the dashboard served by ``app.replicas`` (that many Streamlit processes, children of the
     yielded one, behind its port)."""
-    port = free_port()
+    from app.replicas import free_ports, healthy
+    port = free_ports(1)[0]
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / f"server-{port}.log", "w")
-    options = ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     command = ([sys.executable, "-m", "streamlit", "run", entry, "--server.address", "127.0.0.1", "--server.port",
-                str(port), *options] if replicas == 1 else
-               [sys.executable, "-m", "app.replicas", "--replicas", str(replicas), "--port", str(port), *options])
+                str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"] if replicas == 1 else
+               [sys.executable, "-m", "app.replicas", "--replicas", str(replicas), "--port", str(port)])
+    command += ["--server.fileWatcherType", "none"]  # (app.replicas passes it on to each replica)
     proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
+        if not healthy(port, timeout=120):
             raise RuntimeError(f"streamlit did not become healthy; see {log.name}")
         yield url, proc
     finally:
