@@ -1,4 +1,6 @@
 """Attribution adds up, patching identical inputs does nothing, edit diffs are consistent."""
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -81,7 +83,8 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
     steps = []
     result = A.activation_patching(service, MOVES, corrupt, position=at, group=group,
                                    progress=lambda done, total: steps.append((done, total)))
-    assert steps == [(1, 2), (2, 2)]
+    forwards = 3 * -(-(at + 1 - index) // group)  # from layer 0, 1 and past the last, each group of positions
+    assert steps == [(done, forwards) for done in range(1, forwards + 1)]
     clean, corrupted = torch.tensor([moves_to_tokens(MOVES)]), torch.tensor([moves_to_tokens(corrupt)])
     legal = {name: game_labels(moves)["legal"][at] for name, moves in (("clean", MOVES), ("corrupt", corrupt))}
     up = [SQUARE_TO_TOKEN[s] for s in np.flatnonzero(legal["clean"] & ~legal["corrupt"])]
@@ -105,6 +108,30 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
                 checked += 1
     assert checked == 6 * len(MOVES) and index > 0
     assert np.abs(result["effects"]["attn_out"]).max() > 1e-3 and np.abs(result["effects"]["mlp_out"]).max() > 1e-3
+
+
+def test_patching_on_a_second_core_gives_the_same_cells_and_never_takes_the_lock(service):
+    """The forwards split between two threads (a core always spare) write the very cells one thread writes, and
+    they run on the service's hook-free copy: a visitor holding the lock does not stop them, and after the two
+    runs that read the clean and corrupted activations the count of model calls stands still."""
+    index, corrupt = next((i, c) for i in range(1, 5) if (c := A.corrupt_one_move(MOVES, i)))
+    one = A.activation_patching(service, MOVES, corrupt)
+    uses, result = [], {}
+    before = service.lock.uses
+    two = A.activation_patching(service, MOVES, corrupt, spare=lambda: uses.append(service.lock.uses) or True)
+    assert service.lock.uses == before + 2 and set(uses) <= {before + 2}
+    for kind in one["effects"]:
+        np.testing.assert_array_equal(one["effects"][kind], two["effects"][kind])
+    assert np.abs(one["effects"]["attn_out"]).max() > 1e-3
+    model = service.hook_free_model()
+    assert model is not service.model and model is service.hook_free_model()
+    assert not any(hp.fwd_hooks for hp in model.hook_dict.values())
+    with service.lock:  # a forward of the copy goes on while a visitor holds the lock
+        finished = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(
+            1, model.embed(torch.tensor([[5, 9]])) + model.pos_embed(torch.tensor([[5, 9]])))))
+        finished.start()
+        finished.join(20)
+        assert "logits" in result and result["logits"].shape == (1, model.cfg.d_vocab)
 
 
 def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service):

@@ -44,10 +44,11 @@ def lens(source: str, moves: tuple) -> np.ndarray:
 
 def patching(source: str, clean: tuple, corrupt: tuple) -> dict:
     """Activation patching, kept per (model, moves, corruption), off the click path (``app.heavy``): the
-    position is the clean line's last move."""
+    position is the clean line's last move; a second core while no one else needs it."""
     service = common.load_service(source)
     return heavy.run("activation patching", (source, clean, corrupt),
-                     lambda progress: A.activation_patching(service, clean, corrupt, progress=progress),
+                     lambda progress: A.activation_patching(service, clean, corrupt, progress=progress,
+                                                            spare=service.spare_core()),
                      "Patching every layer at every move", expected_s=5.0)
 
 

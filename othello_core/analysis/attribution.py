@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from othello_core.analysis.cores import run_all
 from othello_core.analysis.interventions import edit_hook, apply_edit, rows_for_game
 from othello_core.model.evaluate import move_log_probs
 from othello_core.model.hooked_transformer import frozen_prefix
@@ -239,7 +240,7 @@ PATCH_GROUP = 4
 
 @torch.inference_mode()
 def activation_patching(service, clean_moves, corrupt_moves, position: int | None = None,
-                        progress=None, group: int = PATCH_GROUP) -> dict:
+                        progress=None, group: int = PATCH_GROUP, spare=None) -> dict:
     """Patch clean activations into the corrupted run, one (layer, position) at a time.
 
     Metric at ``position`` (default: the last): mean logit of moves legal only in the clean game
@@ -255,8 +256,9 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``attn_out``); a ``resid_pre`` row starts at its layer. A forward runs the rows that start at one layer for
     ``group`` consecutive positions from p0 on and computes positions p0 .. ``position`` alone, reading the earlier
     positions as the corrupted run's keys and values: about 0.4 of running every row over the whole line from its
-    layer. The service's lock is free between forwards (a click waits for one of them at most).
-    ``progress(done, total)`` is called after each layer.
+    layer. Those forwards run on the service's hook-free copy of the model, without the lock clicks wait for, and
+    a second thread takes the next one while ``spare()`` says a core is free (``cores.run_all``; the cells are the
+    same either way). ``progress(done, total)`` is called after each forward.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -289,8 +291,7 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
         if kind == "mlp_out":  # resid_post = resid_mid + mlp_out
             return corrupt[resid_mid(layer)][0, where] + clean[mlp_out(layer)][0, where]
         mid = corrupt[resid_pre(layer)][0, where] + clean[attn_out(layer)][0, where]  # resid_mid = resid_pre + attn_out
-        block = service.model.blocks[layer]
-        return mid + service.call(lambda _: block.apply_mlp(block.ln2(mid[None])))[0]
+        return mid + service.block_mlp(layer, mid[None])[0]
 
     def rows_from(start_layer: int, where: list[int]) -> list[tuple[str, int, int, torch.Tensor]]:
         """(kind, layer, position, the stream entering ``start_layer`` at that position) of each row that starts
@@ -307,22 +308,27 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
                     rows += [(kind, start_layer - 1, p, v) for p, v in zip(where, block_output(start_layer - 1, kind, where))]
         return rows
 
-    for start_layer in range(layers, -1, -1):  # after the last layer first (one position), then from the top
+    @torch.inference_mode()  # a second thread does not inherit the mode
+    def patch(task: tuple[int, int]) -> None:
+        """One forward: the rows that start at ``start_layer``, patched at ``p0`` .. ``p0 + group - 1``."""
+        start_layer, p0 = task
+        rows = rows_from(start_layer, list(range(p0, min(p0 + group, end))))
+        if not rows:
+            return
         stream = corrupt[resid_pre(start_layer) if start_layer < layers else resid_post(layers - 1)][0]
-        for p0 in range(first, end, group):
-            rows = rows_from(start_layer, list(range(p0, min(p0 + group, end))))
-            if not rows:
-                continue
-            resid = stream[p0:end].repeat(len(rows), 1, 1)  # [rows, positions p0.., d_model]
-            for r, (_, _, p, value) in enumerate(rows):
-                resid[r, p - p0] = value
-            prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
-                                   [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
-            change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix)) - m_corrupt  # at position
-            for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
-                effects[kind][layer, p] = value
-        if progress is not None and start_layer < layers:
-            progress(layers - start_layer, layers)
+        resid = stream[p0:end].repeat(len(rows), 1, 1)  # [rows, positions p0.., d_model]
+        for r, (_, _, p, value) in enumerate(rows):
+            resid[r, p - p0] = value
+        prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
+                               [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
+        change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix)) - m_corrupt  # at position
+        for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
+            effects[kind][layer, p] = value  # each cell written by one forward alone
+
+    # the longest forwards (most layers, most positions) first: two threads finish together
+    tasks = sorted(((start_layer, p0) for start_layer in range(layers + 1) for p0 in range(first, end, group)),
+                   key=lambda task: (task[0] - layers - 0.5) * (end - task[1]))
+    run_all(patch, tasks, spare=spare, progress=progress)
     return _patching_result(m_clean, m_corrupt, position, effects)
 
 

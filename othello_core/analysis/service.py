@@ -12,6 +12,7 @@ layer, and attention patterns.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from othello_core.analysis.cores import SpareCore
 from othello_core.analysis.probes import KINDS, MLP_KINDS, REPORT_FILE, ProbeSet, kind_targets, load_probes
 from othello_core.model.evaluate import move_log_probs
 from othello_core.model.hooked_transformer import (fork_cache, frozen_prefix, inference_layout, key_value_cache,
@@ -32,6 +34,22 @@ from othello_core.rules.games import game_labels
 from othello_core.rules.hooks import attn_pattern, stream_hooks
 from othello_core.rules.notation import MODEL_CONTEXT
 from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
+
+
+class CountedLock:
+    """The service's re-entrant lock, counting how often it was taken (``uses``): a heavy job reads the count to
+    see whether visitors are calling the model (``cores.SpareCore``)."""
+
+    def __init__(self):
+        self._lock, self.uses = threading.RLock(), 0
+
+    def __enter__(self):
+        self._lock.acquire()
+        self.uses += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,8 @@ class ModelService:
         self.probe_error = probe_error
         self.card = card
         self.folder: Path | None = None  # where its probes, reports and findings live
-        self.lock = threading.RLock()
+        self.lock = CountedLock()
+        self._hook_free = None  # a second copy of the model for heavy hook-free forwards (``hook_free_model``)
         self.n_layers = model.cfg.n_layers
         self.device = str(next(model.parameters()).device)
         # line -> (its Analysis, the key/value cache of its tokens): a line one move longer runs one token
@@ -179,16 +198,39 @@ class ModelService:
         with self.lock:
             return fn(self.model)
 
+    def hook_free_model(self):
+        """A second copy of the model that no hook is ever added to, for heavy work made of hook-free forwards
+        (activation patching): it runs them without the lock, so a click never waits for them, and from several
+        threads at once (a forward changes nothing in the model). Made on first use (one more set of weights)."""
+        if self._hook_free is None:  # made once: the lock (and its count of model calls) only then
+            with self.lock:
+                if self._hook_free is None:
+                    model = copy.deepcopy(self.model)
+                    model.reset_hooks(including_permanent=True)
+                    self._hook_free = model
+        return self._hook_free
+
+    def spare_core(self) -> SpareCore:
+        """Whether a heavy job may take a second core now: one is free and no visitor is calling this model
+        (``cores.SpareCore``, reading this service's count of model calls)."""
+        return SpareCore(lambda: self.lock.uses)
+
     @torch.inference_mode()
     def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
         """The logits at ``resid``'s last position alone (``[batch, d_vocab]``) of the model run from block ``block``
         on, given the stream entering it (``[batch, pos, d_model]``, as ``blocks.{block}.hook_resid_pre``): one
-        forward under the lock, no hooks. ``prefix``: the keys and values of the positions before ``resid``'s first
-        (``frozen_prefix``), read, not changed (``resid`` then holds the later positions alone, their position
-        embeddings included). The last block computes only the keys and values of the other positions
-        (``last_position_logits``): for a metric read at one position."""
-        with self.hooked(()) as model:
-            return last_position_logits(model, resid.to(self.device), block, prefix)
+        forward of the ``hook_free_model``, without the lock. ``prefix``: the keys and values of the positions
+        before ``resid``'s first (``frozen_prefix``), read, not changed (``resid`` then holds the later positions
+        alone, their position embeddings included). The last block computes only the keys and values of the other
+        positions (``last_position_logits``): for a metric read at one position."""
+        return last_position_logits(self.hook_free_model(), resid.to(self.device), block, prefix)
+
+    @torch.inference_mode()
+    def block_mlp(self, layer: int, resid_mid: torch.Tensor) -> torch.Tensor:
+        """Block ``layer``'s MLP output (``hook_mlp_out``) for the stream ``resid_mid`` (``[..., d_model]``, as
+        ``blocks.{layer}.hook_resid_mid``): the ``hook_free_model``'s, without the lock."""
+        block = self.hook_free_model().blocks[layer]
+        return block.apply_mlp(block.ln2(resid_mid.to(self.device)))
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position.
