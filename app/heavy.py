@@ -3,8 +3,10 @@ at most ``HEAVY_JOBS`` at a time per server, each result computed once per key a
 ``KEPT`` most recent), with a progress bar while a page waits, and a time limit after which the page
 stops waiting and says so (the job finishes in the background and is kept).
 
-Clicks are never queued behind a heavy job: the jobs use their own copies of the model (patching: the
-service's hook-free copy, and a second core only while no one else needs it; graphs: the graph engine's).
+Clicks are never queued behind a heavy job for more than one of its steps: the jobs take the model's
+lock step by step (patching: one batched forward of up to four positions at a time, and a second thread on the
+service's hook-free copy while a core is free and no visitor calls the model) or use their own copy of the model
+(graphs).
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ HEAVY_JOBS = int(os.environ.get("OTHELLO_HEAVY_JOBS", "1"))  # heavy jobs at onc
 WAIT_S = float(os.environ.get("OTHELLO_HEAVY_WAIT_S", "30"))  # how long a request waits for a free slot
 LIMIT_S = float(os.environ.get("OTHELLO_HEAVY_LIMIT_S", "120"))  # how long a page waits for its job
 KEPT = 64  # results kept per kind
-# The worker's niceness (and of the thread it starts on a spare core): with every core busy (replicas, other
-# programs), a click's work is scheduled before it. It holds no lock a click waits for, so nothing waits behind it.
-NICE = int(os.environ.get("OTHELLO_HEAVY_NICE", "10"))
 
 
 class Busy(RuntimeError):
@@ -62,13 +61,6 @@ class Shared:
 @st.cache_resource
 def shared() -> Shared:
     return Shared(HEAVY_JOBS)
-
-
-def lower_priority(nice: int) -> None:
-    """This thread's niceness raised by ``nice`` (Linux keeps one per thread; threads it starts inherit it)."""
-    if nice > 0 and hasattr(os, "setpriority"):
-        me = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
 
 
 def cached(kind: str, key: tuple):
@@ -115,7 +107,6 @@ def run(kind: str, key: tuple, compute: Callable[[Callable[[int, int], None]], o
     if started:
         def work() -> None:
             try:
-                lower_priority(NICE)
                 job.result = compute(job.progress)
                 with state.lock:
                     results = state.results.setdefault(kind, OrderedDict())

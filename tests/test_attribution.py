@@ -110,14 +110,14 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
     assert np.abs(result["effects"]["attn_out"]).max() > 1e-3 and np.abs(result["effects"]["mlp_out"]).max() > 1e-3
 
 
-def test_patching_on_a_second_core_gives_the_same_cells_and_never_takes_the_lock(service):
-    """The forwards split between two threads (a core always spare) write the very cells one thread writes, and
-    they run on the service's hook-free copy: a visitor holding the lock does not stop them, and after the two
-    runs that read the clean and corrupted activations the count of model calls stands still."""
+def test_patching_on_a_second_core_gives_the_same_cells_and_counts_none_of_its_own_model_calls(service):
+    """The forwards split between two threads (a core always spare) write the very cells one thread writes; the
+    job's own takings of the lock are not counted as a visitor's (only the two runs that read the clean and
+    corrupted activations are); the second thread's forwards run on the service's hook-free copy, without the lock:
+    a visitor holding it does not stop them."""
     index, corrupt = next((i, c) for i in range(1, 5) if (c := A.corrupt_one_move(MOVES, i)))
     one = A.activation_patching(service, MOVES, corrupt)
-    uses, result = [], {}
-    before = service.lock.uses
+    before, uses, result = service.lock.uses, [], {}
     two = A.activation_patching(service, MOVES, corrupt, spare=lambda: uses.append(service.lock.uses) or True)
     assert service.lock.uses == before + 2 and set(uses) <= {before + 2}
     for kind in one["effects"]:
@@ -126,12 +126,15 @@ def test_patching_on_a_second_core_gives_the_same_cells_and_never_takes_the_lock
     model = service.hook_free_model()
     assert model is not service.model and model is service.hook_free_model()
     assert not any(hp.fwd_hooks for hp in model.hook_dict.values())
-    with service.lock:  # a forward of the copy goes on while a visitor holds the lock
+    tokens = torch.tensor([[5, 9]])
+    with service.lock:  # a visitor's forward: the second thread's goes on
         finished = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(
-            1, model.embed(torch.tensor([[5, 9]])) + model.pos_embed(torch.tensor([[5, 9]])))))
+            1, model.embed(tokens) + model.pos_embed(tokens), second=True)))
         finished.start()
         finished.join(20)
         assert "logits" in result and result["logits"].shape == (1, model.cfg.d_vocab)
+    torch.testing.assert_close(result["logits"], service.run_from_to_last(
+        1, model.embed(tokens) + model.pos_embed(tokens)), atol=0, rtol=0)
 
 
 def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service):

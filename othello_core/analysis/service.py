@@ -38,18 +38,28 @@ from othello_core.rules.vocab import moves_to_tokens, token_probs_to_squares
 
 class CountedLock:
     """The service's re-entrant lock, counting how often it was taken (``uses``): a heavy job reads the count to
-    see whether visitors are calling the model (``cores.SpareCore``)."""
+    see whether visitors are calling the model (``cores.SpareCore``), leaving its own calls out (``uncounted``)."""
 
     def __init__(self):
-        self._lock, self.uses = threading.RLock(), 0
+        self._lock, self.uses, self._local = threading.RLock(), 0, threading.local()
 
     def __enter__(self):
         self._lock.acquire()
-        self.uses += 1
+        if not getattr(self._local, "uncounted", False):
+            self.uses += 1
         return self
 
     def __exit__(self, *exc) -> None:
         self._lock.release()
+
+    @contextmanager
+    def uncounted(self):
+        """This thread's takings of the lock inside the block are not counted."""
+        before, self._local.uncounted = getattr(self._local, "uncounted", False), True
+        try:
+            yield
+        finally:
+            self._local.uncounted = before
 
 
 @dataclass(frozen=True)
@@ -199,11 +209,11 @@ class ModelService:
             return fn(self.model)
 
     def hook_free_model(self):
-        """A second copy of the model that no hook is ever added to, for heavy work made of hook-free forwards
-        (activation patching): it runs them without the lock, so a click never waits for them, and from several
-        threads at once (a forward changes nothing in the model). Made on first use (one more set of weights)."""
-        if self._hook_free is None:  # made once: the lock (and its count of model calls) only then
-            with self.lock:
+        """A second copy of the model that no hook is ever added to, for a heavy job's second thread
+        (``cores.run_all``), which runs only while no visitor calls the model: its forwards need not wait for the
+        lock, nor hold it. Made on first use (one more set of weights)."""
+        if self._hook_free is None:  # made once, under the lock (not counted as a visitor's call)
+            with self.lock.uncounted(), self.lock:
                 if self._hook_free is None:
                     model = copy.deepcopy(self.model)
                     model.reset_hooks(including_permanent=True)
@@ -215,22 +225,34 @@ class ModelService:
         (``cores.SpareCore``, reading this service's count of model calls)."""
         return SpareCore(lambda: self.lock.uses)
 
-    @torch.inference_mode()
-    def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
-        """The logits at ``resid``'s last position alone (``[batch, d_vocab]``) of the model run from block ``block``
-        on, given the stream entering it (``[batch, pos, d_model]``, as ``blocks.{block}.hook_resid_pre``): one
-        forward of the ``hook_free_model``, without the lock. ``prefix``: the keys and values of the positions
-        before ``resid``'s first (``frozen_prefix``), read, not changed (``resid`` then holds the later positions
-        alone, their position embeddings included). The last block computes only the keys and values of the other
-        positions (``last_position_logits``): for a metric read at one position."""
-        return last_position_logits(self.hook_free_model(), resid.to(self.device), block, prefix)
+    @contextmanager
+    def model_for(self, second: bool):
+        """The model, no hook attached: under the lock, or for a heavy job's ``second`` thread the
+        ``hook_free_model`` without it."""
+        if second:
+            yield self.hook_free_model()
+        else:
+            with self.lock:
+                yield self.model
 
     @torch.inference_mode()
-    def block_mlp(self, layer: int, resid_mid: torch.Tensor) -> torch.Tensor:
+    def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None, second: bool = False) -> torch.Tensor:
+        """The logits at ``resid``'s last position alone (``[batch, d_vocab]``) of the model run from block ``block``
+        on, given the stream entering it (``[batch, pos, d_model]``, as ``blocks.{block}.hook_resid_pre``): one
+        forward under the lock (``second``: the hook-free copy's, without it), no hooks. ``prefix``: the keys and
+        values of the positions before ``resid``'s first (``frozen_prefix``), read, not changed (``resid`` then holds
+        the later positions alone, their position embeddings included). The last block computes only the keys and
+        values of the other positions (``last_position_logits``): for a metric read at one position."""
+        with self.model_for(second) as model:
+            return last_position_logits(model, resid.to(self.device), block, prefix)
+
+    @torch.inference_mode()
+    def block_mlp(self, layer: int, resid_mid: torch.Tensor, second: bool = False) -> torch.Tensor:
         """Block ``layer``'s MLP output (``hook_mlp_out``) for the stream ``resid_mid`` (``[..., d_model]``, as
-        ``blocks.{layer}.hook_resid_mid``): the ``hook_free_model``'s, without the lock."""
-        block = self.hook_free_model().blocks[layer]
-        return block.apply_mlp(block.ln2(resid_mid.to(self.device)))
+        ``blocks.{layer}.hook_resid_mid``), under the lock (``second``: the hook-free copy's, without it)."""
+        with self.model_for(second) as model:
+            block = model.blocks[layer]
+            return block.apply_mlp(block.ln2(resid_mid.to(self.device)))
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position.
