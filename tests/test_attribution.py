@@ -129,7 +129,7 @@ def test_patching_on_a_second_core_gives_the_same_cells_and_counts_none_of_its_o
     tokens = torch.tensor([[5, 9]])
     with service.lock:  # a visitor's forward: the second thread's goes on
         finished = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(
-            1, model.embed(tokens) + model.pos_embed(tokens), second=True)))
+            1, model.embed(tokens) + model.pos_embed(tokens), locked=False)))
         finished.start()
         finished.join(20)
         assert "logits" in result and result["logits"].shape == (1, model.cfg.d_vocab)

@@ -257,9 +257,9 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``group`` consecutive positions from p0 on and computes positions p0 .. ``position`` alone, reading the earlier
     positions as the corrupted run's keys and values: about 0.4 of running every row over the whole line from its
     layer. The service's lock is free between forwards (a click waits for one of them at most), and a second
-    thread takes the next forward while ``spare()`` says a core is free, on the service's hook-free copy of the
-    model without the lock (``cores.run_all``; the cells are the same either way; the job's own takings of the lock
-    are not counted as a visitor's). ``progress(done, total)`` is called after each forward.
+    thread takes the next forward while ``spare()`` says a core is free, without the lock (``cores.run_all``; both
+    run the service's hook-free copy of the model, so the cells are the same either way; the job's own takings of
+    the lock are not counted as a visitor's). ``progress(done, total)`` is called after each forward.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -292,7 +292,7 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
         if kind == "mlp_out":  # resid_post = resid_mid + mlp_out
             return corrupt[resid_mid(layer)][0, where] + clean[mlp_out(layer)][0, where]
         mid = corrupt[resid_pre(layer)][0, where] + clean[attn_out(layer)][0, where]  # resid_mid = resid_pre + attn_out
-        return mid + service.block_mlp(layer, mid[None], second=second)[0]
+        return mid + service.block_mlp(layer, mid[None], locked=not second)[0]
 
     def rows_from(start_layer: int, where: list[int], second: bool) -> list[tuple[str, int, int, torch.Tensor]]:
         """(kind, layer, position, the stream entering ``start_layer`` at that position) of each row that starts
@@ -323,7 +323,7 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
             resid[r, p - p0] = value
         prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
                                [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
-        change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix, second=second)) - m_corrupt
+        change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix, locked=not second)) - m_corrupt
         for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
             effects[kind][layer, p] = value  # each cell written by one forward alone
 
