@@ -50,14 +50,16 @@ class SpareCore:
                  clock=time.monotonic, cores: int | None = None):
         self.uses, self.quiet_s, self.ticks, self.clock = uses, quiet_s, ticks, clock
         self.cores = machine_cores() if cores is None else cores
-        self.seen = self.changed_at = self.last = None
+        self.seen = self.changed_at = None
         self.answer = False
         self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        first = self.ticks()
+        self.last = None if first is None else (self.clock(), first)  # the load is read from here on
 
     def __call__(self) -> bool:
         now, count = self.clock(), self.uses()
-        if self.seen is None:
-            self.seen, self.changed_at = count, now - self.quiet_s  # quiet until a call is seen
+        if self.seen is None:  # counted from the first question on (the job's own first runs come before it)
+            self.seen, self.changed_at = count, now - self.quiet_s
         elif count != self.seen:
             self.seen, self.changed_at = count, now
         if self.cores < 2:
