@@ -3,10 +3,11 @@
 setting), on one core and with the page's second core while it is free (``service.spare_core()``: on a quiet
 machine, both cores).
 
-    python -m bench.bench_patching [--positions 10,20,30,40] [--groups 4] [--whole]
+    python -m bench.bench_patching [--positions 10,20,30,40] [--groups 4] [--whole] [--earliest]
 
 ``--groups 1,2,4,8``: the positions one batched forward patches (``attribution.PATCH_GROUP`` is the page's);
-``--whole`` times the first way beside it (one whole forward per layer and kind, every position a row).
+``--whole`` times the first way beside it (one whole forward per layer and kind, every position a row);
+``--earliest`` corrupts the earliest move that has a corruption instead (the most positions to patch).
 """
 
 import argparse
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--positions", default="10,20,30,40")
     parser.add_argument("--groups", default=str(A.PATCH_GROUP))
     parser.add_argument("--whole", action="store_true", help="time the 24 whole forwards too")
+    parser.add_argument("--earliest", action="store_true", help="corrupt the earliest move that can be")
     args = parser.parse_args()
     torch.set_num_threads(1)
     service = ModelService.load("bundled")
@@ -51,7 +53,8 @@ def main() -> None:
     for n in (int(p) for p in args.positions.split(",")):
         clean = game[:n]
         # the nearest corruption at or before the middle (as the earlier figures), else after it
-        index = next(i for i in [*range(n // 2, -1, -1), *range(n // 2 + 1, n)] if A.corrupt_one_move(clean, i))
+        order = range(n) if args.earliest else [*range(n // 2, -1, -1), *range(n // 2 + 1, n)]
+        index = next(i for i in order if A.corrupt_one_move(clean, i))
         corrupt = A.corrupt_one_move(clean, index)
         line = f"position {n:2d} (corrupt move {index + 1}):"
         for group in (int(g) for g in args.groups.split(",")):
