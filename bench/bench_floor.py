@@ -28,6 +28,7 @@ import time
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from othello_core.analysis.cores import process_ticks
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import (chromium, edit_board, painted_board, play_board, point_at_square, streamlit_process,
@@ -53,15 +54,7 @@ def process_tree(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds so far of a process and its descendants alive now."""
-    total = 0
-    for each in process_tree(pid):
-        try:
-            with open(f"/proc/{each}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:  # exited since it was listed
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
+    return sum(process_ticks(each) or 0 for each in process_tree(pid)) / TICK  # 0: exited since it was listed
 
 
 def timed_click(page, square: int, board: str, *arrivals, before_press=None) -> list[float] | None:

@@ -1,5 +1,6 @@
 """The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
 import json
+import os
 import re
 
 import numpy as np
@@ -24,6 +25,16 @@ def app(moves: str | None = None, **params) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()
+
+
+def test_the_app_gives_mkl_torchs_thread_count_before_torch_loads(monkeypatch):
+    """MKL reads its count when torch loads; without one, a Streamlit run's first matmul takes every core."""
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OTHELLO_TORCH_THREADS", "1")
+    app()
+    assert os.environ["MKL_NUM_THREADS"] == "1"
+    source = (ROOT / "app" / "streamlit_app.py").read_text()
+    assert source.index('os.environ.setdefault("MKL_NUM_THREADS"') < source.index("from app import common")
 
 
 def test_play_move_extends_cuts_or_redoes_the_line():

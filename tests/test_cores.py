@@ -1,10 +1,13 @@
 """A heavy job's second core: taken only while the machine has one free and no visitor calls the model, and the
 work split between the two threads item by item, each once, the results in order."""
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from othello_core.analysis.cores import SpareCore, cpu_ticks, run_all
+from othello_core.analysis.cores import SpareCore, cpu_ticks, process_ticks, run_all
 
 
 class Machine:
@@ -75,9 +78,13 @@ def test_readings_closer_than_the_window_repeat_the_last_answer_and_one_core_nev
     assert not blind() and not blind()
 
 
-def test_this_machines_proc_is_read():
+def test_this_machines_proc_is_read_and_an_exited_process_reads_as_none():
+    sum(i * i for i in range(2_000_000))  # some CPU time of this process's own
     ticks = cpu_ticks()
-    assert ticks is not None and ticks[0] > 0 and ticks[1] >= 0
+    assert ticks is not None and ticks[0] >= ticks[1] > 0 and process_ticks(os.getpid()) >= ticks[1]
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert process_ticks(child.pid) is None
 
 
 def test_the_second_thread_takes_items_while_spare_and_each_runs_once_in_order():

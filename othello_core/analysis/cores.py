@@ -27,17 +27,27 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def process_ticks(pid: int | str = "self") -> int | None:
+    """User + system clock ticks so far of process ``pid`` (all its threads), from /proc; None where it cannot be
+    read (no /proc, or the process has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            after_name = f.read().rpartition(")")[2].split()  # the name may hold spaces: fields from the state on
+    except OSError:
+        return None
+    return int(after_name[11]) + int(after_name[12])  # utime + stime
+
+
 def cpu_ticks() -> tuple[int, int] | None:
     """(busy clock ticks of the whole machine, clock ticks of this process) since boot, from /proc; None where
     there is no /proc."""
     try:
         with open("/proc/stat") as f:
             fields = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-        with open("/proc/self/stat") as f:
-            after_name = f.read().rpartition(")")[2].split()  # the name may hold spaces: fields from the state on
     except (OSError, ValueError):
         return None
-    return sum(fields) - fields[3] - fields[4], int(after_name[11]) + int(after_name[12])  # utime + stime
+    own = process_ticks()
+    return None if own is None else (sum(fields) - fields[3] - fields[4], own)
 
 
 class SpareCore:
