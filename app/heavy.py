@@ -3,10 +3,9 @@ at most ``HEAVY_JOBS`` at a time per server, each result computed once per key a
 ``KEPT`` most recent), with a progress bar while a page waits, and a time limit after which the page
 stops waiting and says so (the job finishes in the background and is kept).
 
-Clicks are never queued behind a heavy job for more than one of its steps: the jobs take the model's
-lock step by step (patching: one batched forward of up to four positions at a time, and a second thread on the
-service's hook-free copy while a core is free and no visitor calls the model) or use their own copy of the model
-(graphs).
+Clicks are never queued behind a heavy job: the jobs run on their own copies of the model (patching: the
+service's hook-free copy, with a second thread while a core is free and no visitor calls the model; graphs: the
+graph engine's).
 """
 
 from __future__ import annotations

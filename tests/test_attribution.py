@@ -110,31 +110,31 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
     assert np.abs(result["effects"]["attn_out"]).max() > 1e-3 and np.abs(result["effects"]["mlp_out"]).max() > 1e-3
 
 
-def test_patching_on_a_second_core_gives_the_same_cells_and_counts_none_of_its_own_model_calls(service):
-    """The forwards split between two threads (a core always spare) write the very cells one thread writes; the
-    job's own takings of the lock are not counted as a visitor's (only the two runs that read the clean and
-    corrupted activations are); the second thread's forwards run on the service's hook-free copy, without the lock:
-    a visitor holding it does not stop them."""
+def test_patching_runs_beside_a_visitors_forward_and_a_second_core_gives_the_same_cells(service):
+    """Patching's forwards run on the service's hook-free copy without the lock: a visitor holding the lock does
+    not stop them, and after the two runs that read the clean and corrupted activations the count of model calls
+    (what ``SpareCore`` watches for visitors) stands still, the copy's making included. Split between two threads (a core always spare) they
+    write the very cells one thread writes."""
     index, corrupt = next((i, c) for i in range(1, 5) if (c := A.corrupt_one_move(MOVES, i)))
-    one = A.activation_patching(service, MOVES, corrupt)
-    before, uses, result = service.lock.uses, [], {}
-    two = A.activation_patching(service, MOVES, corrupt, spare=lambda: uses.append(service.lock.uses) or True)
-    assert service.lock.uses == before + 2 and set(uses) <= {before + 2}
-    for kind in one["effects"]:
-        np.testing.assert_array_equal(one["effects"][kind], two["effects"][kind])
-    assert np.abs(one["effects"]["attn_out"]).max() > 1e-3
+    first = service.lock.uses
+    one = A.activation_patching(service, MOVES, corrupt)  # makes the copy, under the lock, not counted
+    assert service.lock.uses == first + 2
     model = service.hook_free_model()
     assert model is not service.model and model is service.hook_free_model()
     assert not any(hp.fwd_hooks for hp in model.hook_dict.values())
+    before, asked, result = service.lock.uses, [], {}
+    result["two"] = A.activation_patching(service, MOVES, corrupt, spare=lambda: asked.append(service.lock.uses) or True)
+    assert service.lock.uses == before + 2 and set(asked) <= {before + 2}
+    for kind in one["effects"]:
+        np.testing.assert_array_equal(one["effects"][kind], result["two"]["effects"][kind])
+    assert np.abs(one["effects"]["attn_out"]).max() > 1e-3
     tokens = torch.tensor([[5, 9]])
-    with service.lock:  # a visitor's forward: the second thread's goes on
-        finished = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(
-            1, model.embed(tokens) + model.pos_embed(tokens), locked=False)))
-        finished.start()
-        finished.join(20)
+    stream = model.embed(tokens) + model.pos_embed(tokens)
+    with service.lock:  # a visitor's forward: patching's goes on
+        worker = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(1, stream)))
+        worker.start()
+        worker.join(20)
         assert "logits" in result and result["logits"].shape == (1, model.cfg.d_vocab)
-    torch.testing.assert_close(result["logits"], service.run_from_to_last(
-        1, model.embed(tokens) + model.pos_embed(tokens)), atol=0, rtol=0)
 
 
 def test_patching_at_an_earlier_position_is_patching_the_line_cut_there(service):

@@ -91,9 +91,8 @@ def test_the_second_thread_takes_items_while_spare_and_each_runs_once_in_order()
     """Items 0 and 1 each wait for the other: they pass only when two threads run them at once."""
     both, threads, progress = threading.Barrier(2, timeout=20), {}, []
 
-    def fn(i, second):
+    def fn(i):
         threads[i] = threading.current_thread().name
-        assert second == (threads[i] == "spare core")
         if i < 2:
             both.wait()
         return i * i
@@ -110,16 +109,15 @@ def test_without_a_spare_core_every_item_runs_in_the_callers_thread():
     def spare():
         asked.append(1)
         return False
-    assert run_all(lambda i, second: names.add((threading.current_thread().name, second)) or -i, [1, 2, 3],
-                   spare=spare) == [-1, -2, -3]
-    assert names == {(threading.current_thread().name, False)} and asked
-    assert run_all(lambda i, second: i, []) == []
+    assert run_all(lambda i: names.add(threading.current_thread().name) or -i, [1, 2, 3], spare=spare) == [-1, -2, -3]
+    assert names == {threading.current_thread().name} and asked
+    assert run_all(lambda i: i, []) == []
 
 
 def test_an_error_in_either_thread_is_raised_and_stops_the_rest():
     ran = []
 
-    def fn(i, second):
+    def fn(i):
         ran.append(i)
         if i == 2:
             raise ValueError("item 2 failed")

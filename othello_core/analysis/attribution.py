@@ -256,10 +256,9 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     ``attn_out``); a ``resid_pre`` row starts at its layer. A forward runs the rows that start at one layer for
     ``group`` consecutive positions from p0 on and computes positions p0 .. ``position`` alone, reading the earlier
     positions as the corrupted run's keys and values: about 0.4 of running every row over the whole line from its
-    layer. The service's lock is free between forwards (a click waits for one of them at most), and a second
-    thread takes the next forward while ``spare()`` says a core is free, without the lock (``cores.run_all``; both
-    run the service's hook-free copy of the model, so the cells are the same either way; the job's own takings of
-    the lock are not counted as a visitor's). ``progress(done, total)`` is called after each forward.
+    layer. The forwards run on the service's hook-free copy of the model, without the lock a click waits for, and
+    a second thread takes the next one while ``spare()`` says a core is free (``cores.run_all``; the cells are the
+    same either way). ``progress(done, total)`` is called after each forward.
     """
     clean_moves, corrupt_moves = tuple(clean_moves), tuple(corrupt_moves)
     assert len(clean_moves) == len(corrupt_moves), "clean and corrupted games need the same length"
@@ -287,14 +286,14 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
     if first >= end:  # the runs are the same up to the metric's move: every patch is a no-op
         return _patching_result(m_clean, m_corrupt, position, effects)
 
-    def block_output(layer: int, kind: str, where: list[int], second: bool) -> torch.Tensor:
+    def block_output(layer: int, kind: str, where: list[int]) -> torch.Tensor:
         """[len(where), d_model] layer's output (the stream after it) at ``where`` with ``kind`` patched there."""
         if kind == "mlp_out":  # resid_post = resid_mid + mlp_out
             return corrupt[resid_mid(layer)][0, where] + clean[mlp_out(layer)][0, where]
         mid = corrupt[resid_pre(layer)][0, where] + clean[attn_out(layer)][0, where]  # resid_mid = resid_pre + attn_out
-        return mid + service.block_mlp(layer, mid[None], locked=not second)[0]
+        return mid + service.block_mlp(layer, mid[None])[0]
 
-    def rows_from(start_layer: int, where: list[int], second: bool) -> list[tuple[str, int, int, torch.Tensor]]:
+    def rows_from(start_layer: int, where: list[int]) -> list[tuple[str, int, int, torch.Tensor]]:
         """(kind, layer, position, the stream entering ``start_layer`` at that position) of each row that starts
         there, patched at a position in ``where``."""
         rows = []
@@ -306,15 +305,15 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
                 where = [p for p in where if p == position]
             for kind in ("attn_out", "mlp_out"):
                 if where:
-                    outputs = block_output(start_layer - 1, kind, where, second)
+                    outputs = block_output(start_layer - 1, kind, where)
                     rows += [(kind, start_layer - 1, p, v) for p, v in zip(where, outputs)]
         return rows
 
     @torch.inference_mode()  # a second thread does not inherit the mode
-    def patch(task: tuple[int, int], second: bool) -> None:
+    def patch(task: tuple[int, int]) -> None:
         """One forward: the rows that start at ``start_layer``, patched at ``p0`` .. ``p0 + group - 1``."""
         start_layer, p0 = task
-        rows = rows_from(start_layer, list(range(p0, min(p0 + group, end))), second)
+        rows = rows_from(start_layer, list(range(p0, min(p0 + group, end))))
         if not rows:
             return
         stream = corrupt[resid_pre(start_layer) if start_layer < layers else resid_post(layers - 1)][0]
@@ -323,15 +322,14 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
             resid[r, p - p0] = value
         prefix = frozen_prefix([corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in keys],
                                [corrupt[h][:, :p0].expand(len(rows), -1, -1, -1) for h in values])
-        change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix, locked=not second)) - m_corrupt
+        change = metric(service.run_from_to_last(start_layer, resid, prefix=prefix)) - m_corrupt  # at position
         for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
             effects[kind][layer, p] = value  # each cell written by one forward alone
 
     # the longest forwards (most layers, most positions) first: two threads finish together
     tasks = sorted(((start_layer, p0) for start_layer in range(layers + 1) for p0 in range(first, end, group)),
                    key=lambda task: (task[0] - layers - 0.5) * (end - task[1]))
-    with service.lock.uncounted():
-        run_all(patch, tasks, spare=spare, progress=progress)
+    run_all(patch, tasks, spare=spare, progress=progress)
     return _patching_result(m_clean, m_corrupt, position, effects)
 
 

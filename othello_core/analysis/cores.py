@@ -5,8 +5,7 @@ process held the second core (bench/RESULTS.md), and concurrent visitors use the
 independent forwards (activation patching) can still use an idle machine's second core without that risk: a
 second Python thread takes the next forward, each thread with one intra-op thread (torch releases the GIL in its
 kernels), and it takes one only while ``SpareCore`` says the core is free. It looks again before every forward, so
-a visitor who starts clicking gets the core back within one forward. The job's own thread runs its forwards under
-the model's lock as before (a click waits for one at most, and never runs beside one).
+a visitor who starts clicking gets the core back within one forward.
 """
 
 from __future__ import annotations
@@ -89,10 +88,9 @@ class SpareCore:
 
 def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = None,
             progress: Callable[[int, int], None] | None = None, poll_s: float = 0.05) -> list:
-    """``[fn(item, second) for item in items]``: in this thread (``second`` False), and in one more that takes
-    the next item while ``spare()`` is True (``second`` True). Each item runs once, whole, in one thread; the
-    results in ``items``' order; an error in either thread is raised here once both have stopped.
-    ``progress(done, total)`` after each item."""
+    """``[fn(item) for item in items]``: in this thread, and in one more that takes the next item while
+    ``spare()`` is True. Each item runs once, whole, in one thread; the results in ``items``' order; an error in
+    either thread is raised here once both have stopped. ``progress(done, total)`` after each item."""
     results, errors = [None] * len(items), []
     lock, taken, done = threading.Lock(), [0], [0]
 
@@ -103,8 +101,8 @@ def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = No
             taken[0] += 1
             return taken[0] - 1
 
-    def work(i: int, second: bool) -> None:
-        results[i] = fn(items[i], second)
+    def work(i: int) -> None:
+        results[i] = fn(items[i])
         with lock:
             done[0] += 1
             count = done[0]
@@ -118,7 +116,7 @@ def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = No
                 if not spare():
                     time.sleep(poll_s)
                 elif (i := take()) is not None:
-                    work(i, True)
+                    work(i)
         except BaseException as err:  # noqa: BLE001 - raised in the caller's thread
             errors.append(err)
 
@@ -127,7 +125,7 @@ def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = No
         second.start()
     try:
         while (i := take()) is not None:
-            work(i, False)
+            work(i)
     except BaseException as err:
         errors.append(err)
     finally:

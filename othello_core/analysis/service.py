@@ -210,10 +210,11 @@ class ModelService:
 
     def hook_free_model(self):
         """A second copy of the model that no hook is ever added to, for heavy work made of hook-free forwards
-        (activation patching): its second thread (``cores.run_all``), which runs only while no visitor calls the
-        model, needs neither to wait for the lock nor to hold it, and both of the job's threads read the one set of
-        weights (two copies, one a thread, ran 1.3x slower). Made on first use (one more set of weights)."""
-        if self._hook_free is None:  # made once, under the lock (not counted as a visitor's call)
+        (activation patching): they run without the lock, so a click never waits behind them (a click's forward
+        beside patching that took the lock a forward at a time: median 1.9x, p95 2-4x; without it, as alone), and
+        from two threads at once (``cores.run_all``: a forward changes nothing in the model). Made on first use (one
+        more set of weights), under the lock, not counted as a visitor's call."""
+        if self._hook_free is None:
             with self.lock.uncounted(), self.lock:
                 if self._hook_free is None:
                     model = copy.deepcopy(self.model)
@@ -226,34 +227,22 @@ class ModelService:
         (``cores.SpareCore``, reading this service's count of model calls)."""
         return SpareCore(lambda: self.lock.uses)
 
-    @contextmanager
-    def hook_free(self, locked: bool = True):
-        """The ``hook_free_model``: under the lock (a click's forward waits for it, never runs beside it), or, for
-        a heavy job's second thread, without it."""
-        if locked:
-            with self.lock:
-                yield self.hook_free_model()
-        else:
-            yield self.hook_free_model()
-
     @torch.inference_mode()
-    def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None, locked: bool = True) -> torch.Tensor:
+    def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
         """The logits at ``resid``'s last position alone (``[batch, d_vocab]``) of the model run from block ``block``
         on, given the stream entering it (``[batch, pos, d_model]``, as ``blocks.{block}.hook_resid_pre``): one
-        forward of the ``hook_free_model`` under the lock (``locked=False``: without it). ``prefix``: the keys and
-        values of the positions before ``resid``'s first (``frozen_prefix``), read, not changed (``resid`` then holds
-        the later positions alone, their position embeddings included). The last block computes only the keys and
-        values of the other positions (``last_position_logits``): for a metric read at one position."""
-        with self.hook_free(locked) as model:
-            return last_position_logits(model, resid.to(self.device), block, prefix)
+        forward of the ``hook_free_model``, without the lock. ``prefix``: the keys and values of the positions before
+        ``resid``'s first (``frozen_prefix``), read, not changed (``resid`` then holds the later positions alone, their
+        position embeddings included). The last block computes only the keys and values of the other positions
+        (``last_position_logits``): for a metric read at one position."""
+        return last_position_logits(self.hook_free_model(), resid.to(self.device), block, prefix)
 
     @torch.inference_mode()
-    def block_mlp(self, layer: int, resid_mid: torch.Tensor, locked: bool = True) -> torch.Tensor:
+    def block_mlp(self, layer: int, resid_mid: torch.Tensor) -> torch.Tensor:
         """Block ``layer``'s MLP output (``hook_mlp_out``) for the stream ``resid_mid`` (``[..., d_model]``, as
-        ``blocks.{layer}.hook_resid_mid``): the ``hook_free_model``'s, under the lock (``locked=False``: without)."""
-        with self.hook_free(locked) as model:
-            block = model.blocks[layer]
-            return block.apply_mlp(block.ln2(resid_mid.to(self.device)))
+        ``blocks.{layer}.hook_resid_mid``): the ``hook_free_model``'s, without the lock."""
+        block = self.hook_free_model().blocks[layer]
+        return block.apply_mlp(block.ln2(resid_mid.to(self.device)))
 
     def analyze(self, moves: tuple[int, ...]) -> Analysis:
         """Predictions, labels, probe reconstructions and attention for every position.
