@@ -19,6 +19,7 @@ from othello_core.rules.vocab import colour_classes
 
 from app import edit_state, graph_state, page_state, search_state, view_state
 from app import state as S
+from app.threads import TORCH_THREADS
 from app import tour as T
 
 MODEL_CHOICES = ("bundled", "synthetic", "championship")
@@ -26,9 +27,6 @@ DEFAULT_MODEL = os.environ.get("OTHELLO_EXPLORER_MODEL", "bundled")
 
 
 MAX_MODELS = int(os.environ.get("OTHELLO_MAX_MODELS", "3"))  # loaded models kept per server process
-# torch threads per model call. One: a click's forward is 59 tokens, too small to share between cores, and
-# two threads on a loaded machine made it 7x slower (bench/RESULTS.md); concurrent visitors use the cores.
-TORCH_THREADS = int(os.environ.get("OTHELLO_TORCH_THREADS", "1"))
 _FAILED: "OrderedDict[str, str]" = OrderedDict()  # recent failed loads: source -> short message
 _FAILED_LOCK = threading.Lock()
 

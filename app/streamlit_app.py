@@ -1,18 +1,12 @@
 """Othello-GPT Explorer: ``streamlit run app/streamlit_app.py`` (or ``./dev app``)."""
 
-import os
+from app import threads  # noqa: F401 - first: MKL's thread count is read when torch loads (app.common loads it)
 
-# Before torch loads (app.common loads it). Every Streamlit run is a new thread, and in a new thread MKL's own
-# default, every core, holds until torch's first parallel op sets the thread's count: a run whose first torch op
-# was a matmul ran it on both cores (bench/RESULTS.md). One count for MKL too, torch's (OTHELLO_TORCH_THREADS).
-os.environ.setdefault("MKL_NUM_THREADS", os.environ.get("OTHELLO_TORCH_THREADS", "1"))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-
-from app import common  # noqa: E402
-from app.charts import svg_download  # noqa: E402
-from app.sidebar import sidebar  # noqa: E402
+from app import common
+from app.charts import svg_download
+from app.sidebar import sidebar
 
 st.set_page_config(page_title="Othello-GPT Explorer", page_icon="⚫", layout="wide")
 common.init_state()

@@ -1,7 +1,10 @@
 """The dashboard through Streamlit's own harness (AppTest), plus its pure state functions."""
+import ast
 import json
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -27,14 +30,17 @@ def app(moves: str | None = None, **params) -> AppTest:
     return at.run()
 
 
-def test_the_app_gives_mkl_torchs_thread_count_before_torch_loads(monkeypatch):
-    """MKL reads its count when torch loads; without one, a Streamlit run's first matmul takes every core."""
-    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    monkeypatch.setenv("OTHELLO_TORCH_THREADS", "1")
-    app()
-    assert os.environ["MKL_NUM_THREADS"] == "1"
-    source = (ROOT / "app" / "streamlit_app.py").read_text()
-    assert source.index('os.environ.setdefault("MKL_NUM_THREADS"') < source.index("from app import common")
+@pytest.mark.parametrize("threads, given, expected", [(None, None, "1"), ("2", None, "2"), ("1", "4", "4")])
+def test_the_app_gives_mkl_torchs_thread_count_before_torch_loads(threads, given, expected):
+    """MKL reads its count when torch loads; without one, a Streamlit run's first matmul takes every core. The
+    entry script's first import sets it (unless set), from ``OTHELLO_TORCH_THREADS``, torch not loaded yet."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MKL_NUM_THREADS", "OTHELLO_TORCH_THREADS")}
+    env |= {k: v for k, v in (("OTHELLO_TORCH_THREADS", threads), ("MKL_NUM_THREADS", given)) if v is not None}
+    probe = "import os, sys; import app.threads; print(os.environ['MKL_NUM_THREADS'], 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [expected, "False"]
+    first = ast.parse((ROOT / "app" / "streamlit_app.py").read_text()).body[1]  # after the docstring
+    assert isinstance(first, ast.ImportFrom) and [a.name for a in first.names] == ["threads"]
 
 
 def test_play_move_extends_cuts_or_redoes_the_line():

@@ -110,11 +110,12 @@ def test_batched_patching_equals_patching_one_cell_at_a_time_by_a_whole_forward(
     assert np.abs(result["effects"]["attn_out"]).max() > 1e-3 and np.abs(result["effects"]["mlp_out"]).max() > 1e-3
 
 
-def test_patching_runs_beside_a_visitors_forward_and_a_second_core_gives_the_same_cells(service):
+def test_patching_runs_beside_a_visitors_forward_and_a_second_core_gives_the_same_cells(service, monkeypatch):
     """Patching's forwards run on the service's hook-free copy without the lock: a visitor holding the lock does
     not stop them, and after the two runs that read the clean and corrupted activations the count of model calls
-    (what ``SpareCore`` watches for visitors) stands still, the copy's making included. Split between two threads (a core always spare) they
-    write the very cells one thread writes."""
+    (what ``SpareCore`` watches for visitors) stands still, the copy's making included. Split between two threads
+    (a core always spare; the first two forwards made to run at once, one in each) they write the very cells one
+    thread writes."""
     index, corrupt = next((i, c) for i in range(1, 5) if (c := A.corrupt_one_move(MOVES, i)))
     first = service.lock.uses
     one = A.activation_patching(service, MOVES, corrupt)  # makes the copy, under the lock, not counted
@@ -122,13 +123,23 @@ def test_patching_runs_beside_a_visitors_forward_and_a_second_core_gives_the_sam
     model = service.hook_free_model()
     assert model is not service.model and model is service.hook_free_model()
     assert not any(hp.fwd_hooks for hp in model.hook_dict.values())
-    before, asked, result = service.lock.uses, [], {}
-    result["two"] = A.activation_patching(service, MOVES, corrupt, spare=lambda: asked.append(service.lock.uses) or True)
-    assert service.lock.uses == before + 2 and set(asked) <= {before + 2}
+    forward, both, threads, calls = service.run_from_to_last, threading.Barrier(2, timeout=30), [], []
+
+    def paired(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        if len(threads) <= 2:
+            both.wait()
+        return forward(*args, **kwargs)
+    monkeypatch.setattr(service, "run_from_to_last", paired)
+    before = service.lock.uses
+    two = A.activation_patching(service, MOVES, corrupt, spare=lambda: calls.append(service.lock.uses) or True)
+    assert service.lock.uses == before + 2 and set(calls) == {before + 2}
+    assert set(threads[:2]) == {threading.current_thread().name, "spare core"}
     for kind in one["effects"]:
-        np.testing.assert_array_equal(one["effects"][kind], result["two"]["effects"][kind])
+        np.testing.assert_array_equal(one["effects"][kind], two["effects"][kind])
     assert np.abs(one["effects"]["attn_out"]).max() > 1e-3
-    tokens = torch.tensor([[5, 9]])
+    monkeypatch.undo()
+    tokens, result = torch.tensor([[5, 9]]), {}
     stream = model.embed(tokens) + model.pos_embed(tokens)
     with service.lock:  # a visitor's forward: patching's goes on
         worker = threading.Thread(target=lambda: result.update(logits=service.run_from_to_last(1, stream)))

@@ -78,13 +78,20 @@ def test_readings_closer_than_the_window_repeat_the_last_answer_and_one_core_nev
     assert not blind() and not blind()
 
 
-def test_this_machines_proc_is_read_and_an_exited_process_reads_as_none():
-    sum(i * i for i in range(2_000_000))  # some CPU time of this process's own
-    ticks = cpu_ticks()
-    assert ticks is not None and ticks[0] >= ticks[1] > 0 and process_ticks(os.getpid()) >= ticks[1]
+def test_this_machines_proc_is_read_by_thread_and_an_exited_process_reads_as_none():
+    """The job's load is its own threads' alone: the rest of this process (other visitors' runs) counts as load."""
+    me = threading.get_native_id()
+    sum(i * i for i in range(2_000_000))  # CPU time of this thread's own
+    busy, mine = cpu_ticks([me])
+    assert busy >= mine > 0 and cpu_ticks([])[1] == 0 and process_ticks() >= mine
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert process_ticks(child.pid) is None
+    assert process_ticks(child.pid) is None and cpu_ticks([child.pid])[1] == 0  # not a thread of this process
+    spare = SpareCore(lambda: 0, cores=2)
+    asker = threading.Thread(target=spare)
+    asker.start()
+    asker.join()
+    assert spare.threads == {me, asker.native_id}  # the thread that made it and the one that asked
 
 
 def test_the_second_thread_takes_items_while_spare_and_each_runs_once_in_order():
@@ -104,17 +111,28 @@ def test_the_second_thread_takes_items_while_spare_and_each_runs_once_in_order()
 
 
 def test_without_a_spare_core_every_item_runs_in_the_callers_thread():
-    asked, names = [], set()
+    """Item 0 waits until the second thread has asked (and been told no, or failed to read the load)."""
+    for answer in (False, "raise"):
+        asked, names = threading.Event(), set()
 
-    def spare():
-        asked.append(1)
-        return False
-    assert run_all(lambda i: names.add(threading.current_thread().name) or -i, [1, 2, 3], spare=spare) == [-1, -2, -3]
-    assert names == {threading.current_thread().name} and asked
+        def spare():
+            asked.set()
+            if answer == "raise":
+                raise ValueError("/proc unreadable")
+            return answer
+
+        def fn(i):
+            names.add(threading.current_thread().name)
+            assert i or asked.wait(20)
+            return -i
+        assert run_all(fn, [0, 1, 2], spare=spare) == [0, -1, -2]
+        assert names == {threading.current_thread().name}
     assert run_all(lambda i: i, []) == []
 
 
 def test_an_error_in_either_thread_is_raised_and_stops_the_rest():
+    """Raised in the caller's thread, the error stops the rest at once; raised in the second (items 0 and 1 run at
+    once, one in each; the second's raises), it reaches the caller too."""
     ran = []
 
     def fn(i):
@@ -122,8 +140,19 @@ def test_an_error_in_either_thread_is_raised_and_stops_the_rest():
         if i == 2:
             raise ValueError("item 2 failed")
         return i
-    for spare in (None, lambda: True):
-        ran.clear()
-        with pytest.raises(ValueError, match="item 2"):
-            run_all(fn, list(range(50)), spare=spare)
-        assert 2 in ran and len(ran) < 50
+    ran.clear()
+    with pytest.raises(ValueError, match="item 2"):
+        run_all(fn, list(range(50)))
+    assert ran == [0, 1, 2]
+    both, ran = threading.Barrier(2, timeout=20), []
+
+    def in_the_second(i):
+        ran.append(i)
+        if i < 2:
+            both.wait()
+            if threading.current_thread().name == "spare core":
+                raise ValueError("the second thread failed")
+        return i
+    with pytest.raises(ValueError, match="second thread"):
+        run_all(in_the_second, list(range(50)), spare=lambda: True)
+    assert {0, 1} <= set(ran)

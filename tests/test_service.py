@@ -184,3 +184,21 @@ def test_the_last_positions_logits_from_any_block_equal_the_whole_forwards():
             got = service.run_from_to_last(block, stream[:, start:end].repeat(2, 1, 1), prefix=prefix if start else None)
             assert got.shape == (2, logits.shape[-1])
             torch.testing.assert_close(got, logits[0, end - 1].expand(2, -1), atol=2e-5, rtol=0)
+
+
+def test_a_visitors_model_call_is_counted_and_a_spare_core_is_asked_for_only_at_one_torch_thread(service):
+    """What ``SpareCore`` watches: every model call a visitor makes moves the lock's count. With torch already on
+    several threads an op, a heavy job gets no second thread (it would put two on each core)."""
+    from othello_core.analysis.cores import SpareCore
+    before = service.lock.uses
+    service.analyze(tuple(parse_moves("f5 d6 c3")))
+    service.run(torch.tensor([[20, 30]]))
+    assert service.lock.uses >= before + 2
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert isinstance(service.spare_core(), SpareCore)
+        torch.set_num_threads(2)
+        assert service.spare_core() is None
+    finally:
+        torch.set_num_threads(threads)

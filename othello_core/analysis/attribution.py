@@ -326,9 +326,10 @@ def activation_patching(service, clean_moves, corrupt_moves, position: int | Non
         for (kind, layer, p, _), value in zip(rows, change.cpu().numpy()):
             effects[kind][layer, p] = value  # each cell written by one forward alone
 
-    # the longest forwards (most layers, most positions) first: two threads finish together
+    # the longest forwards first, so that two threads finish together: a forward's cost is about the layers it
+    # runs (layers - start_layer, the last one partly: + 0.5) times the positions it computes (end - p0)
     tasks = sorted(((start_layer, p0) for start_layer in range(layers + 1) for p0 in range(first, end, group)),
-                   key=lambda task: (task[0] - layers - 0.5) * (end - task[1]))
+                   key=lambda task: -(layers - task[0] + 0.5) * (end - task[1]))
     run_all(patch, tasks, spare=spare, progress=progress)
     return _patching_result(m_clean, m_corrupt, position, effects)
 

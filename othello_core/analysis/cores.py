@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 
@@ -26,38 +26,46 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def process_ticks(pid: int | str = "self") -> int | None:
-    """User + system clock ticks so far of process ``pid`` (all its threads), from /proc; None where it cannot be
-    read (no /proc, or the process has exited)."""
+def stat_ticks(path: str) -> int | None:
+    """User + system clock ticks so far in a /proc ``stat`` file (a process's: all its threads; or one thread's,
+    ``/proc/self/task/<tid>/stat``); None where it cannot be read (no /proc, or the process or thread has ended)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(path) as f:
             after_name = f.read().rpartition(")")[2].split()  # the name may hold spaces: fields from the state on
-    except OSError:
+        return int(after_name[11]) + int(after_name[12])  # utime + stime
+    except (OSError, ValueError, IndexError):
         return None
-    return int(after_name[11]) + int(after_name[12])  # utime + stime
 
 
-def cpu_ticks() -> tuple[int, int] | None:
-    """(busy clock ticks of the whole machine, clock ticks of this process) since boot, from /proc; None where
-    there is no /proc."""
+def process_ticks(pid: int | str = "self") -> int | None:
+    """``stat_ticks`` of process ``pid``, all its threads."""
+    return stat_ticks(f"/proc/{pid}/stat")
+
+
+def cpu_ticks(threads: Iterable[int]) -> tuple[int, int] | None:
+    """(busy clock ticks of the whole machine, clock ticks of ``threads`` of this process, by native id) since boot,
+    from /proc; None where there is no /proc. A thread that has ended counts 0."""
     try:
         with open("/proc/stat") as f:
             fields = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
     except (OSError, ValueError):
         return None
-    own = process_ticks()
-    return None if own is None else (sum(fields) - fields[3] - fields[4], own)
+    return sum(fields) - fields[3] - fields[4], sum(stat_ticks(f"/proc/self/task/{tid}/stat") or 0 for tid in threads)
 
 
 class SpareCore:
-    """``spare()`` is True while a second core is free: the machine has one besides this job's thread after every
-    other process's load over the last ``WINDOW_S`` or more (from /proc; never where there is none), and ``uses()``
-    (a count of model calls, ``ModelService.lock.uses``) has not moved for ``quiet_s``, so no visitor of this
-    server is clicking."""
+    """``spare()`` is True while a second core is free: the machine has one besides this job's thread after all
+    other load over the last ``WINDOW_S`` or more (from /proc; never where there is none): other processes, and
+    this one's other threads (other visitors' runs, other models, other jobs). The job's threads are the one that
+    made it and those that ask it. And ``uses()`` (a count of model calls, ``ModelService.lock.uses``) has not
+    moved for ``quiet_s``: no visitor of this model is clicking (a click's forward is too short to show in the
+    load at once)."""
 
-    def __init__(self, uses: Callable[[], int], quiet_s: float = QUIET_S, ticks=cpu_ticks,
+    def __init__(self, uses: Callable[[], int], quiet_s: float = QUIET_S, ticks=None,
                  clock=time.monotonic, cores: int | None = None):
-        self.uses, self.quiet_s, self.ticks, self.clock = uses, quiet_s, ticks, clock
+        self.threads = {threading.get_native_id()}
+        self.uses, self.quiet_s, self.clock = uses, quiet_s, clock
+        self.ticks = ticks if ticks is not None else lambda: cpu_ticks(self.threads)
         self.cores = machine_cores() if cores is None else cores
         self.seen = self.changed_at = None
         self.answer = False
@@ -66,6 +74,7 @@ class SpareCore:
         self.last = None if first is None else (self.clock(), first)  # the load is read from here on
 
     def __call__(self) -> bool:
+        self.threads.add(threading.get_native_id())
         now, count = self.clock(), self.uses()
         if self.seen is None:  # counted from the first question on (the job's own first runs come before it)
             self.seen, self.changed_at = count, now - self.quiet_s
@@ -80,10 +89,18 @@ class SpareCore:
             return False
         if self.last is not None:
             span = (now - self.last[0]) * self.hz
-            others = max(0, (ticks[0] - self.last[1][0]) - (ticks[1] - self.last[1][1])) / span  # cores
+            others = max(0, (ticks[0] - self.last[1][0]) - (ticks[1] - self.last[1][1])) / span  # cores, not the job's
             self.answer = self.cores - 1 - others >= FREE
         self.last = now, ticks
         return self.answer and now - self.changed_at >= self.quiet_s
+
+
+def asks(spare: Callable[[], bool]) -> bool:
+    """``spare()``, False where it fails: a load that cannot be read is no spare core."""
+    try:
+        return bool(spare())
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = None,
@@ -103,17 +120,16 @@ def run_all(fn: Callable, items: Sequence, spare: Callable[[], bool] | None = No
 
     def work(i: int) -> None:
         results[i] = fn(items[i])
-        with lock:
+        with lock:  # in order: the bar never steps back
             done[0] += 1
-            count = done[0]
-        if progress is not None:
-            progress(count, len(items))
+            if progress is not None:
+                progress(done[0], len(items))
 
     def helper() -> None:
-        torch.get_num_threads()  # a new thread's first matmul would use every core: this sets the process's count
+        torch.get_num_threads()  # applies torch's count to this thread (its first matmul would use MKL's default)
         try:
             while taken[0] < len(items) and not errors:
-                if not spare():
+                if not asks(spare):
                     time.sleep(poll_s)
                 elif (i := take()) is not None:
                     work(i)

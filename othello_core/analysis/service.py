@@ -2,7 +2,9 @@
 
 TransformerLens hooks are global state of a model object, so every model call goes through
 ``ModelService`` and holds its lock: two browser sessions never interleave hooks, and hooks
-added by an intervention are always removed (even on error) before the lock is released.
+added by an intervention are always removed (even on error) before the lock is released. Heavy
+hook-free work (activation patching) runs on a second copy that no hook is ever added to, without
+the lock (``hook_free_model``), so a click never waits behind it.
 
 ``analyze(moves)`` runs ONE forward with a ``names_filter`` cache and returns an ``Analysis``
 value (plain numpy arrays) with everything the pages draw for every position of the game:
@@ -201,19 +203,12 @@ class ModelService:
                                          [e.past_values[:, :length] for e in kv.entries])
         return None
 
-    @torch.inference_mode()
-    def call(self, fn):
-        """``fn(model)`` under the lock, with no hook attached (every forward adds its hooks under the lock and
-        removes them before it lets go): for a part of the model run on its own, such as one block's MLP."""
-        with self.lock:
-            return fn(self.model)
-
     def hook_free_model(self):
         """A second copy of the model that no hook is ever added to, for heavy work made of hook-free forwards
-        (activation patching): they run without the lock, so a click never waits behind them (a click's forward
-        beside patching that took the lock a forward at a time: median 1.9x, p95 2-4x; without it, as alone), and
-        from two threads at once (``cores.run_all``: a forward changes nothing in the model). Made on first use (one
-        more set of weights), under the lock, not counted as a visitor's call."""
+        (activation patching): they run without the lock, so a click never waits behind them (``python -m
+        bench.bench_patching --beside 8``), and from two threads at once (``cores.run_all``: a forward changes
+        nothing in the model). Made on first use (one more set of weights), under the lock, not counted as a
+        visitor's call."""
         if self._hook_free is None:
             with self.lock.uncounted(), self.lock:
                 if self._hook_free is None:
@@ -222,10 +217,11 @@ class ModelService:
                     self._hook_free = model
         return self._hook_free
 
-    def spare_core(self) -> SpareCore:
+    def spare_core(self) -> SpareCore | None:
         """Whether a heavy job may take a second core now: one is free and no visitor is calling this model
-        (``cores.SpareCore``, reading this service's count of model calls)."""
-        return SpareCore(lambda: self.lock.uses)
+        (``cores.SpareCore``, reading this service's count of model calls). None where torch already runs more
+        than one thread an op (``OTHELLO_TORCH_THREADS``): the job's thread shares the cores already."""
+        return SpareCore(lambda: self.lock.uses) if torch.get_num_threads() == 1 else None
 
     @torch.inference_mode()
     def run_from_to_last(self, block: int, resid: torch.Tensor, prefix=None) -> torch.Tensor:
