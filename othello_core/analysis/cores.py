@@ -19,7 +19,7 @@ import torch
 
 QUIET_S = 1.0  # no other model call for this long before a job takes a second core
 WINDOW_S = 0.2  # the shortest span the machine's other load is read over
-FREE = 0.7  # cores left free by every other process, besides the job's own thread
+FREE = 0.7  # of a core left free by all other load (other processes, the server's other threads), besides the job's thread
 
 
 def machine_cores() -> int:
