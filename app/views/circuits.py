@@ -208,8 +208,10 @@ if tab_patch.open:
             grids = [values[k] for k in ("resid_pre", "attn_out", "mlp_out")]
             bound = 1.0 if normalised else (max(float(np.abs(g).max()) for g in grids) or 1.0)
             what = "fraction of the clean−corrupted gap restored" if normalised else "change of the metric"
-            fig = make_subplots(rows=1, cols=3, subplot_titles=["stream into the layer (hook_resid_pre)", "attention out (hook_attn_out)",
-                                                                 "MLP out (hook_mlp_out)"])
+            # two-line titles: three panels share the width, and one-line ones ran into each other at 1024 px
+            fig = make_subplots(rows=1, cols=3, subplot_titles=["stream into the layer<br>(hook_resid_pre)",
+                                                                 "attention out<br>(hook_attn_out)",
+                                                                 "MLP out<br>(hook_mlp_out)"])
             for i, grid in enumerate(grids):
                 fig.add_trace(go.Heatmap(z=grid, zmin=-bound, zmax=bound, colorscale="RdBu", showscale=i == 0,
                                          colorbar=dict(title=dict(text="restored" if normalised else "Δ metric")),
@@ -219,7 +221,7 @@ if tab_patch.open:
             fig.update_yaxes(autorange="reversed")
             fig.update_yaxes(title_text="layer (block)", row=1, col=1)
             fig.update_xaxes(title_text="move patched")
-            fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
+            fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10))
             chart(fig, key="patching")
             st.caption(f"Metric: mean logit of moves legal only in the clean game minus those legal only in the "
                        f"corrupted one (clean {patch['clean_metric']:+.2f}, corrupted {patch['corrupted_metric']:+.2f}). "
