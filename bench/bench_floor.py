@@ -28,14 +28,11 @@ import time
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from othello_core.analysis.cores import process_ticks
+from othello_core.analysis.cores import TICKS_PER_S, process_ticks
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import (chromium, edit_board, painted_board, play_board, point_at_square, streamlit_process,
                            wait_for_app)
-
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants alive now (a room server's replicas are its children: ``app.replicas``)."""
@@ -54,7 +51,7 @@ def process_tree(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds so far of a process and its descendants alive now."""
-    return sum(process_ticks(each) or 0 for each in process_tree(pid)) / TICK  # 0: exited since it was listed
+    return sum(process_ticks(each) or 0 for each in process_tree(pid)) / TICKS_PER_S  # 0: exited since it was listed
 
 
 def timed_click(page, square: int, board: str, *arrivals, before_press=None) -> list[float] | None:

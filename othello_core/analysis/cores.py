@@ -19,6 +19,7 @@ import torch
 
 QUIET_S = 1.0  # no other model call for this long before a job takes a second core
 WINDOW_S = 0.2  # the shortest span the machine's other load is read over
+TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's clock ticks a second
 FREE = 0.7  # of a core left free by all other load (other processes, the server's other threads), besides the job's thread
 
 
@@ -69,7 +70,7 @@ class SpareCore:
         self.cores = machine_cores() if cores is None else cores
         self.seen = self.changed_at = None
         self.answer = False
-        self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.hz = TICKS_PER_S
         first = self.ticks()
         self.last = None if first is None else (self.clock(), first)  # the load is read from here on
 
