@@ -25,11 +25,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 COOKIE = "othello_replica"
 ROOT = Path(__file__).resolve().parent.parent
+PROMISED_S = 30.0  # how long a new visitor sent to a replica counts there before its websocket opens
 MAX_BODY = int(os.environ.get("OTHELLO_PROXY_MAX_BODY_MB", "32")) << 20  # a request body (a tour upload) at most
 NO_BODY = {204, 304}  # answers that carry no body: their Content-Length, if any, is the upstream's
 # headers that describe one connection, not the message: never forwarded
@@ -38,22 +41,50 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 
 
 class Replicas:
-    """Which replica serves whom: the visitor's cookie, else the replica with the fewest open sessions."""
+    """Which replica serves whom: the visitor's cookie, else the replica with the fewest visitors. A replica's
+    visitors are its open sessions (websockets) and the new visitors sent to it in the last ``PROMISED_S`` whose
+    websocket has not opened yet. Counting open sessions alone sent a room opening the link at once all to one
+    replica (each was picked before the others' websockets opened): with one session already open on one of 2
+    replicas, 8 visitors arriving together all went to the other (bench/RESULTS.md, ninth session)."""
 
-    def __init__(self, ports: list[int]):
+    def __init__(self, ports: list[int], clock: Callable[[], float] = time.monotonic):
         self.ports = ports
         self.sessions = [0] * len(ports)  # open websockets per replica
+        self.promised: list[deque] = [deque() for _ in ports]  # when each new visitor was sent there, oldest first
+        self._clock = clock
         self._turn = 0
         self._names = {str(i): i for i in range(len(ports))}
 
-    def pick(self, cookie: str | None) -> tuple[int, bool]:
-        """(replica, whether the visitor is new to it and needs the cookie)."""
+    def visitors(self, index: int) -> int:
+        """Open sessions plus new visitors on their way (a promise counts for ``PROMISED_S``: a page that never
+        opens its websocket stops counting)."""
+        promised, since = self.promised[index], self._clock() - PROMISED_S
+        while promised and promised[0] < since:
+            promised.popleft()
+        return self.sessions[index] + len(promised)
+
+    def pick(self, cookie: str | None, promise: bool = True) -> tuple[int, bool]:
+        """(replica, whether the visitor is new to it and needs the cookie). ``promise``: a new visitor counts there
+        from now (a page or a websocket; not a health check, which never opens a session)."""
         if cookie in self._names:  # only "0" .. "N-1": a visitor's cookie is never parsed as a number
             return self._names[cookie], False
-        fewest = min(self.sessions)
-        free = [i for i, n in enumerate(self.sessions) if n == fewest]
+        counts = [self.visitors(i) for i in range(len(self.ports))]
+        free = [i for i, n in enumerate(counts) if n == min(counts)]
         self._turn += 1
-        return free[self._turn % len(free)], True
+        index = free[self._turn % len(free)]
+        if promise:
+            self.promised[index].append(self._clock())
+        return index, True
+
+    def opened(self, index: int) -> None:
+        """A websocket opened on replica ``index``: a session there, and no longer on its way (the oldest promise
+        there is taken as this one's: a page reconnecting takes a newcomer's, who then counts once it opens)."""
+        self.sessions[index] += 1
+        if self.promised[index]:
+            self.promised[index].popleft()
+
+    def closed(self, index: int) -> None:
+        self.sessions[index] -= 1
 
 
 def same_origin(origin: str | None, host: str | None) -> bool:
@@ -90,7 +121,8 @@ def proxy_app(replicas: Replicas):
         return b"".join(chunks)
 
     async def forward(request: Request) -> Response:
-        index, new = replicas.pick(request.cookies.get(COOKIE))
+        page = request.method == "GET" and "text/html" in request.headers.get("accept", "")  # a browser opening it
+        index, new = replicas.pick(request.cookies.get(COOKIE), promise=page)
         body = await read_body(request)
         if body is None:
             return too_large
@@ -137,7 +169,7 @@ def proxy_app(replicas: Replicas):
         except Exception:
             await upstream.close()
             raise
-        replicas.sessions[index] += 1
+        replicas.opened(index)
 
         closed = (websockets.ConnectionClosed, WebSocketDisconnect, RuntimeError)  # either side went away
 
@@ -163,7 +195,7 @@ def proxy_app(replicas: Replicas):
         finally:
             for task in tasks:
                 task.cancel()
-            replicas.sessions[index] -= 1
+            replicas.closed(index)
             await upstream.close()
             with contextlib.suppress(RuntimeError):
                 await browser.close()

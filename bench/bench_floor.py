@@ -34,17 +34,24 @@ from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import (chromium, edit_board, painted_board, play_board, point_at_square, streamlit_process,
                            wait_for_app)
 
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants alive now (a room server's replicas are its children: ``app.replicas``)."""
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are alive now (a room server's replicas: ``app.replicas``)."""
     import glob
+    found = []
+    for listing in glob.glob(f"/proc/{pid}/task/*/children"):  # a child lists under the thread that made it
+        try:
+            with open(listing) as fh:
+                found += [int(child) for child in fh.read().split()]
+        except OSError:
+            pass
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants alive now."""
     pids, i = [pid], 0
     while i < len(pids):
-        for children in glob.glob(f"/proc/{pids[i]}/task/*/children"):  # a child lists under the thread that made it
-            try:
-                with open(children) as fh:
-                    pids += [int(child) for child in fh.read().split() if int(child) not in pids]
-            except OSError:
-                pass
+        pids += [child for child in children(pids[i]) if child not in pids]
         i += 1
     return pids
 

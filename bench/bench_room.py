@@ -1,8 +1,9 @@
 """A room on one server: N visitors (browser contexts in one Debian chromium, playwright) each play a
 12-move line on the Play page at once, as fast as the page allows, with and without one more visitor
-running activation patching of one new game after another on Circuits (each run computes: none is kept yet).
+running activation patching on Circuits: one new corrupted move after another of one game, as a visitor moving the
+slider (each run computes: none is kept yet; ``--new-game``: a new game each run, so each run also analyses it).
 
-    python -m bench.bench_room [--visitors 1,4,8] [--moves 12] [--clients browser|protocol]
+    python -m bench.bench_room [--visitors 1,4,8] [--moves 12] [--clients browser|protocol] [--new-game]
 
 Per N: median and p95 click -> the server's updated board (not the browser's painting) over every visitor's clicks, clicks lost (pressed, not
 played within 30 s: pressed again), the server's peak RSS, and its CPU seconds per click (from
@@ -29,13 +30,21 @@ import time
 from urllib.parse import quote
 
 from othello_core.analysis.attribution import corrupt_one_move
+from othello_core.analysis.cores import TICKS_PER_S, process_ticks
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import chromium_path, painted_board, play_board, streamlit_process
-from bench.bench_floor import cpu_seconds, process_tree
+from bench.bench_floor import children, cpu_seconds, process_tree
 from bench.protocol_visitor import Visitor
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def tree_ticks(pid: int) -> dict[int, int]:
+    """CPU clock ticks so far of a process alone, and of each of its children with their descendants (a room
+    server's proxy, and each replica)."""
+    return {pid: process_ticks(pid) or 0} | {child: sum(process_ticks(each) or 0 for each in process_tree(child))
+                                             for child in children(pid)}
 
 
 def rss_mb(pid: int) -> float:
@@ -116,24 +125,26 @@ async def player(browser, url: str, moves: list[int], times: list[float], painte
 SEEDS = itertools.count(100)  # one sequence for the whole run: no room repeats another's game
 
 
-def patching_queries(length: int):
-    """Circuits' activation patching, each time of a new game (``length`` moves) and a move of it that has a
-    corruption (the nearest to the middle), so that every run computes: a result once computed is kept."""
+def patching_queries(length: int, new_game: bool = False):
+    """Circuits' activation patching of a new game (``length`` moves), each time a new corrupted move of it (the
+    nearest to the middle first), as a visitor moving the slider does: every run computes (a result once computed is
+    kept), and the game's analysis is the server's after the first. ``new_game``: a new game each time (each run
+    also analyses a new game: the protocol before the ninth session)."""
     for seed in SEEDS:
         batch = random_games(1, seed=seed)
         moves = batch.squares[0, :min(length, int(batch.lengths[0]))].tolist()  # a game may end sooner
-        index = min((i for i in range(length) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2),
-                    default=None)
-        if index is not None:
-            yield (f"moves={quote(format_moves(moves))}&circuits_tab=Activation+patching&patch_move={index + 1}")
+        indices = sorted((i for i in range(len(moves)) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2))
+        for index in indices[:1] if new_game else indices:
+            yield f"moves={quote(format_moves(moves))}&circuits_tab=Activation+patching&patch_move={index + 1}"
 
 
-async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
-    """Opens Circuits' activation patching of one new game and corrupted move after another until told to stop
-    (the games as long as ``moves``)."""
+async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float],
+                  new_game: bool = False) -> None:
+    """Opens Circuits' activation patching of one new corrupted move after another until told to stop
+    (``patching_queries``; the games as long as ``moves``)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    for query in patching_queries(len(moves)):
+    for query in patching_queries(len(moves), new_game):
         if stop.is_set():
             break
         start = time.perf_counter()
@@ -162,25 +173,35 @@ async def protocol_player(url: str, moves: list[int], times: list[float], ended:
     return lost
 
 
-async def protocol_patcher(url: str, moves: list[int], stop: asyncio.Event, runs: list[float]) -> None:
-    """``patcher`` without a browser."""
-    for query in patching_queries(len(moves)):
+async def protocol_patcher(url: str, moves: list[int], stop: asyncio.Event, runs: list[float],
+                           new_game: bool = False) -> None:
+    """``patcher`` without a browser: one visitor moving the slider to each new corrupted move (a rerun of its
+    page); ``new_game``: a new visitor (a new session, the page run whole) for each."""
+    visitor = game = None
+    for query in patching_queries(len(moves), new_game):
         if stop.is_set():
             break
         start = time.perf_counter()
-        visitor = await Visitor.open(url, query, page="circuits")
-        await visitor.close()
+        line, _, move = query.rpartition("&patch_move=")
+        if line != game or "patch_index" not in visitor.sliders:  # a new game: a new visitor
+            if visitor is not None:
+                await visitor.close()
+            visitor, game = await Visitor.open(url, query, page="circuits"), line
+        else:
+            await visitor.slide("patch_index", int(move))
         runs.append(time.perf_counter() - start)
+    if visitor is not None:
+        await visitor.close()
 
 
-async def protocol_room(url: str, n: int, moves: list[int], game: list[int], patching: bool
+async def protocol_room(url: str, n: int, moves: list[int], game: list[int], patching: bool, new_game: bool = False
                         ) -> tuple[list[float], list[float], int, list[float]]:
     """``room`` with protocol visitors: (click -> board, click -> end of the run, lost, patching runs)."""
     times: list[float] = []
     ended: list[float] = []
     runs: list[float] = []
     stop = asyncio.Event()
-    background = asyncio.create_task(protocol_patcher(url, game, stop, runs)) if patching else None
+    background = asyncio.create_task(protocol_patcher(url, game, stop, runs, new_game)) if patching else None
     if patching:
         await asyncio.sleep(5)
     lost = sum(await asyncio.gather(*(protocol_player(url, moves, times, ended) for _ in range(n))))
@@ -190,7 +211,7 @@ async def protocol_room(url: str, n: int, moves: list[int], game: list[int], pat
     return times, ended, lost, runs
 
 
-async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool
+async def room(url: str, n: int, moves: list[int], game: list[int], patching: bool, new_game: bool = False
                ) -> tuple[list[float], list[float], int, list[float]]:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
@@ -200,7 +221,7 @@ async def room(url: str, n: int, moves: list[int], game: list[int], patching: bo
         painted: list[float] = []
         runs: list[float] = []
         stop = asyncio.Event()
-        background = asyncio.create_task(patcher(browser, url, game, stop, runs)) if patching else None
+        background = asyncio.create_task(patcher(browser, url, game, stop, runs, new_game)) if patching else None
         if patching:
             await asyncio.sleep(5)  # the first patching run under way before the players start
         lost = sum(await asyncio.gather(*(player(browser, url, moves, times, painted) for _ in range(n))))
@@ -222,6 +243,8 @@ def main() -> None:
     parser.add_argument("--clients", choices=["browser", "protocol"], default="browser")
     parser.add_argument("--replicas", type=int, default=1,
                         help="serve the room as `python -m app.replicas --replicas N` (1: one streamlit process)")
+    parser.add_argument("--new-game", action="store_true",
+                        help="the patching visitor opens a new game each run (default: a new corrupted move of one game)")
     args = parser.parse_args()
     protocol = args.clients == "protocol"
     run_room = protocol_room if protocol else room
@@ -235,9 +258,10 @@ def main() -> None:
         rows = {}
         for patching in (False, True):
             for n in (int(v) for v in args.visitors.split(",")):
-                before, peak = cpu_seconds(proc.pid), PeakRss(proc.pid)
-                times, painted, lost, runs = asyncio.run(run_room(url, n, moves, game[:30], patching))
+                before, peak, each = cpu_seconds(proc.pid), PeakRss(proc.pid), tree_ticks(proc.pid)
+                times, painted, lost, runs = asyncio.run(run_room(url, n, moves, game[:30], patching, args.new_game))
                 cpu = (cpu_seconds(proc.pid) - before) / max(1, len(times))
+                split = {pid: (ticks - each.get(pid, 0)) / TICKS_PER_S for pid, ticks in tree_ticks(proc.pid).items()}
                 rows[n, patching] = statistics.median(times), p95(times)
                 load = os.getloadavg()[0]
                 print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
@@ -247,6 +271,9 @@ def main() -> None:
                       f"{cpu * 1000:.0f} ms a click{' (patching included)' if patching else ''}"
                       + (f", {len(runs)} patching runs, median {statistics.median(runs):.1f} s" if runs else "")
                       + f"; load {load:.2f}", flush=True)
+                if args.replicas > 1:  # how the phase's work fell: the proxy, then each replica (and its children)
+                    print("  CPU s: " + ", ".join(f"{'proxy' if pid == proc.pid else pid} {sec:.1f}"
+                                                  for pid, sec in split.items()), flush=True)
     one = rows.get((1, False))
     for (n, patching), (median, high) in sorted(rows.items()):
         if one and not patching and n > 1:

@@ -2,9 +2,9 @@
 asking for a run with the page's query string and the widget states, ``ForwardMsg`` deltas back), so that a
 room of visitors can load one server without a browser per visitor drawing on the server's own cores.
 
-It knows one widget, the live board (``app.live_board``): ``click`` sends the trigger a press on a square sends
+It knows two widgets. The live board (``app.live_board``): ``click`` sends the trigger a press on a square sends
 (``{square, seq, shown}``, the event ``square``) and times the run until the server's board at the new position
-arrives. What it leaves out is the browser's side (layout, painting, plotly): ``bench.bench_room`` measures that
+arrives. A slider: ``slide`` sets a keyed ``st.slider`` (a single value) as a drag does, and times the run. What it leaves out is the browser's side (layout, painting, plotly): ``bench.bench_room`` measures that
 with chromium pages.
 
     visitor = await Visitor.open("http://localhost:8501", "moves=")
@@ -37,6 +37,7 @@ class Visitor:
         self.page_hash = ""  # the page the server ran (a run asked for with another is a page change)
         self.boards: dict[str, tuple[str, dict]] = {}  # element key -> (element id, the board's data)
         self.clicks: dict[str, int] = {}
+        self.sliders: dict[str, str] = {}  # widget key -> element id, of every keyed slider drawn
         self.elements: list[str] = []  # every element type the last run sent, in order
         self.alerts: list[str] = []  # the text of every alert (st.error, st.info, ...) the last run sent
 
@@ -52,10 +53,11 @@ class Visitor:
     async def close(self) -> None:
         await self.socket.close()
 
-    async def rerun(self, trigger: tuple[str, dict] | None = None, until=None, timeout: float = 180.0
-                    ) -> tuple[float | None, float]:
-        """Ask for a run (with a live board's trigger, if given) and read its messages to the end of the run;
-        returns the seconds until ``until(boards)`` first held (None if it never did) and until the run ended."""
+    async def rerun(self, trigger: tuple[str, dict] | None = None, until=None, timeout: float = 180.0,
+                    slider: tuple[str, float] | None = None) -> tuple[float | None, float]:
+        """Ask for a run (with a live board's trigger, or a slider's (element id, value), if given) and read its
+        messages to the end of the run; returns the seconds until ``until(boards)`` first held (None if it never did)
+        and until the run ended."""
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
         msg.rerun_script.page_name = self.page
@@ -65,6 +67,10 @@ class Visitor:
             state = msg.rerun_script.widget_states.widgets.add()
             state.id = trigger_id(element)
             state.json_trigger_value = json.dumps([{"event": "square", "value": value}])
+        if slider is not None:
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = slider[0]
+            state.double_array_value.data[:] = [slider[1]]
         start = time.perf_counter()
         await self.socket.send(msg.SerializeToString())
         seen, self.elements, self.alerts = None, [], []
@@ -89,6 +95,8 @@ class Visitor:
         self.elements.append(kind or "")
         if kind == "alert":
             self.alerts.append(element.alert.body)
+        if kind == "slider" and element.slider.id.startswith("$$ID-"):  # keyed: $$ID-<hash>-<key>
+            self.sliders[element.slider.id.split("-", 2)[2]] = element.slider.id
         if kind == "bidi_component" and element.bidi_component.component_name == BOARD:
             board = element.bidi_component
             self.boards[board.id.rsplit("-", 1)[-1]] = (board.id, json.loads(board.json))
@@ -102,3 +110,7 @@ class Visitor:
         self.clicks[key] = self.clicks.get(key, 0) + 1
         value = {"square": square, "seq": self.clicks[key], "shown": data.get("shown") if shown is None else shown}
         return await self.rerun((element, value), until=lambda boards: boards[key][1].get("position") == position)
+
+    async def slide(self, key: str, value: float) -> float:
+        """Set the keyed slider ``key`` to ``value``: seconds until the run ended."""
+        return (await self.rerun(slider=(self.sliders[key], value)))[1]

@@ -454,6 +454,34 @@ def test_the_logit_lens_boards_are_drawn_like_every_other_board():
         assert stream_title(s) in spec["layout"]["title"]["text"]
 
 
+def plotly_array(value) -> np.ndarray:
+    """A plotly JSON array: a list, or plotly's typed array ({dtype, bdata, shape})."""
+    if isinstance(value, dict):
+        import base64
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
+    return np.array(value, dtype=float)
+
+
+def test_the_patching_tab_draws_what_activation_patching_computes_for_the_move_in_the_link():
+    """The corrupted move named in the link (``patch_move``) is the slider's, and each panel is
+    ``activation_patching``'s grid for that corruption (the job run off the click path, ``app.heavy``)."""
+    from app.common import load_service
+    from othello_core.analysis import attribution as A
+    line = tuple(parse_moves("f5d6c3d3c4f4c5b3"))
+    index = next(i for i in range(7, 0, -1) if A.corrupt_one_move(line, i))  # not the page's default (the middle)
+    at = app("f5d6c3d3c4f4c5b3", circuits_tab="Activation patching",
+             patch_move=str(index + 1)).switch_page("views/circuits.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="patch_index").value == index + 1
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("-patching"))
+    patch = A.activation_patching(load_service("bundled"), line, A.corrupt_one_move(line, index))
+    values = patch["recovered" if abs(patch["clean_metric"] - patch["corrupted_metric"]) > 1e-6 else "effects"]
+    for trace, kind in zip(spec["data"], ("resid_pre", "attn_out", "mlp_out")):
+        assert np.allclose(plotly_array(trace["z"]), values[kind], atol=1e-6, equal_nan=True), kind
+    assert np.abs(values["resid_pre"]).max() > 0.1  # a corruption the grid shows
+
+
 def test_the_neuron_explorers_top_positions_are_boards_with_discs_and_the_last_move():
     at = app("f5d6c3d3c4f4c5b3", circuits_tab="Neuron explorer").switch_page("views/circuits.py").run()
     assert not at.exception, at.exception
