@@ -454,6 +454,18 @@ def test_the_logit_lens_boards_are_drawn_like_every_other_board():
         assert stream_title(s) in spec["layout"]["title"]["text"]
 
 
+def test_play_lists_the_models_top_five_moves_with_their_probability_and_legality():
+    from app.common import load_service
+    line = "f5d6c3d3c4f4c5b3"
+    at = app(line)
+    assert not at.exception, at.exception
+    top = load_service("bundled").analyze(parse_moves(line)).top_moves(len(parse_moves(line)) - 1, k=5)
+    table = next(m.value for m in at.markdown if m.value.startswith("| move | probability | legal |"))
+    rows = [[cell.strip() for cell in row.strip("|").split("|")] for row in table.splitlines()[2:]]
+    assert rows == [[square_to_name(s), f"{p:.4f}", "yes" if ok else "**NO**"] for s, p, ok in top]
+    assert float(rows[0][1]) >= float(rows[-1][1]) > 0
+
+
 def plotly_array(value) -> np.ndarray:
     """A plotly JSON array: a list, or plotly's typed array ({dtype, bdata, shape})."""
     if isinstance(value, dict):
