@@ -141,7 +141,7 @@ def patching_queries(length: int, new_game: bool = False):
 async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float],
                   new_game: bool = False) -> None:
     """Opens Circuits' activation patching of one new corrupted move after another until told to stop
-    (``patching_queries``; the games as long as ``moves``)."""
+    (``patching_queries``; the games as long as ``moves``), each a page load of its link (not a slider move)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     for query in patching_queries(len(moves), new_game):

@@ -4,8 +4,9 @@ room of visitors can load one server without a browser per visitor drawing on th
 
 It knows two widgets. The live board (``app.live_board``): ``click`` sends the trigger a press on a square sends
 (``{square, seq, shown}``, the event ``square``) and times the run until the server's board at the new position
-arrives. A slider: ``slide`` sets a keyed ``st.slider`` (a single value) as a drag does, and times the run. What it leaves out is the browser's side (layout, painting, plotly): ``bench.bench_room`` measures that
-with chromium pages.
+arrives. A slider: ``slide`` sets a keyed ``st.slider`` (a single value) as a drag does, and times the run. What
+it leaves out is the browser's side (layout, painting, plotly): ``bench.bench_room`` measures that with chromium
+pages.
 
     visitor = await Visitor.open("http://localhost:8501", "moves=")
     board_s, run_s = await visitor.click("play_board", square=37, position="1_1")
