@@ -19,18 +19,19 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections import deque
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 from urllib.parse import urlparse
 
 COOKIE = "othello_replica"
+PROMISE = "othello_promise"  # a new visitor's promise (``Replicas``), from its page to its websocket
 ROOT = Path(__file__).resolve().parent.parent
 PROMISED_S = 30.0  # how long a new visitor sent to a replica counts there before its websocket opens
 MAX_BODY = int(os.environ.get("OTHELLO_PROXY_MAX_BODY_MB", "32")) << 20  # a request body (a tour upload) at most
@@ -40,17 +41,24 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "transfer-encoding", "upgrade", "content-length"}
 
 
+class Pick(NamedTuple):
+    index: int  # the replica
+    new: bool  # no cookie placed the visitor: the answer sets it
+    token: str | None  # the promise made for this new visitor (``Replicas``), if one was
+
+
 class Replicas:
     """Which replica serves whom: the visitor's cookie, else the replica with the fewest visitors. A replica's
     visitors are its open sessions (websockets) and the new visitors sent to it in the last ``PROMISED_S`` whose
-    websocket has not opened yet. Counting open sessions alone sent a room opening the link at once all to one
-    replica (each was picked before the others' websockets opened): with one session already open on one of 2
-    replicas, 8 visitors arriving together all went to the other (bench/RESULTS.md, ninth session)."""
+    websocket has not opened yet (each a promise with its own token, which the page carries in the ``PROMISE``
+    cookie to its websocket). Counting open sessions alone sent a room opening the link at once all to one replica
+    (each was picked before the others' websockets opened): with one session already open on one of 2 replicas, 8
+    visitors arriving together all went to the other (bench/RESULTS.md, ninth session)."""
 
     def __init__(self, ports: list[int], clock: Callable[[], float] = time.monotonic):
         self.ports = ports
         self.sessions = [0] * len(ports)  # open websockets per replica
-        self.promised: list[deque] = [deque() for _ in ports]  # when each new visitor was sent there, oldest first
+        self.promised: list[dict[str, float]] = [{} for _ in ports]  # token -> when the new visitor was sent there
         self._clock = clock
         self._turn = 0
         self._names = {str(i): i for i in range(len(ports))}
@@ -58,30 +66,34 @@ class Replicas:
     def visitors(self, index: int) -> int:
         """Open sessions plus new visitors on their way (a promise counts for ``PROMISED_S``: a page that never
         opens its websocket stops counting)."""
-        promised, since = self.promised[index], self._clock() - PROMISED_S
-        while promised and promised[0] < since:
-            promised.popleft()
-        return self.sessions[index] + len(promised)
+        since = self._clock() - PROMISED_S
+        self.promised[index] = {token: at for token, at in self.promised[index].items() if at >= since}
+        return self.sessions[index] + len(self.promised[index])
 
-    def pick(self, cookie: str | None, promise: bool = True) -> tuple[int, bool]:
-        """(replica, whether the visitor is new to it and needs the cookie). ``promise``: a new visitor counts there
-        from now (a page or a websocket; not a health check, which never opens a session)."""
+    def pick(self, cookie: str | None, promise: bool = True) -> Pick:
+        """The visitor's replica. ``promise``: a new visitor counts there from now (a page or a websocket; not a
+        health check, which never opens a session, nor moves the turn in which ties are taken)."""
         if cookie in self._names:  # only "0" .. "N-1": a visitor's cookie is never parsed as a number
-            return self._names[cookie], False
+            return Pick(self._names[cookie], False, None)
         counts = [self.visitors(i) for i in range(len(self.ports))]
-        free = [i for i, n in enumerate(counts) if n == min(counts)]
+        fewest = min(counts)
+        free = [i for i, n in enumerate(counts) if n == fewest]
+        if not promise:
+            return Pick(free[self._turn % len(free)], True, None)
         self._turn += 1
-        index = free[self._turn % len(free)]
-        if promise:
-            self.promised[index].append(self._clock())
-        return index, True
+        index, token = free[self._turn % len(free)], secrets.token_hex(8)
+        self.promised[index][token] = self._clock()
+        return Pick(index, True, token)
 
-    def opened(self, index: int) -> None:
-        """A websocket opened on replica ``index``: a session there, and no longer on its way (the oldest promise
-        there is taken as this one's: a page reconnecting takes a newcomer's, who then counts once it opens)."""
+    def withdraw(self, index: int, token: str | None) -> None:
+        """A promise that cannot be kept (its request failed): it no longer counts."""
+        self.promised[index].pop(token, None)
+
+    def opened(self, index: int, token: str | None) -> None:
+        """A websocket opened on replica ``index``: a session there; ``token``, the promise it keeps (none for a
+        page that returns or reconnects: no newcomer's promise is taken for it)."""
         self.sessions[index] += 1
-        if self.promised[index]:
-            self.promised[index].popleft()
+        self.withdraw(index, token)
 
     def closed(self, index: int) -> None:
         self.sessions[index] -= 1
@@ -122,7 +134,18 @@ def proxy_app(replicas: Replicas):
 
     async def forward(request: Request) -> Response:
         page = request.method == "GET" and "text/html" in request.headers.get("accept", "")  # a browser opening it
-        index, new = replicas.pick(request.cookies.get(COOKIE), promise=page)
+        chosen = replicas.pick(request.cookies.get(COOKIE), promise=page)
+        response = await answer(request, chosen.index)
+        if response.status_code >= 400:  # not served: the visitor comes back as new, so the promise is not kept
+            replicas.withdraw(chosen.index, chosen.token)
+        elif chosen.new:
+            response.set_cookie(COOKIE, str(chosen.index), httponly=True, samesite="lax")
+            if chosen.token:
+                response.set_cookie(PROMISE, chosen.token, max_age=int(PROMISED_S), httponly=True, samesite="lax")
+        return response
+
+    async def answer(request: Request, index: int) -> Response:
+        """The replica's answer to the request, as it sent it."""
         body = await read_body(request)
         if body is None:
             return too_large
@@ -133,28 +156,27 @@ def proxy_app(replicas: Replicas):
         headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
         try:
             async with client.stream(request.method, httpx.URL(url), headers=headers, content=body) as upstream:
-                answer = b"".join([c async for c in upstream.aiter_raw()])  # as sent: compressed stays compressed
+                content = b"".join([c async for c in upstream.aiter_raw()])  # as sent: compressed stays compressed
         except httpx.InvalidURL:
             return PlainTextResponse("The request's address is not one this server can pass on.", status_code=400)
         except httpx.HTTPError as err:
             return PlainTextResponse(f"The dashboard's replica {index} did not answer ({type(err).__name__}); "
                                      "it is being restarted: reload the page in a few seconds.", status_code=502)
         bodiless = request.method == "HEAD" or upstream.status_code in NO_BODY
-        response = Response(b"" if bodiless else answer, status_code=upstream.status_code)
+        response = Response(b"" if bodiless else content, status_code=upstream.status_code)
         response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1"))
                                 for k, v in upstream.headers.multi_items()
                                 if k.lower() not in HOP_BY_HOP or (bodiless and k.lower() == "content-length")]
         if not bodiless:
-            response.raw_headers.append((b"content-length", str(len(answer)).encode()))
-        if new:
-            response.set_cookie(COOKIE, str(index), httponly=True, samesite="lax")
+            response.raw_headers.append((b"content-length", str(len(content)).encode()))
         return response
 
     async def stream(browser: WebSocket) -> None:
         if not same_origin(browser.headers.get("origin"), browser.headers.get("host")):
             await browser.close(code=1008)
             return
-        index, _ = replicas.pick(browser.cookies.get(COOKIE))
+        chosen = replicas.pick(browser.cookies.get(COOKIE))
+        index = chosen.index
         offered = [p.strip() for p in browser.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
         cookie = browser.headers.get("cookie")
         url = f"ws://127.0.0.1:{replicas.ports[index]}{browser.url.path}"
@@ -162,14 +184,16 @@ def proxy_app(replicas: Replicas):
             upstream = await websockets.connect(url, subprotocols=offered or None, max_size=None, compression=None,
                                                 additional_headers={"Cookie": cookie} if cookie else None)
         except (OSError, websockets.WebSocketException):
+            replicas.withdraw(index, chosen.token)
             await browser.close(code=1013)  # try again later: the page reconnects
             return
         try:
             await browser.accept(subprotocol=upstream.subprotocol)
         except Exception:
+            replicas.withdraw(index, chosen.token)
             await upstream.close()
             raise
-        replicas.opened(index)
+        replicas.opened(index, chosen.token or browser.cookies.get(PROMISE))  # its own promise, or its page's
 
         closed = (websockets.ConnectionClosed, WebSocketDisconnect, RuntimeError)  # either side went away
 

@@ -30,21 +30,14 @@ import time
 from urllib.parse import quote
 
 from othello_core.analysis.attribution import corrupt_one_move
-from othello_core.analysis.cores import TICKS_PER_S, process_ticks
+from othello_core.analysis.cores import TICKS_PER_S
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import chromium_path, painted_board, play_board, streamlit_process
-from bench.bench_floor import children, cpu_seconds, process_tree
+from bench.bench_floor import cpu_seconds, process_tree, tree_ticks
 from bench.protocol_visitor import Visitor
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-def tree_ticks(pid: int) -> dict[int, int]:
-    """CPU clock ticks so far of a process alone, and of each of its children with their descendants (a room
-    server's proxy, and each replica)."""
-    return {pid: process_ticks(pid) or 0} | {child: sum(process_ticks(each) or 0 for each in process_tree(child))
-                                             for child in children(pid)}
 
 
 def rss_mb(pid: int) -> float:
@@ -126,8 +119,8 @@ SEEDS = itertools.count(100)  # one sequence for the whole run: no room repeats 
 
 
 def patching_queries(length: int, new_game: bool = False):
-    """Circuits' activation patching of a new game (``length`` moves), each time a new corrupted move of it (the
-    nearest to the middle first), as a visitor moving the slider does: every run computes (a result once computed is
+    """(query, corrupted move number) of Circuits' activation patching of a new game (``length`` moves), each time a
+    new corrupted move of it (the nearest to the middle first), as a visitor moving the slider does: every run computes (a result once computed is
     kept), and the game's analysis is the server's after the first. ``new_game``: a new game each time (each run
     also analyses a new game: the protocol before the ninth session)."""
     for seed in SEEDS:
@@ -135,7 +128,7 @@ def patching_queries(length: int, new_game: bool = False):
         moves = batch.squares[0, :min(length, int(batch.lengths[0]))].tolist()  # a game may end sooner
         indices = sorted((i for i in range(len(moves)) if corrupt_one_move(moves, i)), key=lambda i: abs(i - length // 2))
         for index in indices[:1] if new_game else indices:
-            yield f"moves={quote(format_moves(moves))}&circuits_tab=Activation+patching&patch_move={index + 1}"
+            yield f"moves={quote(format_moves(moves))}&circuits_tab=Activation+patching", index + 1
 
 
 async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs: list[float],
@@ -144,11 +137,11 @@ async def patcher(browser, url: str, moves: list[int], stop: asyncio.Event, runs
     (``patching_queries``; the games as long as ``moves``), each a page load of its link (not a slider move)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    for query in patching_queries(len(moves), new_game):
+    for game, move in patching_queries(len(moves), new_game):
         if stop.is_set():
             break
         start = time.perf_counter()
-        await page.goto(f"{url}/circuits?{query}")
+        await page.goto(f"{url}/circuits?{game}&patch_move={move}")
         await page.wait_for_selector(".st-key-patching .main-svg, .stAlert", timeout=180_000)
         await settle(page)
         runs.append(time.perf_counter() - start)
@@ -177,18 +170,17 @@ async def protocol_patcher(url: str, moves: list[int], stop: asyncio.Event, runs
                            new_game: bool = False) -> None:
     """``patcher`` without a browser: one visitor moving the slider to each new corrupted move (a rerun of its
     page); ``new_game``: a new visitor (a new session, the page run whole) for each."""
-    visitor = game = None
-    for query in patching_queries(len(moves), new_game):
+    visitor = opened = None
+    for game, move in patching_queries(len(moves), new_game):
         if stop.is_set():
             break
         start = time.perf_counter()
-        line, _, move = query.rpartition("&patch_move=")
-        if line != game or "patch_index" not in visitor.sliders:  # a new game: a new visitor
+        if game != opened or "patch_index" not in visitor.sliders:  # a new game: a new visitor
             if visitor is not None:
                 await visitor.close()
-            visitor, game = await Visitor.open(url, query, page="circuits"), line
+            visitor, opened = await Visitor.open(url, f"{game}&patch_move={move}", page="circuits"), game
         else:
-            await visitor.slide("patch_index", int(move))
+            await visitor.slide("patch_index", move)
         runs.append(time.perf_counter() - start)
     if visitor is not None:
         await visitor.close()

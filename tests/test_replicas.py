@@ -6,11 +6,10 @@ import os
 import time
 import urllib.parse
 import urllib.request
-from collections import deque
 
 import pytest
 
-from app.replicas import COOKIE, PROMISED_S, Replicas, same_origin
+from app.replicas import COOKIE, PROMISE, PROMISED_S, Replicas, same_origin
 from othello_core.rules.notation import name_to_square
 
 from .browser import chromium, chromium_path, play_board, press_square, streamlit_process, wait_for_app, wait_for_board
@@ -18,33 +17,40 @@ from .browser import chromium, chromium_path, play_board, press_square, streamli
 
 def test_a_visitor_with_the_cookie_stays_and_a_new_one_goes_to_the_fewest_visitors():
     room = Replicas([9001, 9002, 9003])
-    assert room.pick("2") == (2, False) and room.pick("0") == (0, False)
+    assert room.pick("2") == (2, False, None) and room.pick("0") == (0, False, None)
     room.sessions = [3, 1, 2]
-    assert room.pick(None) == (1, True)
+    assert room.pick(None, promise=False) == (1, True, None)
     for bad in ("3", "-1", "x", "", "²", "1" * 5000):  # not a replica: treated as new, never parsed
-        room.promised = [deque() for _ in range(3)]
-        assert room.pick(bad) == (1, True)
-    room.sessions, room.promised = [1, 1, 1], [deque() for _ in range(3)]
-    assert {room.pick(None)[0] for _ in range(3)} == {0, 1, 2}  # ties taken in turn
+        assert room.pick(bad, promise=False) == (1, True, None)
+    room.sessions, room.promised = [1, 1, 1], [{} for _ in range(3)]
+    assert {room.pick(None).index for _ in range(3)} == {0, 1, 2}  # ties taken in turn
 
 
 def test_a_room_arriving_at_once_is_spread_before_any_websocket_opens():
     """Eight new visitors picked before any of them opens a websocket, one session already open: 4 and 4 (counting
-    open sessions alone sent all eight to the empty replica). A websocket opening turns a promise into a session;
-    a promise never kept stops counting after ``PROMISED_S``."""
+    open sessions alone sent all eight to the empty replica). A websocket keeps its own promise (a returning page's
+    takes no newcomer's); a failed request withdraws it; one never kept stops counting after ``PROMISED_S``; a health
+    check counts nowhere."""
     now = [0.0]
     room = Replicas([9001, 9002], clock=lambda: now[0])
-    room.opened(room.pick(None)[0])  # the one already there (on replica 1: ties are taken in turn)
-    picks = [room.pick(None)[0] for _ in range(8)]
-    assert picks.count(0) == picks.count(1) == 4
-    assert [room.visitors(i) for i in (0, 1)] == [4, 5]
-    room.opened(0)
-    assert room.sessions[0] == 1 and room.visitors(0) == 4  # the same visitor, now a session
-    now[0] = PROMISED_S + 1  # the other three pages on replica 0 never opened their websocket
-    assert room.visitors(0) == room.visitors(1) == 1
+    first = room.pick(None)
+    room.opened(first.index, first.token)  # the one already there
+    assert first.index == 1  # (ties are taken in turn)
+    picks = [room.pick(None) for _ in range(8)]
+    assert sum(p.index == 0 for p in picks) == sum(p.index == 1 for p in picks) == 4
+    there = [p for p in picks if p.index == 0]
+    assert [room.visitors(0), room.visitors(1)] == [4, 5]
+    room.opened(0, None)  # a page that returns: a session, and the four newcomers still on their way
+    assert room.sessions[0] == 1 and room.visitors(0) == 5
+    room.opened(0, there[0].token)  # a newcomer's websocket keeps its promise
+    room.withdraw(0, there[1].token)  # a newcomer whose page failed
+    assert room.sessions[0] == 2 and room.visitors(0) == 4
+    now[0] = PROMISED_S + 1  # the other two pages never opened their websocket
+    assert room.visitors(0) == 2
+    before = [room.visitors(0), room.visitors(1)]
+    assert room.pick(None, promise=False).token is None and [room.visitors(0), room.visitors(1)] == before
     room.closed(0)
-    assert room.sessions == [0, 1] and room.pick(None)[0] == 0
-    assert room.pick(None, promise=False)[1] and room.visitors(0) == 1  # a health check is no visitor
+    assert room.sessions[0] == 1
 
 
 def test_only_pages_it_served_open_a_websocket():
@@ -60,13 +66,17 @@ def test_the_replicas_own_port_and_address_are_refused_with_what_to_use_instead(
     assert "give the address and port as --address and --port" in capsys.readouterr().err
 
 
-def cookie_of(url: str, cookie: str | None = None) -> str | None:
-    headers = {"Accept": "text/html"} | ({"Cookie": f"{COOKIE}={cookie}"} if cookie else {})  # as a browser opens it
+def cookies_of(url: str, cookie: str | None = None) -> dict[str, str]:
+    """The cookies the proxy sets on a page load, as a browser opens the page (with ``COOKIE`` set to ``cookie``)."""
+    headers = {"Accept": "text/html"} | ({"Cookie": f"{COOKIE}={cookie}"} if cookie else {})
     request = urllib.request.Request(url + "/", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200 and b"<html" in response.read().lower()
-        set_cookie = response.headers.get("Set-Cookie") or ""
-    return set_cookie.split(f"{COOKIE}=", 1)[1].split(";")[0] if COOKIE in set_cookie else None
+        return dict(value.split(";")[0].split("=", 1) for value in response.headers.get_all("Set-Cookie") or [])
+
+
+def cookie_of(url: str, cookie: str | None = None) -> str | None:
+    return cookies_of(url, cookie).get(COOKIE)
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +121,30 @@ def test_new_visitors_are_spread_over_the_replicas_and_kept_on_theirs(room):
     first, second = cookie_of(room), cookie_of(room)
     assert {first, second} == {"0", "1"}
     assert cookie_of(room, first) is None  # already placed: no new cookie
+
+
+def test_page_loads_arriving_beside_an_open_session_are_spread_and_health_checks_move_nothing(room):
+    """One visitor's session open on one replica, then three new visitors' pages before any opens its websocket:
+    they go to both replicas (counting open sessions alone sent all three to the other), health checks between them
+    changing nothing; each new page carries its promise's cookie to its websocket."""
+    from bench.protocol_visitor import Visitor
+
+    def health() -> None:
+        with urllib.request.urlopen(room + "/_stcore/health", timeout=30) as response:
+            assert response.read() == b"ok"
+
+    async def arrive() -> list:
+        visitor = await Visitor.open(room, "moves=")  # no cookie: placed by its websocket, kept open
+        placed = []
+        for _ in range(3):
+            await asyncio.to_thread(health)
+            placed.append(await asyncio.to_thread(cookies_of, room))
+        await visitor.close()
+        return placed
+
+    placed = asyncio.run(arrive())
+    assert {cookies[COOKIE] for cookies in placed} == {"0", "1"}, placed
+    assert all(len(cookies.get(PROMISE, "")) == 16 for cookies in placed), placed
 
 
 def test_the_protocol_visitor_plays_through_the_proxy(room):
