@@ -58,14 +58,14 @@ def process_tree(pid: int) -> list[int]:
 
 def tree_ticks(pid: int) -> dict[int, int]:
     """CPU clock ticks so far of a process alone, and of each of its children with their descendants (a room
-    server's proxy, and each replica)."""
+    server's proxy, and each replica); 0 for one that exited since it was listed."""
     return {pid: process_ticks(pid) or 0} | {child: sum(process_ticks(each) or 0 for each in process_tree(child))
                                              for child in children(pid)}
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds so far of a process and its descendants alive now."""
-    return sum(process_ticks(each) or 0 for each in process_tree(pid)) / TICKS_PER_S  # 0: exited since it was listed
+    return sum(tree_ticks(pid).values()) / TICKS_PER_S
 
 
 def timed_click(page, square: int, board: str, *arrivals, before_press=None) -> list[float] | None:

@@ -34,7 +34,7 @@ from othello_core.analysis.cores import TICKS_PER_S
 from othello_core.rules.games import random_games
 from othello_core.rules.notation import format_moves, square_to_name
 from tests.browser import chromium_path, painted_board, play_board, streamlit_process
-from bench.bench_floor import cpu_seconds, process_tree, tree_ticks
+from bench.bench_floor import process_tree, tree_ticks
 from bench.protocol_visitor import Visitor
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -250,10 +250,10 @@ def main() -> None:
         rows = {}
         for patching in (False, True):
             for n in (int(v) for v in args.visitors.split(",")):
-                before, peak, each = cpu_seconds(proc.pid), PeakRss(proc.pid), tree_ticks(proc.pid)
+                peak, each = PeakRss(proc.pid), tree_ticks(proc.pid)
                 times, painted, lost, runs = asyncio.run(run_room(url, n, moves, game[:30], patching, args.new_game))
-                cpu = (cpu_seconds(proc.pid) - before) / max(1, len(times))
                 split = {pid: (ticks - each.get(pid, 0)) / TICKS_PER_S for pid, ticks in tree_ticks(proc.pid).items()}
+                cpu = sum(split.values()) / max(1, len(times))
                 rows[n, patching] = statistics.median(times), p95(times)
                 load = os.getloadavg()[0]
                 print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
