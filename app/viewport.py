@@ -1,20 +1,14 @@
-"""The browser window's size, reported by a few lines of JavaScript (Streamlit's components v2: inline, no
-build step, no network), so Present can size its boards and text for the projector it is shown on."""
+"""The browser window's size, reported by a few lines of JavaScript (Streamlit's components v2, code in
+``app/static/viewport.js``: no build step, no network), so Present can size its boards and text for the
+projector it is shown on."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-_JS = """
-export default function(component) {
-  const { setStateValue } = component;
-  const send = () => setStateValue('size', [window.innerWidth, window.innerHeight]);
-  send();
-  let timer;
-  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(send, 250); });
-}
-"""
-_viewport = st.components.v2.component("othello_viewport", js=_JS)
+from app.static_component import static_component
+
+_viewport = static_component("othello_viewport", "viewport.js")
 
 
 def viewport_size() -> tuple[int, int] | None:

@@ -41,6 +41,8 @@ class Visitor:
         self.sliders: dict[str, str] = {}  # widget key -> element id, of every keyed slider drawn
         self.elements: list[str] = []  # every element type the last run sent, in order
         self.alerts: list[str] = []  # the text of every alert (st.error, st.info, ...) the last run sent
+        self.run_bytes = self.run_messages = 0  # the bytes and messages the server sent for the last run
+        self.code: list[tuple[str, str, str]] = []  # (name, JavaScript, CSS) of every component the last run sent
 
     @classmethod
     async def open(cls, url: str, query: str = "", page: str = "", timeout: float = 180.0) -> "Visitor":
@@ -75,10 +77,13 @@ class Visitor:
         start = time.perf_counter()
         await self.socket.send(msg.SerializeToString())
         seen, self.elements, self.alerts = None, [], []
+        self.run_bytes = self.run_messages = 0
+        self.code = []
         async with asyncio.timeout(timeout):
             while True:
-                forward = ForwardMsg()
-                forward.ParseFromString(await self.socket.recv())
+                forward, data = ForwardMsg(), await self.socket.recv()
+                self.run_bytes, self.run_messages = self.run_bytes + len(data), self.run_messages + 1
+                forward.ParseFromString(data)
                 kind = forward.WhichOneof("type")
                 if kind == "navigation":  # the page st.navigation ran
                     self.page_hash = forward.navigation.page_script_hash
@@ -98,6 +103,9 @@ class Visitor:
             self.alerts.append(element.alert.body)
         if kind == "slider" and element.slider.id.startswith("$$ID-"):  # keyed: $$ID-<hash>-<key>
             self.sliders[element.slider.id.split("-", 2)[2]] = element.slider.id
+        if kind == "bidi_component":
+            component = element.bidi_component
+            self.code.append((component.component_name, component.js_content, component.css_content))
         if kind == "bidi_component" and element.bidi_component.component_name == BOARD:
             board = element.bidi_component
             self.boards[board.id.rsplit("-", 1)[-1]] = (board.id, json.loads(board.json))

@@ -3,6 +3,7 @@ through the proxy as it does served alone (a real browser plays moves; the proto
 import asyncio
 import http.client
 import os
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -158,6 +159,33 @@ def test_the_protocol_visitor_plays_through_the_proxy(room):
 
     board, query = asyncio.run(play())
     assert board is not None and "moves=d3" in query
+
+
+def test_components_send_a_loader_and_their_code_comes_as_javascript_files_through_the_proxy(room):
+    """A Play click's run sends each component a loader, not its code (app/static_component.py); the file the
+    loader imports, and the files that one imports, are served as JavaScript through the proxy, as on disk."""
+    from app.static_component import STATIC, version
+    from bench.protocol_visitor import Visitor
+
+    async def play() -> list[tuple[str, str, str]]:
+        visitor = await Visitor.open(room, "moves=")
+        await visitor.click("play_board", name_to_square("d3"), "1_1")
+        await visitor.close()
+        return visitor.code
+
+    code = asyncio.run(play())
+    assert {"othello_live_board", "othello_live_svg", "othello_viewport", "othello_svg_download"} <= {
+        name for name, _, _ in code}
+    urls = {re.search(r"import\(new URL\('([^']+)'", js).group(1) for _, js, _ in code}
+    assert all(len(js) < 400 for _, js, _ in code)
+    files = {url.split("?")[0].rsplit("/", 1)[1] for url in urls}
+    files |= {name for f in files for name in re.findall(r"\./([\w.]+\.js)", (STATIC / f).read_text())}
+    assert "tools.js" in files
+    for name in files:
+        with urllib.request.urlopen(f"{room}/app/static/{name}?v={version()}") as answer:
+            assert answer.headers["Content-Type"] in ("application/javascript", "text/javascript")
+            assert answer.read() == (STATIC / name).read_bytes()
+    assert all(url.endswith(f"?v={version()}") for url in urls)
 
 
 def test_the_protocol_visitor_moves_the_patching_slider_through_the_proxy(room):
