@@ -55,14 +55,14 @@ def step_controls() -> None:
     Streamlit leaves keys typed into a text box alone) and a slider, all moving the shared cursor."""
     ss = st.session_state
     line, cursor = ss["line"], ss["cursor"]
-    cols = st.columns(4)
-    cols[0].button("", icon=":material/first_page:", help="start position", disabled=cursor == 0, key="sb_start", shortcut="Home",
+    row = st.container(horizontal=True, wrap=False)  # one block a run, where 4 columns were 5
+    row.button("", icon=":material/first_page:", help="start position", disabled=cursor == 0, key="sb_start", width="stretch", shortcut="Home",
                    on_click=_set_cursor, args=(0,))
-    cols[1].button("", icon=":material/undo:", help="undo / step back", disabled=cursor == 0, key="sb_undo", shortcut="Left",
+    row.button("", icon=":material/undo:", help="undo / step back", disabled=cursor == 0, key="sb_undo", width="stretch", shortcut="Left",
                    on_click=_set_cursor, args=(cursor - 1,))
-    cols[2].button("", icon=":material/redo:", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo", shortcut="Right",
+    row.button("", icon=":material/redo:", help="redo / step forward", disabled=cursor >= len(line), key="sb_redo", width="stretch", shortcut="Right",
                    on_click=_set_cursor, args=(cursor + 1,))
-    cols[3].button("", icon=":material/last_page:", help="end of the line", disabled=cursor >= len(line), key="sb_end", shortcut="End",
+    row.button("", icon=":material/last_page:", help="end of the line", disabled=cursor >= len(line), key="sb_end", width="stretch", shortcut="End",
                    on_click=_set_cursor, args=(len(line),))
     if line:
         ss["sb_slider"] = cursor

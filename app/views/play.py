@@ -117,8 +117,8 @@ with paste_col:
         st.error(f"{where}{escape_markdown(err.detail)}. The last good position is kept.")
 
 with load_col:
-    c1, c2 = st.columns(2)
-    if c1.button("Random game", icon=":material/casino:", key="random_game",
+    buttons = st.container(horizontal=True)  # one block where two columns were three messages a run
+    if buttons.button("Random game", icon=":material/casino:", key="random_game",
                  help="a uniformly random legal game, like the training data"):
         seed = int(np.random.default_rng().integers(1 << 31))
         batch = random_games(1, seed=seed)
@@ -126,7 +126,7 @@ with load_col:
         common.set_line(line, cursor=common.S.opening_cursor(line))
         ss.pop("paste_error", None)
         st.rerun()
-    if c2.button("New game", icon=":material/restart_alt:"):
+    if buttons.button("New game", icon=":material/restart_alt:"):
         common.set_line((), 0)
         ss.pop("paste_error", None)
         st.rerun()
