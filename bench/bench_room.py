@@ -8,7 +8,10 @@ slider (each run computes: none is kept yet; ``--new-game``: a new game each run
 Per N: median and p95 click -> the server's updated board (not the browser's painting) over every visitor's clicks, clicks lost (pressed, not
 played within 30 s: pressed again), the server's peak RSS, and its CPU seconds per click (from
 ``/proc``: the robust figure, since the browsers share the machine's cores and the latencies are upper
-bounds). The load average is printed with each row.
+bounds). The load average is printed with each row. Beside the ratio of N visitors' p95 to one visitor's, the
+closed-loop floor: visitors who click again as soon as the board arrives keep the server saturated, so a click's
+mean wait is at least N x (CPU per click) / cores (Little's law), whatever the code does with the CPU it takes;
+one core a replica, since a Streamlit process runs its Python one thread at a time (the GIL).
 
 ``--clients protocol``: each visitor is a ``bench.protocol_visitor.Visitor`` instead of a chromium page: it sends
 the websocket messages a browser sends and reads the server's answer, drawing nothing, so the server has the
@@ -37,6 +40,7 @@ from tests.browser import chromium_path, painted_board, play_board, streamlit_pr
 from bench.bench_floor import process_tree, tree_ticks
 from bench.protocol_visitor import Visitor
 
+CORES = len(os.sched_getaffinity(0))  # the cores this process (and the server it starts) may run on
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
@@ -246,8 +250,9 @@ def main() -> None:
     moves = game[:args.moves]
     with streamlit_process(replicas=args.replicas) as (url, proc):
         print(f"server: {args.replicas} replica(s)", flush=True)
-        asyncio.run(run_room(url, 1, moves[:2], game[:30], False))  # the model loads, caches warm: not counted
-        rows = {}
+        # every replica loads the model and warms its caches (newcomers at once are spread): not counted
+        asyncio.run(run_room(url, args.replicas, moves[:2], game[:30], False))
+        rows, cpus = {}, {}
         for patching in (False, True):
             for n in (int(v) for v in args.visitors.split(",")):
                 peak, each = PeakRss(proc.pid), tree_ticks(proc.pid)
@@ -255,6 +260,7 @@ def main() -> None:
                 split = {pid: (ticks - each.get(pid, 0)) / TICKS_PER_S for pid, ticks in tree_ticks(proc.pid).items()}
                 cpu = sum(split.values()) / max(1, len(times))
                 rows[n, patching] = statistics.median(times), p95(times)
+                cpus[n, patching] = cpu
                 load = os.getloadavg()[0]
                 print(f"{n} visitor(s){' + patching' if patching else ''}: click -> board median "
                       f"{rows[n, patching][0] * 1000:5.0f} ms, p95 {rows[n, patching][1] * 1000:5.0f} ms "
@@ -269,7 +275,14 @@ def main() -> None:
     one = rows.get((1, False))
     for (n, patching), (median, high) in sorted(rows.items()):
         if one and not patching and n > 1:
-            print(f"{n} visitors: p95 {high / one[1]:.2f}x the single visitor's (target <= 3x)")
+            # n visitors clicking back to back (no pause) keep the server busy: its throughput is at most
+            # cores / (CPU per click), so by Little's law a click's mean wait is at least n x CPU / cores; a
+            # Streamlit process runs its Python one thread at a time (the GIL), so it has one core a replica
+            cores = min(CORES, args.replicas)
+            floor = n * cpus[n, patching] / cores
+            print(f"{n} visitors: p95 {high / one[1]:.2f}x the single visitor's (target <= 3x); closed-loop floor: "
+                  f"{n} x {cpus[n, patching] * 1000:.0f} ms CPU / {cores} core(s) = {floor * 1000:.0f} ms mean "
+                  f"click -> board, {floor / one[1]:.2f}x the single visitor's p95")
         if patching and (n, False) in rows:
             print(f"{n} visitor(s) with one patching: p95 {high / rows[n, False][1]:.2f}x without (target <= 1.5x)")
 
