@@ -1,5 +1,6 @@
 """The live board: the board a person clicks to play, drawn in the browser as SVG by a few lines of JavaScript
-(Streamlit's components v2, code in ``app/static/live_board.js``: no build step, no network at run time).
+(Streamlit's components v2, code in ``app/static/live_board.js``, fetched once from the app's own server: no
+build step).
 
 A plotly board answers a click only after the server has run the page and sent the new figure back (measured:
 2.3-4x a bare Streamlit board's round trip, bench/RESULTS.md). Here the browser applies the move itself, by the

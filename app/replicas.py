@@ -261,13 +261,13 @@ def start_replica(port: int, extra: list[str]) -> subprocess.Popen:
                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
-def healthy(port: int, timeout: float = 180.0) -> bool:
-    """Whether the Streamlit server (or this proxy) on loopback ``port`` answers its health check within
-    ``timeout`` seconds."""
-    deadline = time.time() + timeout
+def healthy(port: int, timeout: float = 180.0, base: str = "") -> bool:
+    """Whether the Streamlit server (or this proxy) on loopback ``port`` (under ``base``, its
+    ``server.baseUrlPath``) answers its health check within ``timeout`` seconds."""
+    deadline, url = time.time() + timeout, "/".join(filter(None, (f"http://127.0.0.1:{port}", base.strip("/"))))
     while time.time() < deadline:
         with contextlib.suppress(OSError):
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
                 return True
         time.sleep(0.3)
     return False

@@ -5,14 +5,17 @@ Inline code travels with every rerun: on Play it was about 80% of a click's 38.7
 12.5 KB twice (bench/RESULTS.md), serialised, hashed and sent by the server each time. Streamlit serves files from
 a component's own ``asset_dir`` only for a component in an installed package; the app is not one, so its code is
 served by Streamlit's static file serving (``server.enableStaticServing`` in ``.streamlit/config.toml``: the
-files under ``app/static/`` at ``/app/static/``, with a JavaScript content type). What each run sends is a loader
+files under ``app/static/`` at the app's address + ``app/static/``, with a JavaScript content type). What each run sends is a loader
 of one line that imports the file, named with a hash of the whole directory (``?v=``) so that a browser never
-runs a cached file of another version. No build step, no network beyond the app's own server.
+runs a cached file of another version; the hash is taken when the server starts, so after editing a file, restart
+it. No build step, no network beyond the app's own server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -28,22 +31,34 @@ def version(folder: Path = STATIC) -> str:
     return digest.hexdigest()[:12]
 
 
-def module_url(module: str, base_url_path: str = "", folder: Path = STATIC) -> str:
-    """The path the browser imports ``module`` (a file in ``folder``) from, under Streamlit's ``baseUrlPath``
-    (``/app/static/<module>?v=<version>``)."""
+def module_url(module: str, folder: Path = STATIC) -> str:
+    """Where the browser imports ``module`` (a file in ``folder``) from: ``app/static/<module>?v=<version>``,
+    relative to the page, as Streamlit's own ``./static/js/`` bundle is (so under any ``baseUrlPath``, and behind
+    a proxy that strips a prefix)."""
     if not (folder / module).is_file():
         raise FileNotFoundError(f"no component code {module!r} in {folder}")
-    base = base_url_path.strip("/")
-    return f"{'/' + base if base else ''}/app/static/{module}?v={version(folder)}"
+    return f"app/static/{module}?v={version(folder)}"
+
+
+def needs(module: str, folder: Path = STATIC) -> set[str]:
+    """The files of ``folder`` that ``module`` loads: itself and, in turn, what it imports by a relative path."""
+    found, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += re.findall(r"\./([\w.]+\.js)", (folder / name).read_text())
+    return found
 
 
 def loader(url: str) -> str:
-    """The inline module Streamlit runs for the component: it imports the file at ``url`` (a path on this server;
-    the loader itself runs from a blob: URL, so the path is made absolute) and hands it the component. Two lines:
-    Streamlit takes a one-line string with a "/" in it for a path into a package's ``asset_dir``."""
+    """The inline module Streamlit runs for the component: it imports the file at ``url`` (relative to the page;
+    the loader itself runs from a blob: URL, so it is resolved against ``document.baseURI``) and hands it the
+    component. Two lines: Streamlit takes a one-line string with a "/" in it for a path into a package's
+    ``asset_dir``."""
     return (f"// the component's code: {url}\n"
             "export default async (component) => "
-            f"(await import(new URL({url!r}, window.location.origin))).default(component);\n")
+            f"(await import(new URL({json.dumps(url)}, document.baseURI))).default(component);\n")
 
 
 def static_component(name: str, module: str, css: str | None = None):
@@ -53,5 +68,4 @@ def static_component(name: str, module: str, css: str | None = None):
         raise RuntimeError("The app's components load their code from app/static/, which Streamlit serves only with "
                            "server.enableStaticServing: run the app from the repository root (./dev app), where "
                            ".streamlit/config.toml turns it on, or pass --server.enableStaticServing true.")
-    return st.components.v2.component(name, js=loader(module_url(module, st.get_option("server.baseUrlPath"))),
-                                      css=css)
+    return st.components.v2.component(name, js=loader(module_url(module)), css=css)

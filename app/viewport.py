@@ -1,6 +1,6 @@
 """The browser window's size, reported by a few lines of JavaScript (Streamlit's components v2, code in
-``app/static/viewport.js``: no build step, no network), so Present can size its boards and text for the
-projector it is shown on."""
+``app/static/viewport.js``, fetched from the app's own server: no build step), so Present can size its boards
+and text for the projector it is shown on."""
 
 from __future__ import annotations
 

@@ -22,10 +22,11 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
-def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None, replicas: int = 1):
+def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = None, replicas: int = 1,
+                      base: str = ""):
     """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check.
     ``replicas`` > 1: the dashboard served by ``app.replicas`` (that many Streamlit processes, children of the
-    yielded one, behind its port)."""
+    yielded one, behind its port). ``base``: served under that path (``server.baseUrlPath``; one process)."""
     from app.replicas import free_ports, healthy
     port = free_ports(1)[0]
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / f"server-{port}.log", "w")
@@ -33,10 +34,14 @@ def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = No
                 str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"] if replicas == 1 else
                [sys.executable, "-m", "app.replicas", "--replicas", str(replicas), "--port", str(port)])
     command += ["--server.fileWatcherType", "none"]  # (app.replicas passes it on to each replica)
+    if base:
+        if replicas != 1:
+            raise ValueError("a base path is served by one process here")
+        command += ["--server.baseUrlPath", base]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = f"http://127.0.0.1:{port}"
+    url = "/".join(filter(None, (f"http://127.0.0.1:{port}", base.strip("/"))))
     try:
-        if not healthy(port, timeout=120):
+        if not healthy(port, timeout=120, base=base):
             raise RuntimeError(f"streamlit did not become healthy; see {log.name}")
         yield url, proc
     finally:

@@ -492,3 +492,23 @@ def test_the_reproduce_expander_draws_its_code_when_opened(server, page):
         page.get_by_text("Reproduce in a notebook").click()
         page.locator('[data-testid="stCode"]').first.wait_for(state="visible", timeout=60_000)
         assert "result = " in page.locator('[data-testid="stCode"]').first.inner_text()
+
+
+def test_the_components_load_their_code_under_a_base_url_path(browser):
+    """Served under ``--server.baseUrlPath``: the components' code (app/static/, imported relative to the page as
+    Streamlit's own bundle is) loads on the default page and on a page below it; a click on the board plays, and
+    the board's download buttons (tools.js, imported by the board's module) are drawn."""
+    from .browser import streamlit_process
+    with streamlit_process(base="room") as (url, _):
+        assert url.endswith("/room")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/")
+            wait_for_board(page, play_board(0))
+            press_square(page, name_to_square("f5"), play_board(0))
+            wait_for_board(page, play_board(1))
+            assert page.locator(".st-key-play_board .tools button").count() == 2
+            page.goto(url + "/interventions?moves=f5d6c3")
+            page.wait_for_selector(".live-board svg[data-cells]", timeout=90_000)
+        finally:
+            page.close()

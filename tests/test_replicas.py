@@ -164,7 +164,7 @@ def test_the_protocol_visitor_plays_through_the_proxy(room):
 def test_components_send_a_loader_and_their_code_comes_as_javascript_files_through_the_proxy(room):
     """A Play click's run sends each component a loader, not its code (app/static_component.py); the file the
     loader imports, and the files that one imports, are served as JavaScript through the proxy, as on disk."""
-    from app.static_component import STATIC, version
+    from app.static_component import STATIC, needs, version
     from bench.protocol_visitor import Visitor
 
     async def play() -> list[tuple[str, str, str]]:
@@ -176,16 +176,15 @@ def test_components_send_a_loader_and_their_code_comes_as_javascript_files_throu
     code = asyncio.run(play())
     assert {"othello_live_board", "othello_live_svg", "othello_viewport", "othello_svg_download"} <= {
         name for name, _, _ in code}
-    urls = {re.search(r"import\(new URL\('([^']+)'", js).group(1) for _, js, _ in code}
     assert all(len(js) < 400 for _, js, _ in code)
-    files = {url.split("?")[0].rsplit("/", 1)[1] for url in urls}
-    files |= {name for f in files for name in re.findall(r"\./([\w.]+\.js)", (STATIC / f).read_text())}
+    urls = {re.search(r'import\(new URL\("([^"]+)"', js).group(1) for _, js, _ in code}
+    assert all(url.startswith("app/static/") and url.endswith(f"?v={version()}") for url in urls)
+    files = set().union(*(needs(url.split("?")[0].rsplit("/", 1)[1]) for url in urls))
     assert "tools.js" in files
-    for name in files:
+    for name in files:  # the page is at the proxy's root: its URLs resolve to /app/static/...
         with urllib.request.urlopen(f"{room}/app/static/{name}?v={version()}") as answer:
             assert answer.headers["Content-Type"] in ("application/javascript", "text/javascript")
             assert answer.read() == (STATIC / name).read_bytes()
-    assert all(url.endswith(f"?v={version()}") for url in urls)
 
 
 def test_the_protocol_visitor_moves_the_patching_slider_through_the_proxy(room):

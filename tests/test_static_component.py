@@ -6,7 +6,7 @@ import tomllib
 import pytest
 from streamlit.components.v2.component_path_utils import ComponentPathUtils
 
-from app.static_component import STATIC, loader, module_url, version
+from app.static_component import STATIC, loader, module_url, needs, version
 
 from .conftest import ROOT
 
@@ -26,22 +26,30 @@ def test_the_version_changes_with_any_file_and_only_then(tmp_path):
 
 def test_a_module_url_names_the_file_and_its_version_and_a_missing_file_is_refused(tmp_path):
     (tmp_path / "x.js").write_text("export default () => 1;\n")
-    assert module_url("x.js", "", tmp_path) == f"/app/static/x.js?v={version(tmp_path)}"
-    assert module_url("x.js", "/room/", tmp_path).startswith("/room/app/static/x.js?v=")
+    assert module_url("x.js", tmp_path) == f"app/static/x.js?v={version(tmp_path)}"
     with pytest.raises(FileNotFoundError, match="y.js"):
-        module_url("y.js", "", tmp_path)
+        module_url("y.js", tmp_path)
 
 
-def test_the_loader_is_inline_code_to_streamlit_and_imports_the_url():
+def test_the_loader_is_inline_code_to_streamlit_and_imports_the_url_relative_to_the_page():
     url = module_url("live_board.js")
     code = loader(url)
     assert ComponentPathUtils.looks_like_inline_content(code)  # else Streamlit looks for a package's asset_dir
-    assert re.search(r"import\(new URL\('([^']+)', window\.location\.origin\)\)", code).group(1) == url
+    assert re.search(r'import\(new URL\("([^"]+)", document\.baseURI\)\)', code).group(1) == url
+
+
+def test_what_a_module_needs_follows_its_relative_imports(tmp_path):
+    (tmp_path / "a.js").write_text("const { b } = await import(new URL(`./b.js${q}`, import.meta.url));\n")
+    (tmp_path / "b.js").write_text("import { c } from './c.js';\nexport const b = c;\n")
+    (tmp_path / "c.js").write_text("export const c = 1;\n")
+    assert needs("a.js", tmp_path) == {"a.js", "b.js", "c.js"}
+    assert needs("c.js", tmp_path) == {"c.js"}
+    assert "tools.js" in needs("live_board.js") and "tools.js" in needs("live_svg.js")
 
 
 def test_every_file_is_a_module_with_a_default_export_or_imported_at_its_importers_version():
     files = {path.name: path.read_text() for path in STATIC.glob("*.js")}
-    imported = {name for text in files.values() for name in re.findall(r"\./([\w.]+\.js)", text)}
+    imported = set().union(*(needs(name) - {name} for name in files))
     assert imported and imported <= set(files)
     for name, text in files.items():
         assert "export default function" in text or name in imported, name
