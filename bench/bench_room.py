@@ -11,7 +11,7 @@ played within 30 s: pressed again), the server's peak RSS, and its CPU seconds p
 bounds). The load average is printed with each row. Beside the ratio of N visitors' p95 to one visitor's, the
 closed-loop floor: visitors who click again as soon as the board arrives keep the server saturated, so a click's
 mean wait is at least N x (CPU per click) / cores (Little's law), whatever the code does with the CPU it takes;
-one core a replica, since a Streamlit process runs its Python one thread at a time (the GIL).
+about one core a replica, since a Streamlit process runs its Python one thread at a time (the GIL).
 
 ``--clients protocol``: each visitor is a ``bench.protocol_visitor.Visitor`` instead of a chromium page: it sends
 the websocket messages a browser sends and reads the server's answer, drawing nothing, so the server has the
@@ -281,7 +281,7 @@ def main() -> None:
             # n visitors clicking back to back (no pause) keep the server busy: its throughput is at most
             # cores / (CPU per click), so by Little's law their mean click -> board is at least n x CPU / cores
             # (their p95, in practice, above it); a Streamlit process runs its Python one thread at a time, so
-            # it has one core a replica (the GIL)
+            # it has about one core a replica (the GIL; torch's arithmetic, outside it, overlaps a little)
             cores = min(CORES, args.replicas)
             floor = n * cpus[n, patching] / cores
             print(f"{n} visitors: p95 {high / one[1]:.2f}x the single visitor's (target <= 3x); closed-loop floor "
