@@ -5,10 +5,10 @@ Inline code travels with every rerun: on Play it was about 80% of a click's 38.7
 12.5 KB twice (bench/RESULTS.md), serialised, hashed and sent by the server each time. Streamlit serves files from
 a component's own ``asset_dir`` only for a component in an installed package; the app is not one, so its code is
 served by Streamlit's static file serving (``server.enableStaticServing`` in ``.streamlit/config.toml``: the
-files under ``app/static/`` at the app's address + ``app/static/``, with a JavaScript content type). What each run sends is a loader
-of one line that imports the file, named with a hash of the whole directory (``?v=``) so that a browser never
-runs a cached file of another version; the hash is taken when the server starts, so after editing a file, restart
-it. No build step, no network beyond the app's own server.
+files under ``app/static/`` at the app's address + ``app/static/``, with a JavaScript content type). What each run
+sends is a two-line loader that imports the file, named with a hash of the whole directory (``?v=``) so that a
+browser never runs a cached file of another version; the hash is taken when the server starts, so after editing a
+file, restart it. No build step, no network beyond the app's own server.
 """
 
 from __future__ import annotations
