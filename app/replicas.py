@@ -261,13 +261,22 @@ def start_replica(port: int, extra: list[str]) -> subprocess.Popen:
                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
+def local_url(port: int, base: str = "") -> str:
+    """The address of a server on loopback ``port`` under ``base`` (its ``server.baseUrlPath``), no slash at the end.
+
+    >>> local_url(8501), local_url(8501, "/room/")
+    ('http://127.0.0.1:8501', 'http://127.0.0.1:8501/room')
+    """
+    return "/".join(filter(None, (f"http://127.0.0.1:{port}", base.strip("/"))))
+
+
 def healthy(port: int, timeout: float = 180.0, base: str = "") -> bool:
     """Whether the Streamlit server (or this proxy) on loopback ``port`` (under ``base``, its
     ``server.baseUrlPath``) answers its health check within ``timeout`` seconds."""
-    deadline, url = time.time() + timeout, "/".join(filter(None, (f"http://127.0.0.1:{port}", base.strip("/"))))
+    deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(OSError):
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+            if urllib.request.urlopen(f"{local_url(port, base)}/_stcore/health", timeout=2).read() == b"ok":
                 return True
         time.sleep(0.3)
     return False

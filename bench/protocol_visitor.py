@@ -106,9 +106,8 @@ class Visitor:
         if kind == "bidi_component":
             component = element.bidi_component
             self.code.append((component.component_name, component.js_content, component.css_content))
-        if kind == "bidi_component" and element.bidi_component.component_name == BOARD:
-            board = element.bidi_component
-            self.boards[board.id.rsplit("-", 1)[-1]] = (board.id, json.loads(board.json))
+            if component.component_name == BOARD:
+                self.boards[component.id.rsplit("-", 1)[-1]] = (component.id, json.loads(component.json))
 
     async def click(self, key: str, square: int, position: str, shown: int | None = None
                     ) -> tuple[float | None, float]:

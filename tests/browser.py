@@ -27,7 +27,7 @@ def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = No
     """A Streamlit server on a free loopback port: yields (url, process) once it answers its health check.
     ``replicas`` > 1: the dashboard served by ``app.replicas`` (that many Streamlit processes, children of the
     yielded one, behind its port). ``base``: served under that path (``server.baseUrlPath``; one process)."""
-    from app.replicas import free_ports, healthy
+    from app.replicas import free_ports, healthy, local_url
     port = free_ports(1)[0]
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / f"server-{port}.log", "w")
     command = ([sys.executable, "-m", "streamlit", "run", entry, "--server.address", "127.0.0.1", "--server.port",
@@ -39,7 +39,7 @@ def streamlit_process(entry: str = "app/streamlit_app.py", env: dict | None = No
             raise ValueError("a base path is served by one process here")
         command += ["--server.baseUrlPath", base]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = "/".join(filter(None, (f"http://127.0.0.1:{port}", base.strip("/"))))
+    url = local_url(port, base)
     try:
         if not healthy(port, timeout=120, base=base):
             raise RuntimeError(f"streamlit did not become healthy; see {log.name}")

@@ -8,7 +8,7 @@ MODULES = ["othello_core.rules.notation", "othello_core.rules.board", "othello_c
            "othello_core.analysis.activation_store", "othello_core.model.train_config", "othello_core.rules.vocab",
            "othello_core.analysis.transcoders.recipe", "othello_core.analysis.transcoders.training",
            "othello_core.analysis.transcoders.transcoder", "othello_core.analysis.transcoders.shipping",
-           "app.state", "app.viewport", "app.figures", "app.live_board", "othello_core.analysis.graphs.replacement",
+           "app.state", "app.replicas", "app.viewport", "app.figures", "app.live_board", "othello_core.analysis.graphs.replacement",
            "othello_core.reports.labels", "othello_core.analysis.interventions", "othello_core.reports.sweep"]
 
 
